@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs the Debian packages Courier builds and tests with. Idempotent:
+# a second run installs nothing and takes about a second.
+set -euo pipefail
+
+packages=(
+  build-essential cmake ninja-build ccache pkg-config git
+  libcaf-dev libboost-dev libboost-system-dev
+  libprotobuf-dev protobuf-compiler libhiredis-dev libssl-dev
+  nlohmann-json3-dev doctest-dev
+  redis-server nodejs npm chromium
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+if ((${#missing[@]})); then
+  sudo_cmd=()
+  [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+  echo "bootstrap: installing ${missing[*]}"
+  "${sudo_cmd[@]}" apt-get update -q
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+echo "bootstrap: all packages present"

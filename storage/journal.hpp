@@ -1,0 +1,89 @@
+#pragma once
+/// \file
+/// The journal: an append-only event log per entity stream, plus snapshots.
+/// This is Courier's outbox: an entity journals its events before it
+/// acknowledges a command or lets any effect leave it.
+///
+/// A stream is named by the entity it belongs to ("order:o-1"). Events are
+/// opaque bytes to the journal (messages/ defines their schema). A stream's
+/// version is the number of events ever appended to it; event number v
+/// (1-based) has version v.
+///
+/// Backends are synchronous and not thread-safe; one journal actor per node
+/// owns a backend and turns many entities' appends into one group commit:
+/// it calls append() for every pending request, then sync() once, and only
+/// then acknowledges them.
+
+#include "core/result.hpp"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace courier::storage {
+
+/// Number of events in a stream; 0 = empty stream.
+using version_t = std::uint64_t;
+
+/// One append: events to add to `stream`, valid only if the stream is at
+/// `expected` (optimistic concurrency; a stale writer gets errc::conflict).
+struct append_request {
+  std::string stream;
+  version_t expected = 0;
+  std::vector<std::string> events;
+};
+
+/// One stored event.
+struct event_record {
+  version_t version = 0;
+  std::string payload;
+};
+
+/// A snapshot of an entity's state as of `version`.
+struct snapshot_record {
+  version_t version = 0;
+  std::string payload;
+};
+
+/// What an entity needs to recover: its latest snapshot (if any) and every
+/// event after it, in order. `version` is the stream's current version.
+struct recovered_stream {
+  std::optional<snapshot_record> snapshot;
+  std::vector<event_record> events;
+  version_t version = 0;
+};
+
+/// A journal backend. Errors are values: conflict for a stale expected
+/// version, bad_request for an oversized record, internal/unavailable for
+/// I/O trouble.
+class journal_backend {
+public:
+  virtual ~journal_backend() = default;
+
+  /// Writes one request's events (not yet durable). Returns the stream's new
+  /// version. On error nothing of this request is written.
+  virtual core::result<version_t> append(const append_request& req) = 0;
+
+  /// Makes every append so far durable (fsync for files). On failure the
+  /// unsynced appends are rolled back and must not be acknowledged.
+  virtual core::result<core::unit_t> sync() = 0;
+
+  /// Reads a stream back: latest durable snapshot and the events after it.
+  virtual core::result<recovered_stream> read(const std::string& stream) = 0;
+
+  /// Stores a snapshot of `stream` at `version` (durable on the next sync()).
+  /// Events before it may be discarded by compaction.
+  virtual core::result<core::unit_t> save_snapshot(const std::string& stream,
+                                                   version_t version,
+                                                   std::string payload) = 0;
+
+  /// The stream's current version (0 if it does not exist).
+  virtual version_t version(const std::string& stream) const = 0;
+
+  /// Every stream name with at least one event or snapshot, for operators'
+  /// tools and for re-arming durable timers after a restart. Sorted.
+  virtual std::vector<std::string> streams() const = 0;
+};
+
+} // namespace courier::storage

@@ -1,0 +1,23 @@
+#pragma once
+/// \file
+/// courier-ctl subcommands. Each takes the arguments after its own name and
+/// the process's standard streams, and returns the process exit code.
+
+#include <iosfwd>
+#include <string>
+#include <vector>
+
+namespace courier::tools {
+
+using args_t = std::vector<std::string>;
+
+/// `courier-ctl h3 SUBCOMMAND [--res R|--k K]`: H3 conversions, one item per
+/// stdin line, one answer per stdout line.
+int run_h3_command(const args_t& args, std::istream& in, std::ostream& out,
+                   std::ostream& err);
+
+/// `courier-ctl token --role R --id ID --secret S [--ttl SECONDS]`.
+int run_token_command(const args_t& args, std::istream& in, std::ostream& out,
+                      std::ostream& err);
+
+} // namespace courier::tools

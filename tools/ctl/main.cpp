@@ -1,0 +1,31 @@
+// courier-ctl: the operators' command-line tool. main only dispatches.
+#include "tools/ctl/commands.hpp"
+
+#include <iostream>
+#include <string>
+
+namespace {
+int usage(std::ostream& os, int code) {
+  os << "usage: courier-ctl COMMAND [ARGS]\n"
+        "commands:\n"
+        "  h3 SUBCOMMAND     H3 cell conversions (stdin -> stdout, one per line)\n"
+        "  token             print a client token (--role R --id ID --secret S [--ttl S])\n";
+  return code;
+}
+} // namespace
+
+int main(int argc, char** argv) {
+  using namespace courier::tools;
+  if (argc < 2)
+    return usage(std::cerr, 2);
+  std::string cmd = argv[1];
+  args_t args(argv + 2, argv + argc);
+  if (cmd == "-h" || cmd == "--help")
+    return usage(std::cout, 0);
+  if (cmd == "h3")
+    return run_h3_command(args, std::cin, std::cout, std::cerr);
+  if (cmd == "token")
+    return run_token_command(args, std::cin, std::cout, std::cerr);
+  std::cerr << "courier-ctl: unknown command '" << cmd << "'\n";
+  return usage(std::cerr, 2);
+}
