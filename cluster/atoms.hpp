@@ -1,0 +1,30 @@
+#pragma once
+/// \file
+/// CAF atoms of the cluster layer's actor protocols. Their texts carry a
+/// "c." prefix so they can never be ambiguous with CAF's predefined atoms
+/// (STACK_NOTES: same name, other text is ambiguous under `using namespace`).
+
+#include <caf/atom.hpp>
+
+namespace courier::cluster {
+/// router: deliver a payload to an entity, `(route, entity_ref, message)`.
+using route_atom = caf::atom_constant<caf::atom("c.route")>;
+/// router -> entity: finish what is queued, then stop.
+using passivate_atom = caf::atom_constant<caf::atom("c.passiv")>;
+/// entity -> router: I have stopped; `(passivated, entity_ref)`.
+using passivated_atom = caf::atom_constant<caf::atom("c.passived")>;
+/// router: periodic idle scan.
+using idle_tick_atom = caf::atom_constant<caf::atom("c.idletick")>;
+/// router: statistics query -> router_stats.
+using stats_atom = caf::atom_constant<caf::atom("c.stats")>;
+/// journal: `(append, stream, expected_version, events)` -> new version.
+using append_atom = caf::atom_constant<caf::atom("c.append")>;
+/// journal: `(read, stream)` -> recovered_stream.
+using read_atom = caf::atom_constant<caf::atom("c.read")>;
+/// journal: `(snapshot, stream, version, payload)` -> unit.
+using snapshot_atom = caf::atom_constant<caf::atom("c.snapshot")>;
+/// journal: internal group-commit trigger.
+using commit_atom = caf::atom_constant<caf::atom("c.commit")>;
+/// journal: `(streams)` -> vector<string>, for recovery scans.
+using streams_atom = caf::atom_constant<caf::atom("c.streams")>;
+} // namespace courier::cluster

@@ -1,0 +1,100 @@
+#pragma once
+/// \file
+/// What an entity actor gets and uses: its context (own ref, the router,
+/// the journal), and helpers to talk to other entities by ref, recover
+/// from the journal and journal events before acting on them.
+///
+/// The rules every entity follows (DESIGN.md, "Durability"):
+/// - state changes are journaled (persist) before they are applied,
+///   acknowledged, or cause any message to leave the entity;
+/// - other entities are reached only through the router, by entity_ref;
+/// - on passivate_atom the entity tells the router it is done and quits
+///   (passivation_handler does both).
+
+#include "cluster/atoms.hpp"
+#include "cluster/entity_ref.hpp"
+#include "cluster/errors.hpp"
+#include "cluster/journal_actor.hpp"
+
+#include <caf/all.hpp>
+
+#include <chrono>
+#include <utility>
+
+namespace courier::cluster {
+
+/// How long an entity waits for the journal before failing the command.
+inline constexpr std::chrono::seconds journal_request_timeout{10};
+
+/// Everything an entity activation is given by the router.
+struct entity_context {
+  entity_ref self;
+  caf::actor router;
+  caf::actor journal;
+};
+
+/// Sends `xs...` to the entity `target` (fire and forget). Per-sender order
+/// to one entity is kept.
+template <class... Ts>
+void tell(caf::local_actor* self, const caf::actor& router, entity_ref target,
+          Ts&&... xs) {
+  self->send(router, route_atom::value, std::move(target),
+             caf::make_message(std::forward<Ts>(xs)...));
+}
+
+/// Sends `xs...` to `target` from outside any actor (gateway, tests).
+template <class... Ts>
+void tell_from_outside(const caf::actor& router, entity_ref target, Ts&&... xs) {
+  caf::anon_send(router, route_atom::value, std::move(target),
+                 caf::make_message(std::forward<Ts>(xs)...));
+}
+
+/// Request to an entity through the router; the entity's reply comes back
+/// directly. Use `.then(...)` / `.await(...)` on the result.
+template <class Self, class Duration, class... Ts>
+auto ask(Self* self, const caf::actor& router, Duration timeout,
+         entity_ref target, Ts&&... xs) {
+  return self->request(router, timeout, route_atom::value, std::move(target),
+                       caf::make_message(std::forward<Ts>(xs)...));
+}
+
+/// Reads the entity's stream and calls `apply(recovered_stream&)` before
+/// the entity handles any other message (await defers them). If the
+/// journal fails, the activation stops with that error; the router will
+/// activate a fresh one on the next message.
+template <class Self, class Apply>
+void recover(Self* self, const entity_context& ctx, Apply apply) {
+  self->request(ctx.journal, journal_request_timeout, read_atom::value,
+                ctx.self.str())
+      .await([=](storage::recovered_stream& rec) mutable { apply(rec); },
+             [=](caf::error& err) { self->quit(std::move(err)); });
+}
+
+/// Appends `events` at `expected` and then calls `done(core::result<version_t>)`.
+/// Other messages wait (await) until the journal answers, so commands to
+/// one entity apply strictly one after another.
+template <class Self, class Done>
+void persist(Self* self, const entity_context& ctx, storage::version_t expected,
+             std::vector<std::string> events, Done done) {
+  self->request(ctx.journal, journal_request_timeout, append_atom::value,
+                ctx.self.str(), expected, std::move(events))
+      .await(
+          [=](storage::version_t v) mutable {
+            done(core::result<storage::version_t>{v});
+          },
+          [=](caf::error& err) mutable {
+            done(core::result<storage::version_t>{from_caf_error(err)});
+          });
+}
+
+/// The handler every entity adds to its behavior: on passivate, confirm to
+/// the router (which then may activate a successor) and stop.
+template <class Self>
+auto passivation_handler(Self* self, const entity_context& ctx) {
+  return [self, ctx](passivate_atom) {
+    self->send(ctx.router, passivated_atom::value, ctx.self);
+    self->quit();
+  };
+}
+
+} // namespace courier::cluster

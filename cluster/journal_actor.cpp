@@ -1,0 +1,135 @@
+#include "cluster/journal_actor.hpp"
+
+#include "cluster/atoms.hpp"
+#include "cluster/errors.hpp"
+#include "core/assert.hpp"
+#include "core/limits.hpp"
+
+#include <caf/all.hpp>
+
+#include <chrono>
+#include <vector>
+
+namespace courier::cluster {
+namespace {
+
+/// An acknowledgement waiting for the next sync().
+struct pending_ack {
+  caf::response_promise promise;
+  storage::version_t version = 0;
+  std::size_t events = 0;
+  bool is_snapshot = false;
+};
+
+struct journal_state {
+  std::shared_ptr<storage::journal_backend> backend;
+  std::vector<pending_ack> batch;
+  bool commit_scheduled = false;
+  journal_stats stats;
+  static inline const char* name = "courier.journal";
+};
+
+using journal_actor = caf::stateful_actor<journal_state>;
+
+/// One group commit: a single sync() for everything appended since the
+/// last one; only then are the writers acknowledged.
+void commit(journal_actor* self) {
+  auto& st = self->state;
+  st.commit_scheduled = false;
+  if (st.batch.empty())
+    return;
+  auto t0 = std::chrono::steady_clock::now();
+  auto synced = st.backend->sync();
+  auto us = std::chrono::duration_cast<std::chrono::microseconds>(
+                std::chrono::steady_clock::now() - t0)
+                .count();
+  st.stats.commits += 1;
+  st.stats.sync_us_total += static_cast<std::uint64_t>(us);
+  st.stats.sync_us_max = std::max<std::uint64_t>(st.stats.sync_us_max,
+                                                 static_cast<std::uint64_t>(us));
+  auto batch = std::move(st.batch);
+  st.batch.clear();
+  for (auto& ack : batch) {
+    if (!synced) {
+      st.stats.failures += 1;
+      ack.promise.deliver(to_caf_error(synced.err()));
+    } else if (ack.is_snapshot) {
+      ack.promise.deliver(caf::unit);
+    } else {
+      st.stats.appends += 1;
+      st.stats.events += ack.events;
+      ack.promise.deliver(ack.version);
+    }
+  }
+}
+
+/// Queues an acknowledgement for the next commit; the commit message goes
+/// to the back of the mailbox, so every append already queued joins it.
+void enqueue_ack(journal_actor* self, pending_ack ack) {
+  auto& st = self->state;
+  st.batch.push_back(std::move(ack));
+  if (st.batch.size() >= core::limits::journal_group_commit_max) {
+    commit(self);
+  } else if (!st.commit_scheduled) {
+    st.commit_scheduled = true;
+    self->send(self, commit_atom::value);
+  }
+}
+
+caf::behavior make_behavior(journal_actor* self,
+                            std::shared_ptr<storage::journal_backend> backend) {
+  self->state.backend = backend;
+  return {
+    [=](append_atom, const std::string& stream, storage::version_t expected,
+        std::vector<std::string>& events) -> caf::result<storage::version_t> {
+      storage::append_request req{stream, expected, std::move(events)};
+      auto written = backend->append(req);
+      if (!written) {
+        self->state.stats.failures += 1;
+        return to_caf_error(written.err());
+      }
+      auto rp = self->make_response_promise();
+      enqueue_ack(self, pending_ack{rp, *written, req.events.size(), false});
+      return rp;
+    },
+    [=](read_atom, const std::string& stream)
+        -> caf::result<storage::recovered_stream> {
+      // Never hand out events that a failing sync() could still roll back.
+      commit(self);
+      auto rec = backend->read(stream);
+      if (!rec)
+        return to_caf_error(rec.err());
+      return std::move(*rec);
+    },
+    [=](snapshot_atom, const std::string& stream, storage::version_t version,
+        std::string& payload) -> caf::result<caf::unit_t> {
+      auto saved = backend->save_snapshot(stream, version, std::move(payload));
+      if (!saved)
+        return to_caf_error(saved.err());
+      auto rp = self->make_response_promise();
+      enqueue_ack(self, pending_ack{rp, version, 0, true});
+      return rp;
+    },
+    [=](streams_atom) -> std::vector<std::string> {
+      commit(self);
+      return backend->streams();
+    },
+    [=](commit_atom) { commit(self); },
+    [=](stats_atom) { return self->state.stats; },
+  };
+}
+} // namespace
+
+caf::actor spawn_journal_actor(caf::actor_system& sys,
+                               std::shared_ptr<storage::journal_backend> backend,
+                               journal_spawn mode) {
+  COURIER_ASSERT(backend != nullptr);
+  auto fn = [backend](journal_actor* self) {
+    return make_behavior(self, backend);
+  };
+  if (mode == journal_spawn::detached)
+    return sys.spawn<caf::detached>(fn);
+  return sys.spawn(fn);
+}
+
+} // namespace courier::cluster

@@ -1,0 +1,82 @@
+#pragma once
+/// \file
+/// The journal actor: one per node, owns a storage::journal_backend and
+/// turns many entities' appends into one group commit (one fsync), then
+/// acknowledges each. Protocol (all requests; errors are caf::errors in
+/// Courier's category, see errors.hpp):
+///   (append_atom, stream, expected_version, vector<string> events) -> version_t
+///   (read_atom, stream) -> storage::recovered_stream
+///   (snapshot_atom, stream, version, payload) -> caf::unit_t
+///   (streams_atom) -> vector<string>
+///   (stats_atom) -> journal_stats
+
+#include "storage/journal.hpp"
+
+#include <caf/error.hpp>
+#include <caf/fwd.hpp>
+#include <caf/meta/load_callback.hpp>
+#include <caf/none.hpp>
+
+#include <cstdint>
+#include <memory>
+
+namespace courier::storage {
+/// CAF inspection for the journal's reply types (kept here so storage/
+/// stays free of CAF; ADL finds them in namespace storage).
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, event_record& x) {
+  return f(x.version, x.payload);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, snapshot_record& x) {
+  return f(x.version, x.payload);
+}
+/// CAF 0.17 cannot inspect std::optional, so the snapshot travels as a
+/// flag plus a record and is put back together after loading.
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, recovered_stream& x) {
+  bool has_snapshot = x.snapshot.has_value();
+  snapshot_record snap = has_snapshot ? *x.snapshot : snapshot_record{};
+  return f(has_snapshot, snap, x.events, x.version,
+           caf::meta::load_callback([&]() -> caf::error {
+             if (has_snapshot)
+               x.snapshot = std::move(snap);
+             else
+               x.snapshot.reset();
+             return caf::none;
+           }));
+}
+} // namespace courier::storage
+
+namespace courier::cluster {
+
+/// Counters for /metrics and tests.
+struct journal_stats {
+  std::uint64_t appends = 0;        ///< append requests acknowledged
+  std::uint64_t events = 0;         ///< events in them
+  std::uint64_t commits = 0;        ///< group commits (syncs)
+  std::uint64_t failures = 0;       ///< appends answered with an error
+  std::uint64_t sync_us_total = 0;  ///< time spent in sync(), microseconds
+  std::uint64_t sync_us_max = 0;
+
+  template <class Inspector>
+  friend typename Inspector::result_type inspect(Inspector& f, journal_stats& x) {
+    return f(x.appends, x.events, x.commits, x.failures, x.sync_us_total,
+             x.sync_us_max);
+  }
+};
+
+/// How the journal actor runs: `detached` gives it its own thread, so a
+/// blocking fsync never stalls the shared scheduler (production);
+/// `scheduled` keeps it on the scheduler, which the deterministic test
+/// harness needs.
+enum class journal_spawn { detached, scheduled };
+
+/// Spawns the journal actor over `backend`. The backend is shared so the
+/// test harness can keep a handle for fault injection; nothing else may
+/// touch it while the actor lives.
+caf::actor spawn_journal_actor(caf::actor_system& sys,
+                               std::shared_ptr<storage::journal_backend> backend,
+                               journal_spawn mode);
+
+} // namespace courier::cluster

@@ -1,0 +1,73 @@
+#pragma once
+/// \file
+/// The entity router: one per node. Callers send `(route_atom, entity_ref,
+/// caf::message)`; the router finds the live activation of that entity, or
+/// activates it (the entity recovers from the journal), and delegates the
+/// message, so a request's reply goes straight back to the caller.
+///
+/// Guarantees: messages from one sender to one entity arrive in send order,
+/// also across passivation (messages that arrive while an activation is
+/// stopping are buffered, bounded, and handed to its successor in order).
+/// Live activations are bounded (least-recently-used ones passivate above
+/// `activations_max`) and idle ones passivate after `idle_timeout`.
+///
+/// Other messages: `(stats_atom) -> router_stats`; `(passivated_atom, ref)`
+/// from entities.
+
+#include "cluster/entity_ref.hpp"
+
+#include <caf/fwd.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <unordered_map>
+
+namespace courier::cluster {
+
+struct entity_context;
+
+/// Router tunables, each with its unit.
+struct router_config {
+  /// Live activations before the least recently used is passivated.
+  std::size_t activations_max = 1'000'000;
+  /// An activation with no message for this long is passivated; 0 = never.
+  std::chrono::milliseconds idle_timeout{std::chrono::minutes{10}};
+  /// How often idle activations are looked for.
+  std::chrono::milliseconds idle_scan_interval{std::chrono::seconds{30}};
+  /// Idle activations passivated per scan (bounds the work of one tick).
+  std::size_t idle_passivations_per_scan_max = 10'000;
+  /// Messages held for one entity while it passivates.
+  std::size_t buffer_max = 1024;
+};
+
+/// Counters for /metrics and tests.
+struct router_stats {
+  std::uint64_t live = 0;               ///< activations now
+  std::uint64_t activations_total = 0;  ///< ever spawned
+  std::uint64_t passivations_total = 0; ///< confirmed passivations
+  std::uint64_t routed_total = 0;       ///< messages delivered
+  std::uint64_t buffered_total = 0;     ///< messages held during passivation
+  std::uint64_t rejected_total = 0;     ///< unknown kind or buffer full
+  std::uint64_t crashed_total = 0;      ///< activations that stopped abnormally
+
+  template <class Inspector>
+  friend typename Inspector::result_type inspect(Inspector& f, router_stats& x) {
+    return f(x.live, x.activations_total, x.passivations_total, x.routed_total,
+             x.buffered_total, x.rejected_total, x.crashed_total);
+  }
+};
+
+/// Makes the actor of one entity. Called by the router on activation.
+using entity_factory =
+    std::function<caf::actor(caf::actor_system&, const entity_context&)>;
+
+/// Entity kind ("order", "rider", ...) -> its factory.
+using entity_factories = std::unordered_map<std::string, entity_factory>;
+
+/// Spawns a router over the given kinds, activating entities with `journal`.
+caf::actor spawn_router(caf::actor_system& sys, router_config cfg,
+                        entity_factories factories, caf::actor journal);
+
+} // namespace courier::cluster

@@ -1,0 +1,133 @@
+#include "tests/harness/harness.hpp"
+
+#include "cluster/journal_actor.hpp"
+#include "cluster/registry.hpp"
+#include "core/assert.hpp"
+
+#include <cstdio>
+#include <cstdlib>
+
+namespace courier::harness {
+
+std::uint64_t pick_seed(const std::string& label) {
+  std::uint64_t seed = 0;
+  if (const char* env = std::getenv("COURIER_SEED"); env && *env) {
+    seed = std::strtoull(env, nullptr, 10);
+  } else {
+    std::random_device rd;
+    seed = (std::uint64_t{rd()} << 32) ^ rd();
+  }
+  std::printf("harness: %s seed=%llu (replay: COURIER_SEED=%llu)\n",
+              label.c_str(), static_cast<unsigned long long>(seed),
+              static_cast<unsigned long long>(seed));
+  std::fflush(stdout);
+  return seed;
+}
+
+harness_config::harness_config() {
+  set("scheduler.policy", caf::atom("testing"));
+  set("logger.file-verbosity", caf::atom("quiet"));
+  set("logger.console-verbosity", caf::atom("quiet"));
+  set("middleman.heartbeat-interval", caf::timespan{0});
+  cluster::register_cluster_types(*this);
+}
+
+virtual_clock::virtual_clock(caf::scheduler::test_coordinator& sched)
+    : sched_(sched), start_(sched.clock().now()) {}
+
+core::time_ms virtual_clock::now_ms() const noexcept {
+  auto elapsed = sched_.clock().now() - start_;
+  return epoch_ms +
+         std::chrono::duration_cast<std::chrono::milliseconds>(elapsed).count();
+}
+
+world::world(std::uint64_t seed, order_policy policy)
+    : sys_(cfg_),
+      sched_(dynamic_cast<caf::scheduler::test_coordinator&>(sys_.scheduler())),
+      seed_(seed),
+      policy_(policy),
+      rng_(seed),
+      clock_(sched_),
+      backend_(std::make_shared<storage::memory_backend>()) {
+  journal_ = cluster::spawn_journal_actor(sys_, backend_,
+                                          cluster::journal_spawn::scheduled);
+  run();
+}
+
+world::~world() {
+  for (auto& r : routers_)
+    caf::anon_send_exit(r, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(journal_, caf::exit_reason::user_shutdown);
+  run();
+}
+
+bool world::step() {
+  auto& jobs = sched_.jobs;
+  if (jobs.empty())
+    return false;
+  if (policy_ == order_policy::random && jobs.size() > 1) {
+    auto pick = static_cast<std::size_t>(rng_() % jobs.size());
+    std::swap(jobs.front(), jobs[pick]);
+  }
+  if (auto* actor = dynamic_cast<caf::abstract_actor*>(jobs.front()))
+    trace_.push_back(actor->id());
+  return sched_.run_once();
+}
+
+std::size_t world::run(std::size_t steps_max) {
+  std::size_t steps = 0;
+  while (steps < steps_max && step())
+    ++steps;
+  return steps;
+}
+
+void world::advance(std::chrono::milliseconds d) {
+  auto& clk = sched_.clock();
+  auto target = clk.now() + d;
+  run();
+  while (clk.has_pending_timeout() && clk.schedule().begin()->first <= target) {
+    clk.trigger_timeout();
+    run();
+  }
+  clk.current_time = target;
+}
+
+caf::actor world::spawn_router(cluster::entity_factories factories,
+                               cluster::router_config cfg) {
+  auto r = cluster::spawn_router(sys_, cfg, std::move(factories), journal_);
+  routers_.push_back(r);
+  return r;
+}
+
+void world::crash() {
+  for (auto& r : routers_)
+    caf::anon_send_exit(r, caf::exit_reason::kill);
+  routers_.clear();
+  caf::anon_send_exit(journal_, caf::exit_reason::kill);
+  run();
+  backend_->drop_unsynced();
+  journal_ = cluster::spawn_journal_actor(sys_, backend_,
+                                          cluster::journal_spawn::scheduled);
+  run();
+}
+
+probe world::make_probe() {
+  probe p;
+  auto inbox = p.inbox_;
+  p.handle = sys_.spawn([inbox](caf::event_based_actor* self) {
+    self->set_default_handler(
+        [inbox](caf::scheduled_actor*, caf::message_view& x)
+            -> caf::result<caf::message> {
+          inbox->push_back(x.move_content_to_message());
+          return caf::message{};
+        });
+    self->set_error_handler([inbox](caf::scheduled_actor*, caf::error& err) {
+      inbox->push_back(caf::make_message(err));
+    });
+    return caf::behavior{[](caf::unit_t) {}};
+  });
+  run();
+  return p;
+}
+
+} // namespace courier::harness
