@@ -1,0 +1,78 @@
+#pragma once
+/// \file
+/// The domain put together: its tunables, the services entities share
+/// (clock, payment provider, location history, seed), and the factories the
+/// router uses to activate each entity kind. Nodes and the test harness
+/// build a domain_services and pass make_domain_factories(...) to the router.
+
+#include "cluster/router_actor.hpp"
+#include "core/clock.hpp"
+
+#include <caf/fwd.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+
+namespace courier::actors {
+
+class payment_provider;
+class location_history;
+
+/// Domain tunables; every one has its unit in its name. The node maps its
+/// config keys onto these.
+struct domain_config {
+  // dispatch and riders
+  std::chrono::milliseconds offer_timeout{std::chrono::seconds{15}};
+  std::chrono::milliseconds rider_position_fresh{std::chrono::seconds{60}};
+  double dispatch_radius_m = 3000.0;       ///< search radius around the store
+  std::uint32_t dispatch_candidates_max = 32;
+  std::uint32_t dispatch_rounds_max = 20;  ///< offers per order before giving up a round
+  std::chrono::milliseconds dispatch_retry{std::chrono::seconds{10}}; ///< next round when nobody was found
+  int region_res = 7;                      ///< H3 resolution of region entities
+  int rider_index_res = 9;                 ///< positions indexed once here; parents give regions
+  double nearby_m = 100.0;                 ///< rider_nearby threshold
+  double arriving_m = 300.0;               ///< rider_arriving threshold (to the store)
+  double rider_speed_mps = 5.0;            ///< for eta_s
+  // hot cells
+  std::uint32_t region_split_riders = 400; ///< split a cell into its 7 children above this
+  std::uint32_t region_merge_riders = 200; ///< merge back below this (hysteresis)
+  // orders
+  std::chrono::milliseconds delay_alert_after{std::chrono::minutes{30}};
+  std::int64_t store_radius_default_m = 3000;
+  // payments (built-in simulated provider)
+  double payment_decline_rate = 0.0;
+  double payment_timeout_rate = 0.0;
+  double payment_transient_rate = 0.0;
+  std::chrono::milliseconds payment_latency{std::chrono::milliseconds{20}};
+  std::uint32_t payment_retries_max = 5;
+  std::chrono::milliseconds payment_retry_backoff{std::chrono::milliseconds{200}};
+  // pushes and timers
+  std::chrono::milliseconds region_stats_interval{std::chrono::seconds{1}};
+  std::uint32_t reminder_shards = 16;
+  std::uint32_t subscribers_max = 1024;    ///< gateway actors per entity
+  // location history
+  std::chrono::hours history_detail_retention{24};
+  std::chrono::hours history_aggregate_retention{24 * 7};
+
+  static_assert(true, "relations checked in domain.cpp");
+};
+
+/// What every entity activation shares. Immutable after start, except what
+/// the services themselves synchronise.
+struct domain_services {
+  domain_config cfg;
+  const core::clock* clock = nullptr;
+  std::uint64_t seed = 0;                         ///< for simulated providers
+  std::shared_ptr<payment_provider> payments;     ///< required
+  std::shared_ptr<location_history> history;      ///< optional
+};
+
+/// Factories for every entity kind of the domain.
+cluster::entity_factories
+make_domain_factories(std::shared_ptr<const domain_services> services);
+
+/// Registers the domain's message types with CAF (actors/protocol.hpp).
+void register_domain_types(caf::actor_system_config& cfg);
+
+} // namespace courier::actors
