@@ -1,0 +1,146 @@
+#pragma once
+/// \file
+/// The embedded journal backend: append-only segment files in one directory
+/// (journal-000001.log, ...), CRC32C-checked records (record_format.hpp), an
+/// in-memory index for reads, and group commit: append() only encodes into
+/// memory, sync() writes the batch with write(2) and makes it durable with
+/// one fdatasync. See storage/README.md for the recovery rules.
+
+#include "core/result.hpp"
+#include "storage/journal.hpp"
+#include "storage/record_format.hpp"
+#include "storage/stream_index.hpp"
+
+#include <sys/types.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace courier::storage {
+
+/// Seams for the two system calls whose failure the backend must survive,
+/// so tests can make them fail. Empty = the real write(2) / fdatasync(2).
+struct file_io_hooks {
+  std::function<ssize_t(int fd, const void* data, std::size_t bytes)> write;
+  std::function<int(int fd)> fdatasync;
+};
+
+/// Tunables of a file_backend. Each limit is enforced in append(): passing
+/// it is errc::overloaded (the caller syncs or sheds), never silent growth.
+struct file_backend_options {
+  /// A segment is rolled (a new file started) before it would pass this.
+  std::uint64_t segment_bytes_max = 64ull * 1024 * 1024;
+  /// Encoded bytes appended but not yet synced; the caller must sync().
+  std::size_t pending_bytes_max = 32u * 1024 * 1024;
+  /// Streams in the index (new streams past it are refused).
+  std::size_t streams_max = 4'000'000;
+  /// Events a stream may hold after its latest snapshot (index memory).
+  std::size_t events_since_snapshot_max = 100'000;
+  /// Test seams; leave empty in production.
+  file_io_hooks io;
+};
+
+/// Counters for tests and the journal actor's probe.
+struct file_backend_stats {
+  std::uint64_t appends = 0;
+  std::uint64_t events = 0;
+  std::uint64_t snapshots = 0;
+  std::uint64_t syncs = 0;          ///< successful sync() calls with data
+  std::uint64_t sync_failures = 0;  ///< sync() calls that rolled back
+  std::uint64_t bytes_synced = 0;
+  std::uint64_t recovered_cut_bytes = 0; ///< torn tail cut at open
+};
+
+/// Journal backend over local files. Not thread-safe (one owner: the
+/// journal actor). A lock file keeps other processes out of the directory.
+class file_backend final : public journal_backend {
+public:
+  /// Opens (creating if needed) the journal in `dir`: takes the lock,
+  /// recovers every segment and cuts a torn tail. errc::unavailable if
+  /// another process holds the directory, errc::internal for I/O errors or
+  /// corruption (the message names the file and offset).
+  static core::result<std::unique_ptr<file_backend>>
+  open(const std::string& dir, file_backend_options options = {});
+
+  /// Closes files and releases the lock. Unsynced appends are lost, as in
+  /// a crash.
+  ~file_backend() override;
+  file_backend(const file_backend&) = delete;
+  file_backend& operator=(const file_backend&) = delete;
+
+  /// See journal_backend. No I/O: encodes into the pending batch.
+  core::result<version_t> append(const append_request& req) override;
+  /// Writes the pending batch and fdatasyncs it; on failure truncates the
+  /// files to the last synced size and restores the index.
+  core::result<core::unit_t> sync() override;
+  /// Includes unsynced appends and snapshots (consistent with version()).
+  core::result<recovered_stream> read(const std::string& stream) override;
+  /// Queues a snapshot record; durable on the next sync().
+  core::result<core::unit_t> save_snapshot(const std::string& stream,
+                                           version_t version,
+                                           std::string payload) override;
+  version_t version(const std::string& stream) const override;
+  std::vector<std::string> streams() const override;
+
+  /// Counters since open.
+  const file_backend_stats& stats() const noexcept { return stats_; }
+  /// Number of segment files (including one not yet created on disk).
+  std::size_t segment_count() const noexcept { return segments_.size(); }
+  /// File name of segment `number` ("journal-000001.log").
+  static std::string segment_file_name(std::uint32_t number);
+
+private:
+  struct segment {
+    std::uint32_t number = 0;
+    int fd = -1;                     ///< -1 until sync() creates the file
+    std::uint64_t synced_bytes = 0;  ///< durable prefix
+    std::uint64_t written_bytes = 0; ///< handed to write(2)
+    std::string pending;             ///< encoded, not yet written
+    std::uint64_t logical_bytes() const {
+      return written_bytes + pending.size();
+    }
+  };
+
+  file_backend(std::string dir, file_backend_options options);
+
+  core::result<core::unit_t> lock_and_recover();
+  core::result<core::unit_t> recover_segment(segment& seg, bool is_last);
+  core::result<core::unit_t> index_record(const decoded_record& rec,
+                                          const segment& seg,
+                                          std::uint64_t offset);
+  core::result<core::unit_t> check_usable() const;
+  core::result<core::unit_t> check_capacity(const append_request& req,
+                                            std::size_t bytes) const;
+  record_loc place(record_kind kind, const std::string& stream,
+                   version_t version, const std::string& payload);
+  core::result<core::unit_t> write_batch();
+  core::result<core::unit_t> create_segment_file(segment& seg);
+  core::result<core::unit_t> flush_segment(segment& seg);
+  void rollback();
+  core::result<std::string> load_record(const record_loc& loc) const;
+  core::result<std::string> load_checked(const record_loc& loc,
+                                         record_kind kind,
+                                         const std::string& stream,
+                                         version_t version) const;
+  std::string path_of(std::uint32_t number) const;
+
+  std::string dir_;
+  file_backend_options options_;
+  int dir_fd_ = -1;
+  int lock_fd_ = -1;
+  std::vector<segment> segments_;   ///< contiguous numbers, last is active
+  std::size_t synced_segments_ = 0; ///< segments_ that existed at last sync
+  std::size_t pending_bytes_ = 0;
+  stream_index index_;
+  file_backend_stats stats_;
+  /// Set when a rollback itself failed: files and index may disagree, so
+  /// every call fails until the node restarts and recovers from disk.
+  std::optional<core::error> failed_;
+};
+
+} // namespace courier::storage

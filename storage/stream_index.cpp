@@ -1,0 +1,94 @@
+#include "storage/stream_index.hpp"
+
+#include "core/assert.hpp"
+
+#include <algorithm>
+
+namespace courier::storage {
+
+const stream_entry* stream_index::find(const std::string& stream) const {
+  auto it = streams_.find(stream);
+  return it == streams_.end() ? nullptr : &it->second;
+}
+
+version_t stream_index::version(const std::string& stream) const {
+  const auto* entry = find(stream);
+  return entry ? entry->version : 0;
+}
+
+stream_entry& stream_index::touch(const std::string& stream) {
+  auto [it, inserted] = streams_.try_emplace(stream);
+  if (undo_.count(stream) == 0) {
+    // First change in this batch: remember the entry without copying its
+    // event list (appends only grow it; a snapshot saves it, see below).
+    undo_entry undo;
+    undo.existed = !inserted;
+    undo.before.version = it->second.version;
+    undo.before.snapshot = it->second.snapshot;
+    undo.before.snapshot_version = it->second.snapshot_version;
+    undo.events_before = it->second.events.size();
+    undo_.emplace(stream, std::move(undo));
+  }
+  return it->second;
+}
+
+void stream_index::add_event(const std::string& stream, version_t version,
+                             record_loc loc) {
+  auto& entry = touch(stream);
+  COURIER_ASSERT(version == entry.version + 1);
+  entry.events.push_back(loc);
+  entry.version = version;
+}
+
+void stream_index::add_snapshot(const std::string& stream, version_t version,
+                                record_loc loc) {
+  auto& entry = touch(stream);
+  COURIER_ASSERT(version <= entry.version);
+  COURIER_ASSERT(!entry.snapshot || version >= entry.snapshot_version);
+  const version_t first_listed = entry.version - entry.events.size() + 1;
+  COURIER_ASSERT(version + 1 >= first_listed);
+  auto& undo = undo_.at(stream);
+  if (!undo.events_saved) {
+    // The snapshot drops events; keep the list as of the last commit.
+    undo.before.events.assign(entry.events.begin(),
+                              entry.events.begin() + undo.events_before);
+    undo.events_saved = true;
+  }
+  const auto covered = static_cast<std::ptrdiff_t>(version + 1 - first_listed);
+  entry.events.erase(entry.events.begin(), entry.events.begin() + covered);
+  entry.snapshot = loc;
+  entry.snapshot_version = version;
+  COURIER_ASSERT(entry.version - entry.events.size() == version);
+}
+
+void stream_index::commit() { undo_.clear(); }
+
+void stream_index::rollback() {
+  for (auto& [name, undo] : undo_) {
+    if (!undo.existed) {
+      streams_.erase(name);
+      continue;
+    }
+    auto& entry = streams_.at(name);
+    entry.version = undo.before.version;
+    entry.snapshot = undo.before.snapshot;
+    entry.snapshot_version = undo.before.snapshot_version;
+    if (undo.events_saved)
+      entry.events = std::move(undo.before.events);
+    else
+      entry.events.resize(undo.events_before);
+    COURIER_ASSERT(entry.events.size() <= entry.version);
+  }
+  undo_.clear();
+}
+
+std::vector<std::string> stream_index::names() const {
+  std::vector<std::string> out;
+  out.reserve(streams_.size());
+  for (const auto& [name, entry] : streams_)
+    out.push_back(name);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+} // namespace courier::storage

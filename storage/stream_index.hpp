@@ -1,0 +1,78 @@
+#pragma once
+/// \file
+/// The file backend's in-memory index: per stream, its current version and
+/// where its latest snapshot and the events after it live on disk, so that
+/// read() preads exactly those records. Changes since the last commit() can
+/// be undone with rollback(), which is how a failed sync() restores versions.
+///
+/// Memory: per stream ~100 bytes + its name, plus 16 bytes per event since
+/// its latest snapshot (the file backend caps that count per stream and the
+/// number of streams; see file_backend_options). Entities bound it further
+/// by snapshotting.
+
+#include "storage/journal.hpp"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace courier::storage {
+
+/// Where one record lives: segment number, byte offset in it, record size.
+struct record_loc {
+  std::uint32_t segment = 0;
+  std::uint32_t bytes = 0;
+  std::uint64_t offset = 0;
+};
+
+/// One stream's index entry.
+struct stream_entry {
+  version_t version = 0;
+  std::optional<record_loc> snapshot;
+  version_t snapshot_version = 0; ///< meaningful only if `snapshot`
+  /// Events after the snapshot (or from version 1 without one), in order:
+  /// versions version - events.size() + 1 .. version.
+  std::vector<record_loc> events;
+};
+
+/// Stream name -> entry, with an undo log since the last commit().
+class stream_index {
+public:
+  /// The entry for `stream`, or nullptr.
+  const stream_entry* find(const std::string& stream) const;
+  /// Current version of `stream` (0 if unknown).
+  version_t version(const std::string& stream) const;
+  /// Number of streams.
+  std::size_t size() const noexcept { return streams_.size(); }
+
+  /// Records event `version`, which must be the stream's version + 1.
+  void add_event(const std::string& stream, version_t version, record_loc loc);
+  /// Records a snapshot at `version` (<= current, >= the latest snapshot)
+  /// and forgets the events it covers.
+  void add_snapshot(const std::string& stream, version_t version,
+                    record_loc loc);
+
+  /// Makes every change so far permanent (clears the undo log).
+  void commit();
+  /// Restores the index to the last commit().
+  void rollback();
+
+  /// Every stream name, sorted.
+  std::vector<std::string> names() const;
+
+private:
+  struct undo_entry {
+    bool existed = false;
+    stream_entry before; // events moved in only once a snapshot drops some
+    std::size_t events_before = 0;
+    bool events_saved = false;
+  };
+  stream_entry& touch(const std::string& stream);
+
+  std::unordered_map<std::string, stream_entry> streams_;
+  std::unordered_map<std::string, undo_entry> undo_;
+};
+
+} // namespace courier::storage
