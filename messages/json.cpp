@@ -1,0 +1,298 @@
+#include "messages/json.hpp"
+
+#include "messages/wire_traits.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <cmath>
+#include <limits>
+#include <type_traits>
+
+namespace courier::msg {
+namespace {
+
+using json = nlohmann::json;
+using namespace detail;
+
+/// JSON value -> struct. Shape checks only; the first error wins.
+class reader {
+public:
+  core::error err;
+
+  template <class T>
+  bool object(const json& j, T& out, const std::string& path) {
+    if (!j.is_object())
+      return fail(path.empty() ? std::string{"message"} : "field '" + path + "'",
+                  "must be an object");
+    return T::visit_fields(out, [&](auto... fs) { return (member(j, fs, path) && ...); });
+  }
+
+private:
+  template <class T>
+  bool member(const json& j, field<T> f, const std::string& path) {
+    std::string at = join_path(path, f.name);
+    auto it = j.find(f.name);
+    bool absent = it == j.end() || it->is_null();
+    if constexpr (is_optional<T>::value) {
+      if (absent) {
+        f.value.reset();
+        return true;
+      }
+      typename T::value_type tmp{};
+      if (!value(*it, tmp, at))
+        return false;
+      f.value = std::move(tmp);
+      return true;
+    } else if constexpr (is_vector<T>::value || is_map<T>::value) {
+      f.value.clear();
+      return absent || value(*it, f.value, at);
+    } else {
+      if (absent)
+        return fail("field '" + at + "'", "missing");
+      return value(*it, f.value, at);
+    }
+  }
+
+  template <class T>
+  bool value(const json& j, T& out, const std::string& at) {
+    if constexpr (is_vector<T>::value) {
+      if (!j.is_array())
+        return wrong(at, "an array");
+      out.resize(j.size());
+      for (std::size_t i = 0; i < j.size(); ++i)
+        if (!object(j[i], out[i], at + "[" + std::to_string(i) + "]"))
+          return false;
+      return true;
+    } else if constexpr (is_map<T>::value) {
+      if (!j.is_object())
+        return wrong(at, "an object");
+      for (const auto& [k, v] : j.items())
+        if (!value(v, out[k], at + "." + k))
+          return false;
+      return true;
+    } else if constexpr (has_fields_v<T>) {
+      return object(j, out, at);
+    } else if constexpr (std::is_same_v<T, std::string>) {
+      if (!j.is_string())
+        return wrong(at, "a string");
+      out = j.get_ref<const std::string&>();
+      return true;
+    } else if constexpr (is_strong_id<T>::value) {
+      if (!j.is_string())
+        return wrong(at, "a string");
+      out = T{j.get_ref<const std::string&>()};
+      return true;
+    } else if constexpr (is_wire_enum_v<T>) {
+      if (!j.is_string())
+        return wrong(at, "a string");
+      const auto& text = j.get_ref<const std::string&>();
+      auto parsed = enum_parse<T>(text);
+      if (!parsed)
+        return fail("field '" + at + "'", "unknown value '" + text + "'");
+      out = *parsed;
+      return true;
+    } else if constexpr (std::is_same_v<T, bool>) {
+      if (!j.is_boolean())
+        return wrong(at, "a boolean");
+      out = j.get<bool>();
+      return true;
+    } else if constexpr (std::is_integral_v<T>) {
+      return integer(j, out, at);
+    } else if constexpr (std::is_same_v<T, double>) {
+      if (!j.is_number())
+        return wrong(at, "a number");
+      out = j.get<double>();
+      return true;
+    } else if constexpr (std::is_same_v<T, money>) {
+      if (!j.is_number())
+        return wrong(at, "a number");
+      auto amount = money::from_decimal(j.get<double>());
+      if (!amount)
+        return fail("field '" + at + "'", "must be a finite amount");
+      out = *amount;
+      return true;
+    } else {
+      static_assert(always_false_v<T>, "field type without a JSON mapping");
+    }
+  }
+
+  template <class Int>
+  bool integer(const json& j, Int& out, const std::string& at) {
+    using lim = std::numeric_limits<Int>;
+    if (j.is_number_unsigned()) {
+      auto v = j.get<std::uint64_t>();
+      if (v > static_cast<std::uint64_t>(lim::max()))
+        return fail("field '" + at + "'", "out of range");
+      out = static_cast<Int>(v);
+      return true;
+    }
+    if (j.is_number_integer()) { // negative (non-negative ones are unsigned)
+      auto v = j.get<std::int64_t>();
+      if (!lim::is_signed)
+        return fail("field '" + at + "'", "must not be negative");
+      out = static_cast<Int>(v);
+      return true;
+    }
+    if (j.is_number_float()) {
+      double v = j.get<double>();
+      // 2^63 and 2^64 are exact doubles: the bounds below are exact.
+      double hi = lim::is_signed ? 9223372036854775808.0 : 18446744073709551616.0;
+      double lo = lim::is_signed ? -9223372036854775808.0 : 0.0;
+      if (!std::isfinite(v) || v != std::trunc(v))
+        return wrong(at, "an integer");
+      if (v < lo || v >= hi ||
+          (sizeof(Int) < 8 && v > static_cast<double>(lim::max())))
+        return fail("field '" + at + "'", "out of range");
+      out = static_cast<Int>(v);
+      return true;
+    }
+    return wrong(at, "an integer");
+  }
+
+  bool wrong(const std::string& at, const char* what) {
+    return fail("field '" + at + "'", std::string{"must be "} + what);
+  }
+
+  bool fail(const std::string& where, const std::string& what) {
+    err = core::make_error(core::errc::bad_request, where + ": " + what);
+    return false;
+  }
+};
+
+/// Struct -> JSON value; ordered_json keeps "type" first, the fields in
+/// declaration order and "ref" last, as PROTOCOL.md writes them.
+using ojson = nlohmann::ordered_json;
+class writer {
+public:
+  template <class T>
+  void object(ojson& j, const T& in) {
+    T::visit_fields(in, [&](auto... fs) { (member(j, fs), ...); });
+  }
+
+private:
+  template <class T>
+  void member(ojson& j, field<const T> f) {
+    if constexpr (is_optional<T>::value) {
+      if (f.value)
+        j[f.name] = value(*f.value);
+    } else {
+      j[f.name] = value(f.value);
+    }
+  }
+
+  template <class T>
+  ojson value(const T& in) {
+    if constexpr (is_vector<T>::value) {
+      ojson arr = ojson::array();
+      for (const auto& x : in) {
+        ojson obj = ojson::object();
+        object(obj, x);
+        arr.push_back(std::move(obj));
+      }
+      return arr;
+    } else if constexpr (is_map<T>::value) {
+      ojson obj = ojson::object();
+      for (const auto& [k, v] : in)
+        obj[k] = v;
+      return obj;
+    } else if constexpr (has_fields_v<T>) {
+      ojson obj = ojson::object();
+      object(obj, in);
+      return obj;
+    } else if constexpr (is_strong_id<T>::value) {
+      return in.str();
+    } else if constexpr (is_wire_enum_v<T>) {
+      return std::string{enum_name(in)};
+    } else if constexpr (std::is_same_v<T, money>) {
+      return in.to_decimal();
+    } else {
+      return in; // string, bool, integers, double
+    }
+  }
+};
+
+template <std::size_t I = 0>
+bool read_body(reader& rd, std::string_view type, const json& j, client_body& out) {
+  if constexpr (I == std::variant_size_v<client_body>) {
+    rd.err = core::make_error(core::errc::bad_request,
+                              "unknown type '" + std::string{type} + "'");
+    return false;
+  } else {
+    using T = std::variant_alternative_t<I, client_body>;
+    if (T::type != type)
+      return read_body<I + 1>(rd, type, j, out);
+    T x;
+    if (!rd.object(j, x, ""))
+      return false;
+    out = std::move(x);
+    return true;
+  }
+}
+
+core::result<envelope> decode_parsed(const json& j, std::string_view type) {
+  envelope out;
+  if (auto it = j.find("ref"); it != j.end() && !it->is_null()) {
+    if (!it->is_string())
+      return core::make_error(core::errc::bad_request, "field 'ref': must be a string");
+    out.ref = it->get<std::string>();
+  }
+  reader rd;
+  if (!read_body(rd, type, j, out.body))
+    return rd.err;
+  return out;
+}
+
+core::result<json> parse(std::string_view text) {
+  json j = json::parse(text.begin(), text.end(), nullptr, false);
+  if (j.is_discarded())
+    return core::make_error(core::errc::bad_request, "malformed JSON");
+  if (!j.is_object())
+    return core::make_error(core::errc::bad_request, "message: must be a JSON object");
+  return j;
+}
+
+core::error internal_json_error(const std::exception& e) {
+  // Only reachable through a bug here: the reader checks types before get().
+  return core::make_error(core::errc::bad_request, std::string{"JSON: "} + e.what());
+}
+
+} // namespace
+
+core::result<envelope> decode_json(std::string_view text) {
+  try {
+    auto j = parse(text);
+    if (!j)
+      return j.err();
+    auto it = j->find("type");
+    if (it == j->end())
+      return core::make_error(core::errc::bad_request, "field 'type': missing");
+    if (!it->is_string())
+      return core::make_error(core::errc::bad_request, "field 'type': must be a string");
+    return decode_parsed(*j, it->get_ref<const std::string&>());
+  } catch (const nlohmann::json::exception& e) {
+    return internal_json_error(e);
+  }
+}
+
+core::result<envelope> decode_json_as(std::string_view type, std::string_view text) {
+  try {
+    auto j = parse(text);
+    if (!j)
+      return j.err();
+    return decode_parsed(*j, type);
+  } catch (const nlohmann::json::exception& e) {
+    return internal_json_error(e);
+  }
+}
+
+std::string encode_json(const envelope& in) {
+  ojson j = ojson::object();
+  j["type"] = std::string{type_of(in.body)};
+  std::visit([&j](const auto& x) { writer{}.object(j, x); }, in.body);
+  if (!in.ref.empty())
+    j["ref"] = in.ref;
+  // Invalid UTF-8 in a string is replaced rather than thrown.
+  return j.dump(-1, ' ', false, ojson::error_handler_t::replace);
+}
+
+} // namespace courier::msg

@@ -1,0 +1,145 @@
+#include "messages/json.hpp"
+#include "messages/validate.hpp"
+
+#include <doctest/doctest.h>
+
+#include <string>
+
+using namespace courier;
+using namespace courier::msg;
+
+namespace {
+
+/// Decodes `text`, requires success, returns the body as T.
+template <class T>
+T decode_as(const std::string& text) {
+  auto r = decode_json(text);
+  REQUIRE_MESSAGE(r.ok(), r.err().message, " in ", text);
+  REQUIRE(std::holds_alternative<T>(r->body));
+  auto v = validate(*r);
+  CHECK_MESSAGE(v.ok(), (v.ok() ? "" : v.err().message), " in ", text);
+  return std::get<T>(r->body);
+}
+
+/// Decodes `text`, requires bad_request, returns its message.
+std::string decode_error(const std::string& text) {
+  auto r = decode_json(text);
+  REQUIRE_MESSAGE(!r.ok(), text);
+  CHECK(r.err().code == core::errc::bad_request);
+  return r.err().message;
+}
+
+} // namespace
+
+TEST_CASE("PROTOCOL.md examples decode") {
+  CHECK(decode_as<hello>(R"({"type":"hello","token":"t"})").token == "t");
+  auto w = decode_as<welcome>(
+      R"({"type":"welcome","role":"rider","id":"r-17","server_time_ms":1700000000000})");
+  CHECK(w.role == role::rider);
+  CHECK(w.id == "r-17");
+  auto e = decode_as<error_reply>(
+      R"({"type":"error","code":"unauthorized","message":"human readable","ref":"x"})");
+  CHECK(e.code == core::errc::unauthorized);
+  auto p = decode_as<position>(
+      R"({"type":"position","seq":1,"lat":37.49,"lng":127.02,"time_ms":1700000000000})");
+  CHECK(p.seq == 1);
+  CHECK_FALSE(p.accuracy_m.has_value());
+  CHECK(decode_as<ack>(R"({"type":"ack","seq":3})").seq == 3);
+  CHECK(decode_as<availability>(R"({"type":"availability","available":true})").available);
+  CHECK_FALSE(decode_as<ok_reply>(R"({"type":"ok","ref":"a"})").version.has_value());
+  CHECK(decode_as<accept_offer>(R"({"type":"accept","offer_id":"of-1"})").offer_id.str() == "of-1");
+  CHECK(decode_as<reject_offer>(R"({"type":"reject","offer_id":"of-1"})").offer_id.str() == "of-1");
+  CHECK(decode_as<status_report>(R"({"type":"status","order_id":"o-1","status":"picked_up"})")
+            .status == order_status::picked_up);
+  auto po = decode_as<place_order>(
+      R"({"type":"place_order","request_id":"q-1","store_id":"s-1",)"
+      R"("items":[{"sku":"kimbap","qty":2,"price":4.5}],"total":9,"dropoff":{"lat":37.5,"lng":127.0}})");
+  CHECK(po.total.minor_units == 900);
+  CHECK(decode_as<subscribe>(R"({"type":"subscribe","order_id":"o-1"})").order_id.str() == "o-1");
+  auto sub = decode_as<subscribed>(
+      R"({"type":"subscribed","order_id":"o-1","snapshot":{"status":"paid","version":2}})");
+  CHECK_FALSE(sub.snapshot.rider_id.has_value());
+  decode_as<unsubscribe>(R"({"type":"unsubscribe","order_id":"o-1"})");
+  decode_as<cancel>(R"({"type":"cancel","order_id":"o-1"})");
+  decode_as<accept_order>(R"({"type":"accept_order","order_id":"o-1","prep_minutes":12})");
+  decode_as<reject_order>(R"({"type":"reject_order","order_id":"o-1","reason":"closed"})");
+  decode_as<cooking>(R"({"type":"cooking","order_id":"o-1"})");
+  decode_as<ready>(R"({"type":"ready","order_id":"o-1"})");
+  auto rt = decode_as<radius_trigger>(
+      R"({"type":"radius_trigger","target":"store:s-1","trigger":"rider_shortage","radius_m":1000})");
+  CHECK(rt.trigger == radius_trigger_kind::rider_shortage);
+  decode_as<radius_trigger>(
+      R"({"type":"radius_trigger","target":"8730e0ae9ffffff","trigger":"restore","radius_m":0})");
+  decode_as<upsert_store>(
+      R"({"type":"upsert_store","store_id":"s-1","lat":37.5,"lng":127.0,"radius_m":3000,"open":true})");
+  decode_as<subscribe_region>(R"({"type":"subscribe_region","cell":"8730e0ae9ffffff"})");
+  CHECK(decode_as<delayed_orders>(R"({"type":"delayed_orders"})").orders.empty());
+}
+
+TEST_CASE("ref is read and echoed; unknown fields are ignored") {
+  auto r = decode_json(R"({"type":"cancel","order_id":"o-1","ref":"c1","extra":[1,2],"v2":null})");
+  REQUIRE(r.ok());
+  CHECK(r->ref == "c1");
+  CHECK(encode_json(*r) == R"({"type":"cancel","order_id":"o-1","ref":"c1"})");
+}
+
+TEST_CASE("null counts as absent for optional fields") {
+  auto p = decode_as<position>(
+      R"({"type":"position","seq":1,"lat":1,"lng":2,"time_ms":3,"accuracy_m":null})");
+  CHECK_FALSE(p.accuracy_m.has_value());
+}
+
+TEST_CASE("integer fields accept integral floats, reject fractions and negatives") {
+  CHECK(decode_as<ack>(R"({"type":"ack","seq":5.0})").seq == 5);
+  CHECK(decode_error(R"({"type":"ack","seq":5.5})") == "field 'seq': must be an integer");
+  CHECK(decode_error(R"({"type":"ack","seq":-1})") == "field 'seq': must not be negative");
+  CHECK(decode_error(R"({"type":"rider_arriving","order_id":"o","eta_s":4294967296})") ==
+        "field 'eta_s': out of range");
+  CHECK(decode_error(R"({"type":"ack","seq":1e30})") == "field 'seq': out of range");
+}
+
+TEST_CASE("malformed JSON is bad_request") {
+  CHECK(decode_error("") == "malformed JSON");
+  CHECK(decode_error("{") == "malformed JSON");
+  CHECK(decode_error(R"({"type":"hello","token":"t"} trailing)") == "malformed JSON");
+  CHECK(decode_error("\xff\xfe") == "malformed JSON");
+  CHECK(decode_error(R"(["hello"])") == "message: must be a JSON object");
+  CHECK(decode_error("42") == "message: must be a JSON object");
+}
+
+TEST_CASE("missing or unknown type is bad_request") {
+  CHECK(decode_error(R"({"token":"t"})") == "field 'type': missing");
+  CHECK(decode_error(R"({"type":7})") == "field 'type': must be a string");
+  CHECK(decode_error(R"({"type":"teleport"})") == "unknown type 'teleport'");
+}
+
+TEST_CASE("missing required fields and wrong types name the field") {
+  CHECK(decode_error(R"({"type":"hello"})") == "field 'token': missing");
+  CHECK(decode_error(R"({"type":"hello","token":null})") == "field 'token': missing");
+  CHECK(decode_error(R"({"type":"hello","token":5})") == "field 'token': must be a string");
+  CHECK(decode_error(R"({"type":"position","seq":"1","lat":1,"lng":2,"time_ms":3})") ==
+        "field 'seq': must be an integer");
+  CHECK(decode_error(R"({"type":"position","seq":1,"lat":"north","lng":2,"time_ms":3})") ==
+        "field 'lat': must be a number");
+  CHECK(decode_error(R"({"type":"availability","available":"yes"})") ==
+        "field 'available': must be a boolean");
+  CHECK(decode_error(R"({"type":"place_order","request_id":"q","store_id":"s","items":{},)"
+                     R"("total":1,"dropoff":{"lat":1,"lng":2}})") ==
+        "field 'items': must be an array");
+  CHECK(decode_error(R"({"type":"place_order","request_id":"q","store_id":"s",)"
+                     R"("items":[{"sku":"a","qty":1}],"total":1,"dropoff":{"lat":1,"lng":2}})") ==
+        "field 'items[0].price': missing");
+  CHECK(decode_error(R"({"type":"place_order","request_id":"q","store_id":"s",)"
+                     R"("items":[],"total":1,"dropoff":[1,2]})") ==
+        "field 'dropoff': must be an object");
+  CHECK(decode_error(R"({"type":"status","order_id":"o","status":"teleported"})") ==
+        "field 'status': unknown value 'teleported'");
+  CHECK(decode_error(R"({"type":"hello","token":"t","ref":1})") == "field 'ref': must be a string");
+}
+
+TEST_CASE("decode_json_as reads a REST body without type") {
+  auto r = decode_json_as("cancel", R"({"order_id":"o-1"})");
+  REQUIRE(r.ok());
+  CHECK(std::get<cancel>(r->body).order_id.str() == "o-1");
+  CHECK_FALSE(decode_json_as("nope", "{}").ok());
+}
