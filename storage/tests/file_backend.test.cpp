@@ -251,3 +251,36 @@ TEST_CASE("file_limits_refuse_with_overloaded_instead_of_growing") {
   REQUIRE_FALSE(third.ok());
   CHECK(third.err().code == core::errc::overloaded);
 }
+
+TEST_CASE("file_failed_sync_after_a_roll_removes_the_new_segment") {
+  testing::temp_dir dir;
+  int syncs_until_failure = -1; // -1: never fail
+  file_backend_options options;
+  options.segment_bytes_max = 1024;
+  options.io.fdatasync = [&](int fd) {
+    if (syncs_until_failure < 0 || syncs_until_failure-- > 0)
+      return ::fdatasync(fd);
+    errno = EIO;
+    return -1;
+  };
+  {
+    auto j = open_ok(dir.path(), options);
+    fill(*j, "order:o-1", 5);
+    const auto synced_size = fs::file_size(segment(dir, 1));
+    for (version_t v = 6; v <= 60; ++v)
+      REQUIRE(j->append({"order:o-1", v - 1, {event_payload(v)}}).ok());
+    REQUIRE(j->segment_count() >= 3);
+    syncs_until_failure = 1; // segment 1 syncs, segment 2 fails
+    auto synced = j->sync();
+    REQUIRE_FALSE(synced.ok());
+    CHECK(synced.err().message.find("journal-000002.log") != std::string::npos);
+    CHECK(fs::file_size(segment(dir, 1)) == synced_size);
+    CHECK_FALSE(fs::exists(segment(dir, 2)));
+    CHECK(j->segment_count() == 1);
+    CHECK(j->version("order:o-1") == 5);
+    CHECK(j->stats().sync_failures == 1);
+    fill(*j, "order:o-1", 60, 20);
+  }
+  auto j = open_ok(dir.path(), options);
+  check_stream(*j, "order:o-1", 60);
+}
