@@ -50,7 +50,9 @@ struct item {
   /// Calls `fn` with every field as a named reference (drives codecs and inspect).
   template <class Self, class Fn>
   static decltype(auto) visit_fields(Self& x, Fn&& fn) {
-    return fn(field_ref("sku", x.sku), field_ref("qty", x.qty), field_ref("price", x.price));
+    return fn(field_ref("sku", x.sku),
+              field_ref("qty", x.qty),
+              field_ref("price", x.price));
   }
 };
 
@@ -66,7 +68,12 @@ struct order_snapshot {
   /// Calls `fn` with every field as a named reference (drives codecs and inspect).
   template <class Self, class Fn>
   static decltype(auto) visit_fields(Self& x, Fn&& fn) {
-    return fn(field_ref("status", x.status), field_ref("version", x.version), field_ref("rider_id", x.rider_id), field_ref("lat", x.lat), field_ref("lng", x.lng), field_ref("eta_s", x.eta_s));
+    return fn(field_ref("status", x.status),
+              field_ref("version", x.version),
+              field_ref("rider_id", x.rider_id),
+              field_ref("lat", x.lat),
+              field_ref("lng", x.lng),
+              field_ref("eta_s", x.eta_s));
   }
 };
 
@@ -79,7 +86,9 @@ struct delayed_order {
   /// Calls `fn` with every field as a named reference (drives codecs and inspect).
   template <class Self, class Fn>
   static decltype(auto) visit_fields(Self& x, Fn&& fn) {
-    return fn(field_ref("order_id", x.order_id), field_ref("status", x.status), field_ref("age_s", x.age_s));
+    return fn(field_ref("order_id", x.order_id),
+              field_ref("status", x.status),
+              field_ref("age_s", x.age_s));
   }
 };
 
@@ -107,7 +116,9 @@ struct welcome {
   /// Calls `fn` with every field as a named reference (drives codecs and inspect).
   template <class Self, class Fn>
   static decltype(auto) visit_fields(Self& x, Fn&& fn) {
-    return fn(field_ref("role", x.role), field_ref("id", x.id), field_ref("server_time_ms", x.server_time_ms));
+    return fn(field_ref("role", x.role),
+              field_ref("id", x.id),
+              field_ref("server_time_ms", x.server_time_ms));
   }
 };
 
@@ -138,7 +149,13 @@ struct position {
   /// Calls `fn` with every field as a named reference (drives codecs and inspect).
   template <class Self, class Fn>
   static decltype(auto) visit_fields(Self& x, Fn&& fn) {
-    return fn(field_ref("seq", x.seq), field_ref("lat", x.lat), field_ref("lng", x.lng), field_ref("time_ms", x.time_ms), field_ref("accuracy_m", x.accuracy_m), field_ref("speed_mps", x.speed_mps), field_ref("heading_deg", x.heading_deg));
+    return fn(field_ref("seq", x.seq),
+              field_ref("lat", x.lat),
+              field_ref("lng", x.lng),
+              field_ref("time_ms", x.time_ms),
+              field_ref("accuracy_m", x.accuracy_m),
+              field_ref("speed_mps", x.speed_mps),
+              field_ref("heading_deg", x.heading_deg));
   }
 };
 
@@ -228,7 +245,12 @@ struct offer {
   /// Calls `fn` with every field as a named reference (drives codecs and inspect).
   template <class Self, class Fn>
   static decltype(auto) visit_fields(Self& x, Fn&& fn) {
-    return fn(field_ref("offer_id", x.offer_id), field_ref("order_id", x.order_id), field_ref("store", x.store), field_ref("dropoff", x.dropoff), field_ref("distance_m", x.distance_m), field_ref("expires_ms", x.expires_ms));
+    return fn(field_ref("offer_id", x.offer_id),
+              field_ref("order_id", x.order_id),
+              field_ref("store", x.store),
+              field_ref("dropoff", x.dropoff),
+              field_ref("distance_m", x.distance_m),
+              field_ref("expires_ms", x.expires_ms));
   }
 };
 
@@ -244,7 +266,11 @@ struct place_order {
   /// Calls `fn` with every field as a named reference (drives codecs and inspect).
   template <class Self, class Fn>
   static decltype(auto) visit_fields(Self& x, Fn&& fn) {
-    return fn(field_ref("request_id", x.request_id), field_ref("store_id", x.store_id), field_ref("items", x.items), field_ref("total", x.total), field_ref("dropoff", x.dropoff));
+    return fn(field_ref("request_id", x.request_id),
+              field_ref("store_id", x.store_id),
+              field_ref("items", x.items),
+              field_ref("total", x.total),
+              field_ref("dropoff", x.dropoff));
   }
 };
 
@@ -321,7 +347,10 @@ struct order_status_msg {
   /// Calls `fn` with every field as a named reference (drives codecs and inspect).
   template <class Self, class Fn>
   static decltype(auto) visit_fields(Self& x, Fn&& fn) {
-    return fn(field_ref("order_id", x.order_id), field_ref("status", x.status), field_ref("version", x.version), field_ref("at_ms", x.at_ms));
+    return fn(field_ref("order_id", x.order_id),
+              field_ref("status", x.status),
+              field_ref("version", x.version),
+              field_ref("at_ms", x.at_ms));
   }
 };
 
@@ -338,7 +367,12 @@ struct rider_position {
   /// Calls `fn` with every field as a named reference (drives codecs and inspect).
   template <class Self, class Fn>
   static decltype(auto) visit_fields(Self& x, Fn&& fn) {
-    return fn(field_ref("order_id", x.order_id), field_ref("rider_id", x.rider_id), field_ref("lat", x.lat), field_ref("lng", x.lng), field_ref("at_ms", x.at_ms), field_ref("eta_s", x.eta_s));
+    return fn(field_ref("order_id", x.order_id),
+              field_ref("rider_id", x.rider_id),
+              field_ref("lat", x.lat),
+              field_ref("lng", x.lng),
+              field_ref("at_ms", x.at_ms),
+              field_ref("eta_s", x.eta_s));
   }
 };
 
@@ -364,7 +398,8 @@ struct accept_order {
   /// Calls `fn` with every field as a named reference (drives codecs and inspect).
   template <class Self, class Fn>
   static decltype(auto) visit_fields(Self& x, Fn&& fn) {
-    return fn(field_ref("order_id", x.order_id), field_ref("prep_minutes", x.prep_minutes));
+    return fn(field_ref("order_id", x.order_id),
+              field_ref("prep_minutes", x.prep_minutes));
   }
 };
 
@@ -415,7 +450,9 @@ struct new_order {
   /// Calls `fn` with every field as a named reference (drives codecs and inspect).
   template <class Self, class Fn>
   static decltype(auto) visit_fields(Self& x, Fn&& fn) {
-    return fn(field_ref("order_id", x.order_id), field_ref("items", x.items), field_ref("total", x.total));
+    return fn(field_ref("order_id", x.order_id),
+              field_ref("items", x.items),
+              field_ref("total", x.total));
   }
 };
 
@@ -438,11 +475,13 @@ struct radius_trigger {
   static constexpr const char* caf_name = "courier.radius_trigger";
   std::string target;
   radius_trigger_kind trigger = radius_trigger_kind::manual;
-  double radius_m = 0.0;
+  std::int64_t radius_m = 0; ///< whole metres
   /// Calls `fn` with every field as a named reference (drives codecs and inspect).
   template <class Self, class Fn>
   static decltype(auto) visit_fields(Self& x, Fn&& fn) {
-    return fn(field_ref("target", x.target), field_ref("trigger", x.trigger), field_ref("radius_m", x.radius_m));
+    return fn(field_ref("target", x.target),
+              field_ref("trigger", x.trigger),
+              field_ref("radius_m", x.radius_m));
   }
 };
 
@@ -451,13 +490,16 @@ struct radius_result {
   static constexpr std::string_view type = "radius_result";
   static constexpr const char* caf_name = "courier.radius_result";
   std::string target;
-  double radius_m = 0.0;
+  std::int64_t radius_m = 0; ///< whole metres
   bool applied = false;
   std::optional<std::string> reason;
   /// Calls `fn` with every field as a named reference (drives codecs and inspect).
   template <class Self, class Fn>
   static decltype(auto) visit_fields(Self& x, Fn&& fn) {
-    return fn(field_ref("target", x.target), field_ref("radius_m", x.radius_m), field_ref("applied", x.applied), field_ref("reason", x.reason));
+    return fn(field_ref("target", x.target),
+              field_ref("radius_m", x.radius_m),
+              field_ref("applied", x.applied),
+              field_ref("reason", x.reason));
   }
 };
 
@@ -468,12 +510,16 @@ struct upsert_store {
   core::store_id store_id;
   double lat = 0.0;
   double lng = 0.0;
-  double radius_m = 0.0;
+  std::int64_t radius_m = 0; ///< whole metres
   bool open = false;
   /// Calls `fn` with every field as a named reference (drives codecs and inspect).
   template <class Self, class Fn>
   static decltype(auto) visit_fields(Self& x, Fn&& fn) {
-    return fn(field_ref("store_id", x.store_id), field_ref("lat", x.lat), field_ref("lng", x.lng), field_ref("radius_m", x.radius_m), field_ref("open", x.open));
+    return fn(field_ref("store_id", x.store_id),
+              field_ref("lat", x.lat),
+              field_ref("lng", x.lng),
+              field_ref("radius_m", x.radius_m),
+              field_ref("open", x.open));
   }
 };
 
@@ -501,7 +547,11 @@ struct region_stats {
   /// Calls `fn` with every field as a named reference (drives codecs and inspect).
   template <class Self, class Fn>
   static decltype(auto) visit_fields(Self& x, Fn&& fn) {
-    return fn(field_ref("cell", x.cell), field_ref("riders_available", x.riders_available), field_ref("riders_busy", x.riders_busy), field_ref("orders_by_status", x.orders_by_status), field_ref("at_ms", x.at_ms));
+    return fn(field_ref("cell", x.cell),
+              field_ref("riders_available", x.riders_available),
+              field_ref("riders_busy", x.riders_busy),
+              field_ref("orders_by_status", x.orders_by_status),
+              field_ref("at_ms", x.at_ms));
   }
 };
 

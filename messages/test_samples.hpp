@@ -49,9 +49,9 @@ inline std::vector<envelope> all_samples() {
   add(ready{order_id{"o-1"}});
   add(new_order{order_id{"o-1"}, items, cents(2148)});
   add(rider_arriving{order_id{"o-1"}, 120});
-  add(radius_trigger{"store:s-1", radius_trigger_kind::weather, 1500.0});
-  add(radius_result{"store:s-1", 1500.0, true, std::string{"weather"}});
-  add(upsert_store{store_id{"s-1"}, 37.5, 127.0, 3000.0, true});
+  add(radius_trigger{"store:s-1", radius_trigger_kind::weather, 1500});
+  add(radius_result{"store:s-1", 1500, true, std::string{"weather"}});
+  add(upsert_store{store_id{"s-1"}, 37.5, 127.0, 3000, true});
   add(subscribe_region{"8730e0ae9ffffff"});
   add(region_stats{"8730e0ae9ffffff", 12, 30, {{"placed", 3}, {"delivering", 9}}, 1'700'000'003'000});
   add(delayed_orders{{{order_id{"o-9"}, order_status::ready, 2400}, {order_id{"o-8"}, order_status::paid, 1900}}});

@@ -113,8 +113,12 @@ private:
         return check(v <= prep_minutes_max, at,
                      "must be 0.." + std::to_string(prep_minutes_max));
       return true;
+    } else if constexpr (std::is_same_v<T, std::int64_t>) {
+      if (ends_with(name, "_m"))
+        return check(v >= 0, at, "must be >= 0");
+      return true;
     } else {
-      return true; // bool, int64, uint64: every value is valid
+      return true; // bool, uint64: every value is valid
     }
   }
 
