@@ -1,0 +1,151 @@
+#pragma once
+/// \file
+/// IO-side internals shared by the listeners and connections (private;
+/// Asio but no Beast). Threading: every connection lives on its own strand;
+/// the only state touched from several threads is server_context's registry
+/// (mutex), its counters (atomics) and session_core / responder_state (their
+/// own mutexes).
+
+#include <utility> // before Asio (Asio 1.74 in C++20 mode)
+
+#include "nodes/gateway/detail/session_core.hpp"
+#include "nodes/gateway/gateway.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <unordered_map>
+#include <vector>
+
+namespace courier::gateway::detail {
+
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+using error_code = boost::system::error_code;
+using steady = std::chrono::steady_clock;
+
+/// Anything the gateway must be able to close at stop().
+class connection {
+public:
+  virtual ~connection() = default;
+  /// From stop(), any thread: start closing (posts to the strand).
+  virtual void shutdown() = 0;
+  /// From stop() after the IO threads were joined: finish without IO
+  /// (detach from handles, report on_close).
+  virtual void abandon() = 0;
+};
+
+/// What every connection of one gateway shares. Declared so that the
+/// io_context is destroyed first (it destroys pending handlers, which may
+/// own connections referring to the rest).
+class server_context {
+public:
+  server_context(gateway_config c, session_handler& s, http_handler& h);
+
+  /// Registers a live connection; false once stopping (the caller then
+  /// closes itself).
+  bool add(std::uint64_t id, std::shared_ptr<connection> c);
+  void remove(std::uint64_t id);
+  /// Marks stopping and returns the live connections.
+  std::vector<std::shared_ptr<connection>> begin_stop();
+  /// Waits until no connection is registered or `timeout` passed.
+  void wait_empty(std::chrono::milliseconds timeout);
+  /// Empties the registry, returning what was left.
+  std::vector<std::shared_ptr<connection>> take_all();
+
+  /// Reserves a slot under `max`; false (and refused counted) if full.
+  bool reserve(std::atomic<std::size_t>& slots, std::size_t max);
+
+  const gateway_config cfg;
+  session_handler& sessions;
+  http_handler& http;
+  const std::shared_ptr<gateway_stats> stats;
+  std::atomic<std::uint64_t> next_id{1};
+  std::atomic<std::size_t> session_slots{0}; ///< WebSocket (from upgrade) + TCP
+  std::atomic<std::size_t> http_slots{0};
+
+private:
+  std::mutex m_;
+  std::condition_variable cv_;
+  bool stopping_ = false;
+  std::unordered_map<std::uint64_t, std::shared_ptr<connection>> live_;
+
+public:
+  net::io_context ioc; // last member: destroyed first
+};
+
+/// "address:port" of the peer, or "?" if the socket has none.
+std::string remote_of(const tcp::socket& s);
+
+/// Applies the per-session socket options (no delay, send buffer).
+void tune_session_socket(const gateway_config& cfg, tcp::socket& s);
+
+/// Entry points of the listeners (the socket runs on its own strand).
+void start_http_connection(server_context& ctx, tcp::socket s);
+void start_tcp_session(server_context& ctx, tcp::socket s);
+
+/// The transport-independent half of a WebSocket or TCP session's IO:
+/// the pump (one write in flight), the watchdog timer (first-frame, idle
+/// and close deadlines), teardown. Runs on the connection's strand.
+class session_conn : public connection,
+                     public io_link,
+                     public std::enable_shared_from_this<session_conn> {
+public:
+  session_conn(server_context& ctx, net::any_io_executor strand, transport t,
+               std::string remote, bool idle_by_watchdog);
+
+  void shutdown() override;
+  void abandon() override;
+
+protected:
+  /// Registers; false if stopping (the connection is then torn down).
+  bool enlist();
+  /// The transport is ready: on_open, watchdog.
+  void open();
+  /// An inbound frame (dropped if the session is closing).
+  void frame_in(frame f);
+  /// Broken framing: counted, on_bad_framing, then close.
+  void bad_framing(std::string reason);
+  /// Completion of start_write.
+  void write_done(const error_code& ec);
+  /// Ends the connection once: cut, detach, on_close, unregister.
+  void teardown();
+
+  /// Write current_ (one at a time).
+  virtual void start_write() = 0;
+  /// Graceful close after the last write; ends in teardown().
+  virtual void begin_close(const std::string& reason) = 0;
+  /// Closes the socket now; pending operations fail.
+  virtual void cut() = 0;
+
+  server_context& ctx_;
+  const net::any_io_executor strand_;
+  const std::shared_ptr<session_core> core_;
+  frame current_; ///< the frame being written
+  bool done_ = false;
+
+private:
+  void wake() override;
+  void on_wake();
+  void pump();
+  void arm_watchdog();
+  void on_watchdog(const error_code& ec);
+
+  net::steady_timer watchdog_;
+  const bool idle_by_watchdog_;
+  bool opened_ = false;
+  bool writing_ = false;
+  bool closing_io_ = false;
+  bool got_frame_ = false;
+  steady::time_point opened_at_{};
+  steady::time_point last_in_{};
+  std::optional<steady::time_point> close_deadline_;
+};
+
+} // namespace courier::gateway::detail

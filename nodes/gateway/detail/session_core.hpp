@@ -1,0 +1,84 @@
+#pragma once
+/// \file
+/// The thread-safe half of a session (private; no Asio). Foreign threads
+/// push and close under a small mutex; the IO half (a connection, living on
+/// its strand) is reached through `io_link`, which it detaches under the
+/// same mutex before it dies, so a push never touches a dead connection or
+/// a destroyed io_context. Pushes only post a wake-up when none is pending,
+/// so memory is bounded by the outbox, not by queued handlers.
+
+#include "nodes/gateway/detail/outbox.hpp"
+#include "nodes/gateway/session.hpp"
+#include "nodes/gateway/stats.hpp"
+
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+
+namespace courier::gateway::detail {
+
+/// Implemented by a connection: schedule a pump on its strand. Called with
+/// the session mutex held; must only post, never run IO inline.
+class io_link {
+public:
+  virtual void wake() = 0;
+
+protected:
+  ~io_link() = default;
+};
+
+/// What the IO side should do next (see session_core::poll).
+struct io_work {
+  std::optional<frame> next; ///< a frame to write now
+  bool close = false;        ///< nothing left to write and close requested
+  std::string reason;        ///< the close reason, if close
+};
+
+/// The session handle given to the node wiring.
+class session_core final : public session {
+public:
+  struct limits {
+    std::size_t frame_bytes_max;
+    std::size_t pending_bytes_max;
+  };
+
+  session_core(std::uint64_t id, courier::gateway::transport t, std::string remote,
+               limits lim, std::shared_ptr<gateway_stats> stats);
+
+  // session
+  std::uint64_t id() const noexcept override { return id_; }
+  courier::gateway::transport transport() const noexcept override { return transport_; }
+  const std::string& remote_address() const noexcept override { return remote_; }
+  push_result push(frame f, delivery d) override;
+  void close(std::string reason) override;
+  bool closing() const override;
+
+  // IO side, called on the connection's strand.
+  /// Connects the IO half; pushes wake it from now on.
+  void attach(io_link* link);
+  /// Clears the pending wake-up, and returns the next frame, or the close
+  /// order once the queue is empty.
+  io_work poll();
+  /// Disconnects the IO half for good: later pushes return closed.
+  void detach();
+
+private:
+  enum class state : std::uint8_t { open, closing, closed };
+  void wake_locked();
+
+  const std::uint64_t id_;
+  const courier::gateway::transport transport_;
+  const std::string remote_;
+  const std::size_t frame_bytes_max_;
+  const std::shared_ptr<gateway_stats> stats_;
+
+  mutable std::mutex m_;
+  outbox outbox_;
+  io_link* link_ = nullptr;
+  bool wake_pending_ = false;
+  state state_ = state::open;
+  std::string close_reason_;
+};
+
+} // namespace courier::gateway::detail

@@ -1,0 +1,118 @@
+#pragma once
+/// \file
+/// What the node wiring sees of a client connection: frames, delivery modes,
+/// the thread-safe `session` handle and the `session_handler` it implements.
+/// No Asio or Beast here: this header is cheap to include from actor code.
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace courier::gateway {
+
+/// WebSocket text (one JSON object) or binary (one protobuf Envelope); raw
+/// TCP frames are always binary.
+enum class frame_kind : std::uint8_t { text, binary };
+
+/// One client message as it crossed the wire, payload not parsed.
+struct frame {
+  frame_kind kind = frame_kind::binary;
+  std::string data;
+};
+
+/// How an outbound frame may be treated when the client reads slowly.
+class delivery {
+public:
+  /// Delivered in order, never dropped; if reliable frames alone exceed the
+  /// session's pending-bytes bound, the session is closed ("slow consumer").
+  static delivery reliable() { return delivery{std::string{}, false}; }
+  /// Coalescing: a pending, not yet written frame with the same key is
+  /// replaced (the new frame goes to the back of the queue, so what the
+  /// client receives is always a subsequence of what was pushed). Under
+  /// memory pressure such frames are dropped before any reliable one.
+  /// Example key: "rider_position:o-123".
+  static delivery latest(std::string key) { return delivery{std::move(key), true}; }
+
+  bool coalescing() const noexcept { return coalescing_; }
+  const std::string& key() const noexcept { return key_; }
+
+private:
+  delivery(std::string key, bool coalescing)
+      : key_(std::move(key)), coalescing_(coalescing) {}
+  std::string key_;
+  bool coalescing_;
+};
+
+/// What became of a pushed frame.
+enum class push_result : std::uint8_t {
+  queued,    ///< accepted for delivery
+  replaced,  ///< accepted; it replaced a pending frame with the same key
+  dropped,   ///< a latest(key) frame that did not fit the pending-bytes bound
+  closed,    ///< the session is closing or closed (or just closed as a slow consumer)
+  too_large, ///< larger than frame_bytes_max: never sent
+};
+
+/// The transport a session arrived on.
+enum class transport : std::uint8_t { ws, tcp };
+
+/// "ws" or "tcp".
+std::string_view to_string(transport t) noexcept;
+
+/// One client connection (WebSocket or raw TCP), as seen by the node wiring.
+///
+/// Thread-safe: push() and close() may be called from any thread (actors),
+/// also after the connection or the whole gateway is gone (they then return
+/// push_result::closed / do nothing). A session is shared_ptr-managed; keep
+/// a weak_ptr in long-lived tables so a dead client's session is freed.
+class session {
+public:
+  virtual ~session() = default;
+
+  /// Unique per gateway, never reused; > 0.
+  virtual std::uint64_t id() const noexcept = 0;
+  virtual courier::gateway::transport transport() const noexcept = 0;
+  /// The peer, "address:port".
+  virtual const std::string& remote_address() const noexcept = 0;
+
+  /// Queues `f` for the client. Never blocks and never grows memory past
+  /// the session's pending-bytes bound (see delivery).
+  virtual push_result push(frame f, delivery d) = 0;
+
+  /// Writes what is already queued, then closes (WebSocket: a close frame
+  /// with `reason`, truncated to 123 bytes). Later pushes are discarded. A
+  /// client that does not read is cut off after the close timeout.
+  virtual void close(std::string reason) = 0;
+
+  /// True once close() was called or the connection ended.
+  virtual bool closing() const = 0;
+};
+
+using session_ptr = std::shared_ptr<session>;
+
+/// Implemented by the node wiring; receives the sessions' events.
+///
+/// All calls come from the gateway's IO threads. They must not block (no
+/// waiting on actors, locks held by actors, disk or network): parse, hand
+/// the message to an actor (anon_send) and return. Calls for one session are
+/// never concurrent and come in order: on_open, then on_frame /
+/// on_bad_framing, then on_close exactly once. Calls for different sessions
+/// may run concurrently when the gateway has more than one IO thread.
+class session_handler {
+public:
+  virtual ~session_handler() = default;
+  /// A connection is established (WebSocket handshake done / TCP accepted).
+  virtual void on_open(const session_ptr& s) = 0;
+  /// One inbound frame (at most frame_bytes_max bytes).
+  virtual void on_frame(const session_ptr& s, frame f) = 0;
+  /// The framing itself is broken (oversize TCP length prefix, oversize or
+  /// malformed WebSocket message). No more frames will be read; the handler
+  /// may push an error, and the gateway then closes the session (queued
+  /// frames are flushed first on TCP; on WebSocket, Beast has already failed
+  /// the connection with close code 1009/1002, so pushes are discarded).
+  virtual void on_bad_framing(const session_ptr& s, std::string reason) = 0;
+  /// The connection is gone; no more calls for `s` follow.
+  virtual void on_close(const session_ptr& s) = 0;
+};
+
+} // namespace courier::gateway

@@ -1,0 +1,181 @@
+#include "nodes/gateway/detail/server.hpp"
+
+#include <boost/asio/post.hpp>
+
+namespace courier::gateway::detail {
+
+namespace {
+std::chrono::milliseconds ms(std::int64_t v) { return std::chrono::milliseconds{v}; }
+} // namespace
+
+session_conn::session_conn(server_context& ctx, net::any_io_executor strand,
+                           transport t, std::string remote, bool idle_by_watchdog)
+    : ctx_(ctx),
+      strand_(std::move(strand)),
+      core_(std::make_shared<session_core>(
+          ctx.next_id.fetch_add(1), t, std::move(remote),
+          session_core::limits{ctx.cfg.frame_bytes_max, ctx.cfg.pending_bytes_max},
+          ctx.stats)),
+      watchdog_(strand_),
+      idle_by_watchdog_(idle_by_watchdog) {}
+
+bool session_conn::enlist() {
+  if (ctx_.add(core_->id(), shared_from_this()))
+    return true;
+  teardown();
+  return false;
+}
+
+void session_conn::open() {
+  COURIER_ASSERT(!opened_);
+  if (done_)
+    return;
+  opened_ = true;
+  opened_at_ = last_in_ = steady::now();
+  core_->attach(this);
+  ctx_.stats->sessions_open.fetch_add(1, std::memory_order_relaxed);
+  ctx_.stats->sessions_total.fetch_add(1, std::memory_order_relaxed);
+  ctx_.sessions.on_open(core_);
+  arm_watchdog();
+}
+
+void session_conn::frame_in(frame f) {
+  if (done_ || core_->closing())
+    return; // after close() the client's words no longer matter
+  got_frame_ = true;
+  last_in_ = steady::now();
+  ctx_.stats->frames_in.fetch_add(1, std::memory_order_relaxed);
+  ctx_.stats->bytes_in.fetch_add(f.data.size(), std::memory_order_relaxed);
+  ctx_.sessions.on_frame(core_, std::move(f));
+}
+
+void session_conn::bad_framing(std::string reason) {
+  if (done_)
+    return;
+  ctx_.stats->bad_framing.fetch_add(1, std::memory_order_relaxed);
+  ctx_.sessions.on_bad_framing(core_, reason);
+  // The handler is expected to push an error and close; close anyway (a
+  // no-op if it did), since the stream cannot be resynchronized.
+  core_->close("bad framing: " + reason);
+}
+
+void session_conn::wake() {
+  // Called under the session mutex from any thread: only post.
+  net::post(strand_, [self = shared_from_this()] { self->on_wake(); });
+}
+
+void session_conn::on_wake() {
+  if (done_)
+    return;
+  if (core_->closing() && !close_deadline_) {
+    close_deadline_ = steady::now() + ms(ctx_.cfg.close_timeout_ms);
+    arm_watchdog();
+  }
+  pump();
+}
+
+void session_conn::pump() {
+  if (done_ || writing_ || closing_io_)
+    return;
+  auto w = core_->poll();
+  if (w.next) {
+    current_ = std::move(*w.next);
+    writing_ = true;
+    start_write();
+    return;
+  }
+  if (w.close) {
+    closing_io_ = true;
+    if (!close_deadline_) {
+      close_deadline_ = steady::now() + ms(ctx_.cfg.close_timeout_ms);
+      arm_watchdog();
+    }
+    begin_close(w.reason);
+  }
+}
+
+void session_conn::write_done(const error_code& ec) {
+  writing_ = false;
+  if (ec) {
+    teardown();
+    return;
+  }
+  ctx_.stats->frames_out.fetch_add(1, std::memory_order_relaxed);
+  ctx_.stats->bytes_out.fetch_add(current_.data.size(), std::memory_order_relaxed);
+  current_.data = std::string{}; // free the buffer now, not at the next write
+  pump();
+}
+
+void session_conn::arm_watchdog() {
+  if (done_)
+    return;
+  std::optional<steady::time_point> next = close_deadline_;
+  auto consider = [&next](steady::time_point t) {
+    if (!next || t < *next)
+      next = t;
+  };
+  if (!close_deadline_) {
+    if (!got_frame_ && ctx_.cfg.first_frame_timeout_ms > 0)
+      consider(opened_at_ + ms(ctx_.cfg.first_frame_timeout_ms));
+    if (idle_by_watchdog_ && ctx_.cfg.idle_timeout_ms > 0)
+      consider(last_in_ + ms(ctx_.cfg.idle_timeout_ms));
+  }
+  if (!next)
+    return;
+  watchdog_.expires_at(*next); // cancels a pending wait (it sees aborted)
+  watchdog_.async_wait(
+      [self = shared_from_this()](const error_code& ec) { self->on_watchdog(ec); });
+}
+
+void session_conn::on_watchdog(const error_code& ec) {
+  if (ec || done_)
+    return; // re-armed or torn down
+  auto now = steady::now();
+  if (close_deadline_) {
+    if (now >= *close_deadline_) {
+      ctx_.stats->forced_closes.fetch_add(1, std::memory_order_relaxed);
+      teardown(); // the client would not take our last frames or close frame
+      return;
+    }
+  } else if (!got_frame_ && ctx_.cfg.first_frame_timeout_ms > 0 &&
+             now >= opened_at_ + ms(ctx_.cfg.first_frame_timeout_ms)) {
+    ctx_.stats->timeouts.fetch_add(1, std::memory_order_relaxed);
+    core_->close("first frame timeout");
+  } else if (idle_by_watchdog_ && ctx_.cfg.idle_timeout_ms > 0 &&
+             now >= last_in_ + ms(ctx_.cfg.idle_timeout_ms)) {
+    ctx_.stats->timeouts.fetch_add(1, std::memory_order_relaxed);
+    core_->close("idle timeout");
+  }
+  arm_watchdog();
+}
+
+void session_conn::teardown() {
+  if (done_)
+    return;
+  done_ = true;
+  cut();
+  watchdog_.cancel();
+  core_->detach();
+  ctx_.session_slots.fetch_sub(1, std::memory_order_relaxed);
+  if (opened_) {
+    ctx_.stats->sessions_open.fetch_sub(1, std::memory_order_relaxed);
+    ctx_.sessions.on_close(core_);
+  }
+  ctx_.remove(core_->id()); // may drop the registry's reference; callers hold one
+}
+
+void session_conn::shutdown() {
+  net::post(strand_, [self = shared_from_this()] {
+    if (!self->opened_)
+      self->teardown(); // still in the handshake: nothing to say goodbye to
+    else
+      self->core_->close("server shutting down");
+  });
+}
+
+void session_conn::abandon() {
+  auto keep = shared_from_this();
+  teardown();
+}
+
+} // namespace courier::gateway::detail

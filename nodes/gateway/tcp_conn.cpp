@@ -1,0 +1,120 @@
+// Raw TCP sessions: 4-byte big-endian length prefix, then the payload.
+#include "nodes/gateway/detail/server.hpp"
+
+#include <boost/asio/read.hpp>
+#include <boost/asio/write.hpp>
+
+#include <array>
+
+namespace courier::gateway::detail {
+namespace {
+
+class tcp_conn final : public session_conn {
+public:
+  tcp_conn(server_context& ctx, tcp::socket s)
+      : session_conn(ctx, s.get_executor(), transport::tcp, remote_of(s),
+                     /*idle_by_watchdog=*/true),
+        sock_(std::move(s)) {}
+
+  void start() {
+    if (!enlist())
+      return;
+    tune_session_socket(ctx_.cfg, sock_);
+    open();
+    read_header();
+  }
+
+private:
+  std::shared_ptr<tcp_conn> self() {
+    return std::static_pointer_cast<tcp_conn>(shared_from_this());
+  }
+
+  void read_header() {
+    net::async_read(sock_, net::buffer(in_header_),
+                    [self = self()](const error_code& ec, std::size_t) {
+                      self->on_header(ec);
+                    });
+  }
+
+  void on_header(const error_code& ec) {
+    if (ec) {
+      teardown();
+      return;
+    }
+    std::uint32_t len = (std::uint32_t{in_header_[0]} << 24) |
+                        (std::uint32_t{in_header_[1]} << 16) |
+                        (std::uint32_t{in_header_[2]} << 8) | std::uint32_t{in_header_[3]};
+    if (len > ctx_.cfg.frame_bytes_max) {
+      bad_framing("frame length " + std::to_string(len) + " exceeds " +
+                  std::to_string(ctx_.cfg.frame_bytes_max) + " bytes");
+      drain(); // the stream cannot be parsed any more; wait for the peer's EOF
+      return;
+    }
+    body_.resize(len);
+    net::async_read(sock_, net::buffer(body_),
+                    [self = self()](const error_code& e, std::size_t) { self->on_body(e); });
+  }
+
+  void on_body(const error_code& ec) {
+    if (ec) {
+      teardown();
+      return;
+    }
+    frame_in(frame{frame_kind::binary, std::move(body_)});
+    body_ = std::string{};
+    read_header();
+  }
+
+  void drain() {
+    sock_.async_read_some(net::buffer(scratch_),
+                          [self = self()](const error_code& ec, std::size_t) {
+                            if (ec)
+                              self->teardown();
+                            else
+                              self->drain();
+                          });
+  }
+
+  void start_write() override {
+    auto n = static_cast<std::uint32_t>(current_.data.size());
+    out_header_ = {static_cast<unsigned char>(n >> 24), static_cast<unsigned char>(n >> 16),
+                   static_cast<unsigned char>(n >> 8), static_cast<unsigned char>(n)};
+    std::array<net::const_buffer, 2> bufs{net::buffer(out_header_),
+                                          net::buffer(current_.data)};
+    net::async_write(sock_, bufs, [self = self()](const error_code& ec, std::size_t) {
+      self->write_done(ec);
+    });
+  }
+
+  void begin_close(const std::string&) override {
+    // Everything queued is written: half-close, and let the read loop (or
+    // drain) see the peer's EOF, so no RST discards our last frames.
+    error_code ignored;
+    sock_.shutdown(tcp::socket::shutdown_send, ignored);
+  }
+
+  void cut() override {
+    error_code ignored;
+    sock_.shutdown(tcp::socket::shutdown_both, ignored);
+    sock_.close(ignored);
+  }
+
+  tcp::socket sock_;
+  std::array<unsigned char, 4> in_header_{};
+  std::array<unsigned char, 4> out_header_{};
+  std::string body_;
+  std::array<char, 4096> scratch_{};
+};
+
+} // namespace
+
+void start_tcp_session(server_context& ctx, tcp::socket s) {
+  if (!ctx.reserve(ctx.session_slots, ctx.cfg.sessions_max)) {
+    error_code ignored;
+    s.close(ignored);
+    return;
+  }
+  std::make_shared<tcp_conn>(ctx, std::move(s))->start();
+}
+
+} // namespace courier::gateway::detail
