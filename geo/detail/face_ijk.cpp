@@ -1,5 +1,6 @@
 #include "geo/detail/face_ijk.hpp"
 
+#include <array>
 #include <cmath>
 
 namespace courier::geo::detail {
@@ -62,11 +63,30 @@ void tangent_basis(vec3 p, vec3& north, vec3& east) {
   east = cross(north, p);
 }
 
-// Azimuth from p1 to p2, measured in the tangent plane at p1.
-double azimuth_rads(vec3 p1, vec3 p2) {
+struct face_basis {
   vec3 north;
   vec3 east;
-  tangent_basis(p1, north, east);
+};
+
+// Tangent bases of the face centers, computed once with the same code (so
+// the values are identical to computing them per call).
+const face_basis& basis_of_face(int face) {
+  static const auto bases = [] {
+    std::array<face_basis, face_count> b{};
+    for (int f = 0; f < face_count; ++f)
+      tangent_basis(face_center_point[f], b[static_cast<std::size_t>(f)].north,
+                    b[static_cast<std::size_t>(f)].east);
+    return b;
+  }();
+  return bases[static_cast<std::size_t>(face)];
+}
+
+// Azimuth from a face center to p, measured in the tangent plane there.
+double azimuth_from_face_rads(int face, vec3 p2) {
+  const vec3& p1 = face_center_point[face];
+  const face_basis& b = basis_of_face(face);
+  const vec3& north = b.north;
+  const vec3& east = b.east;
   vec3 proj = lin_comb(1.0, p2, -dot(p2, p1), p1);
   normalize(proj);
   return std::atan2(dot(proj, east), dot(proj, north));
@@ -99,7 +119,7 @@ face_ijk geo_to_face_ijk(geo_rad g, int res) {
   if (r < epsilon)
     return out;
   double theta = pos_angle_rads(face_i_axis_az_rads[out.face] -
-                                pos_angle_rads(azimuth_rads(face_center_point[out.face], p)));
+                                pos_angle_rads(azimuth_from_face_rads(out.face, p)));
   if (is_class3(res))
     theta = pos_angle_rads(theta - ap7_rot_rads);
   r = std::tan(r); // gnomonic scaling
@@ -130,10 +150,8 @@ geo_rad hex2d_to_geo(vec2 v, int face, int res, bool substrate) {
     theta = pos_angle_rads(theta + ap7_rot_rads);
   theta = pos_angle_rads(face_i_axis_az_rads[face] - theta);
   // Walk r radians from the face center along azimuth theta.
-  vec3 north;
-  vec3 east;
-  tangent_basis(center, north, east);
-  const vec3 dir = lin_comb(std::cos(theta), north, std::sin(theta), east);
+  const face_basis& b = basis_of_face(face);
+  const vec3 dir = lin_comb(std::cos(theta), b.north, std::sin(theta), b.east);
   vec3 p = lin_comb(std::cos(r), center, std::sin(r), dir);
   normalize(p);
   return to_geo(p);
