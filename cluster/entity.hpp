@@ -35,9 +35,8 @@ struct entity_context {
 
 /// Sends `xs...` to the entity `target` (fire and forget). Per-sender order
 /// to one entity is kept.
-template <class... Ts>
-void tell(caf::local_actor* self, const caf::actor& router, entity_ref target,
-          Ts&&... xs) {
+template <class Self, class... Ts>
+void tell(Self* self, const caf::actor& router, entity_ref target, Ts&&... xs) {
   self->send(router, route_atom::value, std::move(target),
              caf::make_message(std::forward<Ts>(xs)...));
 }

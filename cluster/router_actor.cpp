@@ -45,7 +45,7 @@ struct router_state {
 
 using router_actor = caf::stateful_actor<router_state>;
 
-void passivate(router_actor* self, const entity_ref& ref, activation& act) {
+void passivate(router_actor* self, activation& act) {
   COURIER_ASSERT(!act.passivating);
   act.passivating = true;
   self->state.lru.erase(act.lru_pos);
@@ -57,7 +57,7 @@ void enforce_limit(router_actor* self) {
   auto& st = self->state;
   while (st.lru.size() >= st.cfg.activations_max && !st.lru.empty()) {
     auto ref = st.lru.back();
-    passivate(self, ref, st.live.at(ref));
+    passivate(self, st.live.at(ref));
   }
 }
 
@@ -137,7 +137,7 @@ void scan_idle(router_actor* self) {
     auto& act = st.live.at(ref);
     if (act.last_used + st.cfg.idle_timeout > now)
       break;
-    passivate(self, ref, act);
+    passivate(self, act);
     ++done;
   }
 }

@@ -3,6 +3,7 @@
 // value it is given and can list every value it has ever accepted.
 
 #include "cluster/entity.hpp"
+#include "cluster/router_actor.hpp"
 
 #include <atomic>
 #include <memory>

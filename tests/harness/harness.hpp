@@ -35,6 +35,8 @@
 
 namespace courier::harness {
 
+class crashable_backend;
+
 /// Which job runs next.
 enum class order_policy { fifo, random };
 
@@ -141,6 +143,8 @@ public:
   probe make_probe();
 
 private:
+  void start_journal();
+
   harness_config cfg_;
   caf::actor_system sys_;
   caf::scheduler::test_coordinator& sched_;
@@ -149,6 +153,7 @@ private:
   std::mt19937_64 rng_;
   virtual_clock clock_;
   std::shared_ptr<storage::memory_backend> backend_;
+  std::shared_ptr<crashable_backend> live_backend_;
   caf::actor journal_;
   std::vector<caf::actor> routers_;
   std::vector<std::uint64_t> trace_;
