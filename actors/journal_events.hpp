@@ -1,0 +1,83 @@
+#pragma once
+/// \file
+/// Journal events of the order-side entities (order, payment, store,
+/// reminder, delays) and their encoding. No CAF here.
+///
+/// Encoding: one compact JSON object per event (nlohmann), `{"t": kind, ...}`
+/// with short keys; a field left at its default may be omitted and decodes
+/// to that default, so adding a field later stays compatible. JSON rather
+/// than protobuf because these records never leave the node's journal and
+/// are read by operators with `jq` when something goes wrong; the order's
+/// records are ~100-300 bytes (well under journal_record_bytes_max).
+/// Decoding never throws: a corrupt record is an `internal` error value.
+
+#include "actors/order_state.hpp"
+#include "core/result.hpp"
+#include "messages/domain.hpp"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace courier::actors {
+
+/// order:<id> events (order_event lives in order_state.hpp).
+std::string encode(const order_event& ev);
+core::result<order_event> decode_order_event(const std::string& bytes);
+
+/// payment:<order_id>: an op was requested, or its final outcome.
+struct payment_event {
+  enum class kind : std::uint8_t { requested, outcome };
+  kind what = kind::requested;
+  std::string op_id;
+  std::uint8_t op = 0;       ///< actors::payment_op
+  std::int64_t amount_minor = 0;
+  std::string reply_kind;    ///< entity_ref of whom to tell the outcome
+  std::string reply_key;
+  std::uint8_t outcome = 0;  ///< actors::payment_outcome
+};
+std::string encode(const payment_event& ev);
+core::result<payment_event> decode_payment_event(const std::string& bytes);
+
+/// store:<id>: created/updated by an admin, or a radius trigger applied.
+struct store_event {
+  enum class kind : std::uint8_t { upserted, trigger };
+  kind what = kind::upserted;
+  double lat = 0.0;
+  double lng = 0.0;
+  std::int64_t base_radius_m = 0;
+  bool open = false;
+  msg::radius_trigger_kind trigger = msg::radius_trigger_kind::manual;
+  std::int64_t trigger_radius_m = 0;
+};
+std::string encode(const store_event& ev);
+core::result<store_event> decode_store_event(const std::string& bytes);
+
+/// reminder:<shard>: a timer set, cancelled, or fired (and so removed).
+struct reminder_event {
+  enum class kind : std::uint8_t { set, cancel, fired };
+  kind what = kind::set;
+  std::string target_kind;
+  std::string target_key;
+  std::string tag;
+  core::time_ms due_ms = 0;
+};
+std::string encode(const reminder_event& ev);
+core::result<reminder_event> decode_reminder_event(const std::string& bytes);
+
+/// delays:all: an order is late (or changed status while late), or finished.
+struct delays_event {
+  enum class kind : std::uint8_t { upsert, remove };
+  kind what = kind::upsert;
+  std::string order_id;
+  msg::order_status status = msg::order_status::placed;
+  core::time_ms placed_at_ms = 0;
+};
+std::string encode(const delays_event& ev);
+core::result<delays_event> decode_delays_event(const std::string& bytes);
+
+/// A snapshot of delays:all (the list of upserts that make up its state).
+std::string encode_delays_snapshot(const std::vector<delays_event>& entries);
+core::result<std::vector<delays_event>> decode_delays_snapshot(const std::string& bytes);
+
+} // namespace courier::actors

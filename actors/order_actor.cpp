@@ -1,0 +1,585 @@
+#include "actors/order_actor.hpp"
+
+#include "actors/journal_events.hpp"
+#include "actors/order_state.hpp"
+#include "actors/reminder_actor.hpp"
+#include "actors/store_actor.hpp"
+#include "core/assert.hpp"
+#include "core/limits.hpp"
+
+#include <cstdio>
+
+namespace courier::actors {
+
+core::order_id order_id_for(const core::customer_id& customer,
+                            const core::request_id& request) {
+  __extension__ using u128 = unsigned __int128;
+  const u128 prime = (u128{1} << 88) + 0x13B;
+  u128 h = (u128{0x6c62272e07bb0142ULL} << 64) | 0x62b821756295c58dULL;
+  auto feed = [&](const std::string& s) {
+    for (unsigned char c : s) {
+      h ^= c;
+      h *= prime;
+    }
+  };
+  feed(customer.str());
+  h ^= 0; // the separator byte (0) keeps ("ab","c") apart from ("a","bc")
+  h *= prime;
+  feed(request.str());
+  char buf[35];
+  std::snprintf(buf, sizeof buf, "o-%016llx%016llx",
+                static_cast<unsigned long long>(h >> 64),
+                static_cast<unsigned long long>(h));
+  return core::order_id{buf};
+}
+
+namespace {
+
+/// entity -> itself: re-send unconfirmed effects.
+using o_tick_atom = caf::atom_constant<caf::atom("o.tick")>;
+
+using msg::order_status;
+
+struct order_actor_state {
+  order_state sm;
+  storage::version_t jversion = 0;
+  gateway_set subs{0};
+  std::uint32_t in_flight = 0; ///< order_effect bits sent, not yet confirmed
+  bool tick_armed = false;
+  std::uint32_t rounds = 0;
+  bool has_pos = false;
+  geo_point rider_pos;
+  core::time_ms rider_at_ms = 0;
+  std::shared_ptr<const domain_services> svc;
+  static inline const char* name = "courier.order";
+};
+
+using order_actor = caf::stateful_actor<order_actor_state>;
+
+caf::error err(core::errc code, std::string text) {
+  return cluster::to_caf_error({code, std::move(text)});
+}
+
+std::uint32_t bit(order_effect e) { return 1U << static_cast<unsigned>(e); }
+
+core::time_ms now(order_actor* self) { return self->state.svc->clock->now_ms(); }
+
+core::order_id oid(order_actor* self) {
+  return core::order_id{self->state.sm.data().order_id};
+}
+
+void flush(order_actor* self, const cluster::entity_context& ctx);
+
+// -- publishing (best effort) --------------------------------------------------
+
+msg::order_status_msg status_msg(const order_data& d) {
+  return {core::order_id{d.order_id}, d.status, d.version, d.status_at_ms};
+}
+
+/// What leaves the actor after a status change was journaled and applied.
+void publish_status(order_actor* self, const cluster::entity_context& ctx,
+                    order_status from) {
+  const auto& d = self->state.sm.data();
+  auto m = status_msg(d);
+  self->state.subs.push(self, ctx.self.str(), m);
+  if (d.status != order_status::payment_failed) {
+    store_notify n;
+    n.kind = store_notify::what::status;
+    n.status = m;
+    cluster::tell(self, ctx.router, store_ref(core::store_id{d.store_id}), n);
+  }
+  if (!d.store_cell.empty())
+    cluster::tell(self, ctx.router, region_ref(d.store_cell),
+                  region_order_delta{oid(self), d.status, false, from});
+  if (d.alerted && !is_terminal(d.status))
+    cluster::tell(self, ctx.router, delays_ref(),
+                  delay_update{oid(self), d.status, d.placed_at_ms, false});
+}
+
+/// Journals `events`, applies them, publishes status changes, then calls
+/// `done(error)` (errc::none on success) and sends what the outbox owes.
+template <class Done>
+void commit(order_actor* self, const cluster::entity_context& ctx,
+            std::vector<order_event> events, Done done) {
+  COURIER_ASSERT(!events.empty());
+  COURIER_ASSERT(events.size() <= core::limits::journal_events_per_append_max);
+  std::vector<std::string> bytes;
+  for (auto& ev : events)
+    bytes.push_back(encode(ev));
+  cluster::persist(self, ctx, self->state.jversion, std::move(bytes),
+                   [=](core::result<storage::version_t> r) mutable {
+                     if (!r) {
+                       done(r.err());
+                       if (r.err().code == core::errc::conflict)
+                         self->quit(cluster::to_caf_error(r.err())); // re-read
+                       return;
+                     }
+                     auto& st = self->state;
+                     auto version_before = st.sm.data().version;
+                     st.jversion = *r;
+                     for (auto& ev : events) {
+                       auto from = st.sm.data().status;
+                       st.sm.apply(ev);
+                       if (ev.what == order_event::kind::status)
+                         publish_status(self, ctx, from);
+                       else if (ev.what == order_event::kind::placed &&
+                                !st.sm.data().store_cell.empty())
+                         cluster::tell(self, ctx.router, region_ref(st.sm.data().store_cell),
+                                       region_order_delta{oid(self), order_status::placed,
+                                                          true, order_status::placed});
+                     }
+                     COURIER_ASSERT(st.sm.data().version >= version_before);
+                     done(core::error{});
+                     flush(self, ctx);
+                   });
+}
+
+// -- the outbox -------------------------------------------------------------
+
+void confirm(order_actor* self, const cluster::entity_context& ctx, order_effect e) {
+  order_event ev;
+  ev.what = order_event::kind::effect_done;
+  ev.effect = static_cast<std::uint8_t>(e);
+  commit(self, ctx, {ev}, [=](const core::error& failed) {
+    self->state.in_flight &= ~bit(e);
+    (void)failed; // unconfirmed: re-sent on the next tick
+  });
+}
+
+/// Sends `xs` to `target` as a request; a reply (any reply) confirms `e`.
+template <class T>
+void ask_effect(order_actor* self, const cluster::entity_context& ctx, order_effect e,
+                cluster::entity_ref target, T x) {
+  cluster::ask(self, ctx.router, effect_ask_timeout, std::move(target), std::move(x))
+      .then([=](msg::ok_reply&) { confirm(self, ctx, e); },
+            [=](caf::error& failure) {
+              // A receiver that answers with something else (or nothing)
+              // still got it.
+              if (failure == caf::sec::unexpected_response)
+                confirm(self, ctx, e);
+              else
+                self->state.in_flight &= ~bit(e);
+            });
+}
+
+void send_payment(order_actor* self, const cluster::entity_context& ctx, pay_step step) {
+  const auto& sm = self->state.sm;
+  static constexpr payment_op ops[] = {payment_op::authorize, payment_op::capture,
+                                       payment_op::void_auth};
+  payment_request req{sm.op_id(step), ops[static_cast<int>(step)],
+                      sm.data().total_minor, ctx.self};
+  cluster::tell(self, ctx.router, payment_ref(oid(self)), std::move(req));
+}
+
+msg::new_order new_order_of(const order_data& d) {
+  msg::new_order n;
+  n.order_id = core::order_id{d.order_id};
+  for (auto& l : d.lines)
+    n.items.push_back({l.sku, l.qty, msg::money{l.price_minor}});
+  n.total = msg::money{d.total_minor};
+  return n;
+}
+
+void send_effect(order_actor* self, const cluster::entity_context& ctx, order_effect e) {
+  const auto& d = self->state.sm.data();
+  const auto& cfg = self->state.svc->cfg;
+  auto id = oid(self);
+  auto reminders = reminder_ref_for(ctx.self, cfg.reminder_shards);
+  switch (e) {
+    case order_effect::authorize: return send_payment(self, ctx, pay_step::authorize);
+    case order_effect::capture: return send_payment(self, ctx, pay_step::capture);
+    case order_effect::void_auth: return send_payment(self, ctx, pay_step::void_auth);
+    case order_effect::notify_new_order: {
+      store_notify n;
+      n.kind = store_notify::what::new_order;
+      n.new_order = new_order_of(d);
+      return ask_effect(self, ctx, e, store_ref(core::store_id{d.store_id}), n);
+    }
+    case order_effect::dispatch_start: {
+      // The store's effective delivery radius when the order was placed.
+      dispatch_start s{id, core::store_id{d.store_id}, {d.store_at.lat, d.store_at.lng},
+                       {d.dropoff.lat, d.dropoff.lng},
+                       static_cast<double>(d.store_radius_m)};
+      return ask_effect(self, ctx, e, dispatch_ref(id), s);
+    }
+    case order_effect::dispatch_stop:
+      return ask_effect(self, ctx, e, dispatch_ref(id), dispatch_stop{});
+    case order_effect::rider_released:
+      return ask_effect(self, ctx, e, rider_ref(core::rider_id{d.rider_id}),
+                        rider_released{id});
+    case order_effect::reminder_set: {
+      auto due = d.placed_at_ms + cfg.delay_alert_after.count();
+      return ask_effect(self, ctx, e, reminders, reminder_set{ctx.self, delay_tag, due});
+    }
+    case order_effect::delay_cleared:
+      return ask_effect(self, ctx, e, delays_ref(),
+                        delay_update{id, d.status, d.placed_at_ms, true});
+    case order_effect::reminder_cancel:
+      cluster::tell(self, ctx.router, reminders, reminder_cancel{ctx.self, outbox_tag});
+      return ask_effect(self, ctx, e, reminders, reminder_cancel{ctx.self, delay_tag});
+  }
+}
+
+/// Sends every owed effect that is not already on its way, and keeps a
+/// retry tick armed while any is owed.
+void flush(order_actor* self, const cluster::entity_context& ctx) {
+  auto& st = self->state;
+  auto owed = st.sm.pending_effects();
+  for (auto e : owed) {
+    if (st.in_flight & bit(e))
+      continue;
+    st.in_flight |= bit(e);
+    send_effect(self, ctx, e);
+  }
+  if (!owed.empty() && !st.tick_armed && st.rounds < order_effect_rounds_max) {
+    st.tick_armed = true;
+    self->delayed_send(self, order_effect_retry, o_tick_atom::value);
+  }
+}
+
+void on_tick(order_actor* self, const cluster::entity_context& ctx) {
+  auto& st = self->state;
+  st.tick_armed = false;
+  st.rounds += 1;
+  st.in_flight = 0; // whatever is still owed goes out again
+  flush(self, ctx);
+}
+
+// -- commands ----------------------------------------------------------------
+
+order_actor_id who_of(const caller& c) { return {c.role, c.id}; }
+
+core::error validate(const msg::place_order& b) {
+  if (b.items.empty() || b.items.size() > core::limits::order_items_max)
+    return {core::errc::bad_request, "items: 1..100 lines"};
+  std::int64_t sum = 0;
+  for (auto& it : b.items) {
+    if (it.qty == 0 || it.price.minor_units < 0 || it.price.minor_units > 1'000'000'000)
+      return {core::errc::bad_request, "item qty or price out of range"};
+    sum += it.price.minor_units * static_cast<std::int64_t>(it.qty);
+  }
+  if (sum != b.total.minor_units)
+    return {core::errc::bad_request, "total is not the sum of the items"};
+  return {};
+}
+
+order_event placed_event(const place_order_cmd& cmd, const store_info& info,
+                         int region_res, core::time_ms at) {
+  order_event ev;
+  ev.what = order_event::kind::placed;
+  ev.customer_id = cmd.who.id;
+  ev.request_id = cmd.body.request_id.str();
+  ev.store_id = cmd.body.store_id.str();
+  for (auto& it : cmd.body.items)
+    ev.lines.push_back({it.sku, it.qty, it.price.minor_units});
+  ev.total_minor = cmd.body.total.minor_units;
+  ev.dropoff = {cmd.body.dropoff.lat, cmd.body.dropoff.lng};
+  ev.store_at = {info.location.lat, info.location.lng};
+  ev.store_cell = region_cell_of(info.location.lat, info.location.lng, region_res);
+  ev.store_radius_m = info.effective_radius_m;
+  ev.at_ms = at;
+  return ev;
+}
+
+/// Place once the store said yes: journal, answer, start the saga.
+void place_checked(order_actor* self, const cluster::entity_context& ctx,
+                   caf::typed_response_promise<msg::order_placed> rp,
+                   const place_order_cmd& cmd,
+                   const store_info& info) {
+  if (!info.open)
+    return (void)rp.deliver(err(core::errc::out_of_area, "store is closed"));
+  if (info.dropoff_distance_m > static_cast<double>(info.effective_radius_m))
+    return (void)rp.deliver(err(core::errc::out_of_area, "drop-off beyond the radius"));
+  auto ev = placed_event(cmd, info, self->state.svc->cfg.region_res, now(self));
+  msg::order_placed reply{oid(self), cmd.body.request_id};
+  commit(self, ctx, {ev}, [=](const core::error& failed) mutable {
+    if (failed.code != core::errc::none)
+      rp.deliver(cluster::to_caf_error(failed));
+    else
+      rp.deliver(reply);
+  });
+}
+
+caf::result<msg::order_placed> on_place(order_actor* self,
+                                        const cluster::entity_context& ctx,
+                                        const place_order_cmd& cmd) {
+  const auto& d = self->state.sm.data();
+  if (cmd.who.role != msg::role::customer)
+    return err(core::errc::forbidden, "only customers place orders");
+  if (cmd.order_id.str() != ctx.self.key)
+    return err(core::errc::bad_request, "order id does not match the entity");
+  if (self->state.sm.exists()) {
+    if (d.customer_id != cmd.who.id || d.request_id != cmd.body.request_id.str())
+      return err(core::errc::conflict, "order id belongs to another request");
+    return msg::order_placed{oid(self), cmd.body.request_id}; // a retry
+  }
+  if (auto bad = validate(cmd.body); bad.code != core::errc::none)
+    return cluster::to_caf_error(bad);
+  auto rp = self->make_response_promise<msg::order_placed>();
+  // await: nothing else touches this order until the store has answered.
+  cluster::ask(self, ctx.router, store_check_timeout, store_ref(cmd.body.store_id),
+               store_check{cmd.body.dropoff})
+      .await([=](store_info& info) mutable { place_checked(self, ctx, rp, cmd, info); },
+             [=](caf::error& e) mutable {
+               auto ce = cluster::from_caf_error(e);
+               if (ce.code != core::errc::not_found)
+                 ce = {core::errc::unavailable, "store did not answer: " + ce.message};
+               rp.deliver(cluster::to_caf_error(ce));
+             });
+  return rp;
+}
+
+order_status target_of(order_action a) {
+  switch (a) {
+    case order_action::accept: return order_status::accepted;
+    case order_action::reject: return order_status::rejected;
+    case order_action::cooking: return order_status::cooking;
+    case order_action::ready: return order_status::ready;
+    case order_action::picked_up: return order_status::picked_up;
+    case order_action::delivering: return order_status::delivering;
+    case order_action::delivered: return order_status::delivered;
+    case order_action::cancel: return order_status::cancelled;
+  }
+  return order_status::cancelled;
+}
+
+/// Journals `events` and answers ok{version} (or the journal's error).
+caf::result<msg::ok_reply> commit_and_reply(order_actor* self,
+                                            const cluster::entity_context& ctx,
+                                            std::vector<order_event> events) {
+  auto rp = self->make_response_promise<msg::ok_reply>();
+  commit(self, ctx, std::move(events), [=](const core::error& failed) mutable {
+    if (failed.code != core::errc::none)
+      return (void)rp.deliver(cluster::to_caf_error(failed));
+    msg::ok_reply ok;
+    ok.version = self->state.sm.data().version;
+    rp.deliver(ok);
+  });
+  return rp;
+}
+
+caf::result<msg::ok_reply> on_change(order_actor* self, const cluster::entity_context& ctx,
+                                     const order_cmd& cmd) {
+  auto ev = self->state.sm.decide_change(who_of(cmd.who), target_of(cmd.action),
+                                         now(self), cmd.reason);
+  if (!ev)
+    return cluster::to_caf_error(ev.err());
+  return commit_and_reply(self, ctx, {*ev});
+}
+
+caf::result<msg::ok_reply> on_assign(order_actor* self, const cluster::entity_context& ctx,
+                                     const assign_rider& a) {
+  auto evs = self->state.sm.decide_assign(a.rider_id.str(), a.offer_id.str(), now(self));
+  if (!evs)
+    return cluster::to_caf_error(evs.err());
+  if (evs->empty()) {
+    msg::ok_reply ok;
+    ok.version = self->state.sm.data().version;
+    return ok;
+  }
+  return commit_and_reply(self, ctx, std::move(*evs));
+}
+
+// -- rider positions -----------------------------------------------------------
+
+std::uint32_t current_eta(const order_actor_state& st) {
+  const auto& d = st.sm.data();
+  double metres = st.sm.before_pickup()
+                      ? distance_m(st.rider_pos, d.store_at) + distance_m(d.store_at, d.dropoff)
+                      : distance_m(st.rider_pos, d.dropoff);
+  return eta_s(metres, st.svc->cfg.rider_speed_mps);
+}
+
+void on_moved(order_actor* self, const cluster::entity_context& ctx, const rider_moved& m) {
+  auto& st = self->state;
+  const auto& d = st.sm.data();
+  if (!st.sm.exists() || d.rider_id.empty() || m.rider_id.str() != d.rider_id ||
+      is_terminal(d.status))
+    return; // not this order's rider (any more)
+  st.has_pos = true;
+  st.rider_pos = {m.lat, m.lng};
+  st.rider_at_ms = m.at_ms;
+  auto eta = current_eta(st);
+  st.subs.push(self, ctx.self.str(),
+               msg::rider_position{oid(self), m.rider_id, m.lat, m.lng, m.at_ms, eta});
+  const auto& cfg = st.svc->cfg;
+  if (!st.sm.before_pickup() && !d.nearby_sent) {
+    auto dist = distance_m(st.rider_pos, d.dropoff);
+    if (dist <= cfg.nearby_m) {
+      order_event ev;
+      ev.what = order_event::kind::nearby;
+      ev.distance_m = dist;
+      commit(self, ctx, {ev}, [=](const core::error& failed) {
+        if (failed.code == core::errc::none)
+          self->state.subs.push(self, ctx.self.str(), msg::rider_nearby{oid(self), dist});
+      });
+    }
+  } else if (st.sm.before_pickup() && !d.arriving_sent &&
+             distance_m(st.rider_pos, d.store_at) <= cfg.arriving_m) {
+    order_event ev;
+    ev.what = order_event::kind::arriving;
+    auto store_eta = eta_s(distance_m(st.rider_pos, d.store_at), cfg.rider_speed_mps);
+    commit(self, ctx, {ev}, [=](const core::error& failed) {
+      if (failed.code != core::errc::none)
+        return;
+      store_notify n;
+      n.kind = store_notify::what::arriving;
+      n.arriving = msg::rider_arriving{oid(self), store_eta};
+      cluster::tell(self, ctx.router, store_ref(core::store_id{self->state.sm.data().store_id}), n);
+    });
+  }
+}
+
+// -- saga and timers -------------------------------------------------------------
+
+void on_payment(order_actor* self, const cluster::entity_context& ctx,
+                const payment_result& r) {
+  auto& st = self->state;
+  pay_step step = pay_step::authorize;
+  order_effect e = order_effect::authorize;
+  switch (r.op) {
+    case payment_op::authorize: break;
+    case payment_op::capture: step = pay_step::capture; e = order_effect::capture; break;
+    case payment_op::void_auth: step = pay_step::void_auth; e = order_effect::void_auth; break;
+    case payment_op::refund: return; // never requested by orders
+  }
+  if (!st.sm.exists() || r.op_id != st.sm.op_id(step))
+    return; // a stale or foreign result
+  static constexpr pay_outcome outcomes[] = {pay_outcome::approved, pay_outcome::declined,
+                                             pay_outcome::failed};
+  auto evs = st.sm.decide_payment(step, outcomes[static_cast<int>(r.outcome)], now(self));
+  if (evs.empty())
+    return;
+  commit(self, ctx, std::move(evs), [=](const core::error&) {
+    self->state.in_flight &= ~bit(e);
+  });
+}
+
+void on_reminder(order_actor* self, const cluster::entity_context& ctx,
+                 const reminder_fired& f) {
+  auto& st = self->state;
+  const auto& d = st.sm.data();
+  if (!st.sm.exists())
+    return;
+  if (f.tag == delay_tag && !d.alerted && !is_terminal(d.status)) {
+    order_event ev;
+    ev.what = order_event::kind::alerted;
+    commit(self, ctx, {ev}, [=](const core::error& failed) {
+      if (failed.code != core::errc::none)
+        return;
+      const auto& dd = self->state.sm.data();
+      cluster::tell(self, ctx.router, delays_ref(),
+                    delay_update{oid(self), dd.status, dd.placed_at_ms, false});
+    });
+  }
+  // Still owing effects (a long outage): come back later, durably.
+  auto owed = st.sm.pending_effects();
+  bool only_cancel = owed.size() == 1 && owed[0] == order_effect::reminder_cancel;
+  if (!owed.empty() && !only_cancel && is_terminal(d.status)) {
+    auto due = now(self) + outbox_followup.count();
+    cluster::tell(self, ctx.router,
+                  reminder_ref_for(ctx.self, st.svc->cfg.reminder_shards),
+                  reminder_set{ctx.self, outbox_tag, due});
+  }
+  st.rounds = 0;
+  flush(self, ctx);
+}
+
+// -- subscriptions and queries ---------------------------------------------------
+
+msg::order_snapshot snapshot_of(const order_actor_state& st) {
+  const auto& d = st.sm.data();
+  msg::order_snapshot s;
+  s.status = d.status;
+  s.version = d.version;
+  if (!d.rider_id.empty())
+    s.rider_id = core::rider_id{d.rider_id};
+  if (st.has_pos && !is_terminal(d.status)) {
+    s.lat = st.rider_pos.lat;
+    s.lng = st.rider_pos.lng;
+    s.eta_s = current_eta(st);
+  }
+  return s;
+}
+
+caf::result<msg::order_snapshot> on_subscribe(order_actor* self, const subscribe_cmd& cmd) {
+  auto& st = self->state;
+  if (!st.sm.exists())
+    return err(core::errc::not_found, "no such order");
+  if (!st.sm.may_view(who_of(cmd.who)))
+    return err(core::errc::forbidden, "not your order");
+  if (cmd.gateway == nullptr)
+    return err(core::errc::bad_request, "no gateway");
+  if (!st.subs.add(cmd.gateway))
+    return err(core::errc::overloaded, "too many subscribers");
+  self->monitor(cmd.gateway);
+  return snapshot_of(st);
+}
+
+caf::result<order_view> on_query(order_actor* self, const order_query& q) {
+  auto& st = self->state;
+  const auto& d = st.sm.data();
+  if (!st.sm.exists())
+    return err(core::errc::not_found, "no such order");
+  if (!st.sm.may_view(who_of(q.who)))
+    return err(core::errc::forbidden, "not your order");
+  order_view v;
+  v.order_id = oid(self);
+  v.customer_id = core::customer_id{d.customer_id};
+  v.store_id = core::store_id{d.store_id};
+  v.status = d.status;
+  v.version = d.version;
+  v.rider_id = d.rider_id;
+  if (st.has_pos && !is_terminal(d.status))
+    v.eta_s = current_eta(st);
+  v.placed_at_ms = d.placed_at_ms;
+  return v;
+}
+
+caf::behavior order_behavior(order_actor* self, cluster::entity_context ctx,
+                             std::shared_ptr<const domain_services> services) {
+  auto& st = self->state;
+  st.svc = std::move(services);
+  st.subs = gateway_set{st.svc->cfg.subscribers_max};
+  st.sm.set_id(ctx.self.key);
+  cluster::recover(self, ctx, [=](storage::recovered_stream& rec) {
+    for (auto& ev : rec.events) {
+      auto decoded = decode_order_event(ev.payload);
+      COURIER_ASSERT(decoded.ok());
+      self->state.sm.apply(*decoded);
+    }
+    self->state.jversion = rec.version;
+    flush(self, ctx); // the outbox: whatever was journaled but not confirmed
+  });
+  self->set_down_handler([=](caf::down_msg& dm) { self->state.subs.remove(dm.source); });
+  // Answers to fire-and-forget notices (store, region, delays) come back
+  // as plain messages; an error there must not stop the order.
+  self->set_error_handler([](caf::error&) {});
+  return {
+    [=](const place_order_cmd& cmd) { return on_place(self, ctx, cmd); },
+    [=](const order_cmd& cmd) { return on_change(self, ctx, cmd); },
+    [=](const assign_rider& a) { return on_assign(self, ctx, a); },
+    [=](const rider_moved& m) { on_moved(self, ctx, m); },
+    [=](const payment_result& r) { on_payment(self, ctx, r); },
+    [=](const reminder_fired& f) { on_reminder(self, ctx, f); },
+    [=](const subscribe_cmd& cmd) { return on_subscribe(self, cmd); },
+    [=](const unsubscribe_cmd& cmd) {
+      self->state.subs.remove(cmd.gateway.address());
+      return msg::ok_reply{};
+    },
+    [=](const order_query& q) { return on_query(self, q); },
+    [=](o_tick_atom) { on_tick(self, ctx); },
+    [](const msg::ok_reply&) {}, // a notice's receiver acknowledged it
+    cluster::passivation_handler(self, ctx),
+  };
+}
+
+} // namespace
+
+caf::actor spawn_order_actor(caf::actor_system& sys, const cluster::entity_context& ctx,
+                             std::shared_ptr<const domain_services> services) {
+  COURIER_ASSERT(services->clock != nullptr);
+  return sys.spawn(order_behavior, ctx, std::move(services));
+}
+
+} // namespace courier::actors

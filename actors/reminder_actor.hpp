@@ -1,0 +1,44 @@
+#pragma once
+/// \file
+/// reminder:<shard>: durable timers (Orleans-style reminders) that survive
+/// passivation and node restarts.
+///
+/// Handles (protocol.hpp): reminder_set -> msg::ok_reply (idempotent per
+/// (target, tag): a second set moves the due time), reminder_cancel ->
+/// msg::ok_reply, reminder_wake -> msg::ok_reply (only activates the shard,
+/// which re-arms on recovery).
+///
+/// Each set/cancel is journaled before it is acknowledged; a due timer
+/// sends reminder_fired{tag, due_ms} to its target through the router
+/// (activating it) and then journals that it fired. A crash between the two
+/// fires it again after recovery: targets deduplicate by tag. On recovery
+/// every timer is re-armed in actor-clock time from services->clock; one
+/// that came due while the node was down fires right away. A shard that is
+/// passivated asks the router (a delayed message) to wake it at its next
+/// due time, so a passivated shard still fires on time.
+
+#include "actors/domain.hpp"
+#include "actors/protocol.hpp"
+#include "cluster/entity.hpp"
+
+#include <cstdint>
+#include <memory>
+
+namespace courier::actors {
+
+/// Timers one shard holds; a set beyond it is `overloaded`.
+inline constexpr std::size_t reminders_per_shard_max = 100'000;
+
+/// The shard of `target`: a stable hash (FNV-1a 64 of "kind:key") modulo
+/// `shards`, the same on every node and every run.
+std::uint32_t reminder_shard_for(const cluster::entity_ref& target, std::uint32_t shards);
+
+/// The reminder entity that owns `target`'s timers.
+cluster::entity_ref reminder_ref_for(const cluster::entity_ref& target,
+                                     std::uint32_t shards);
+
+/// Spawns the reminder entity of `ctx.self` (a router factory calls this).
+caf::actor spawn_reminder_actor(caf::actor_system& sys, const cluster::entity_context& ctx,
+                                std::shared_ptr<const domain_services> services);
+
+} // namespace courier::actors
