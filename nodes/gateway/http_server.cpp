@@ -21,6 +21,17 @@ constexpr std::size_t ws_close_reason_max = 123; // RFC 6455: 125 minus the code
 
 std::chrono::milliseconds ms(std::int64_t v) { return std::chrono::milliseconds{v}; }
 
+/// `text` cut to at most `max` bytes without splitting a UTF-8 sequence
+/// (a close reason must be valid UTF-8).
+std::string utf8_prefix(const std::string& text, std::size_t max) {
+  if (text.size() <= max)
+    return text;
+  auto n = max;
+  while (n > 0 && (static_cast<unsigned char>(text[n]) & 0xC0) == 0x80)
+    --n;
+  return text.substr(0, n);
+}
+
 /// A WebSocket session, created from an upgrade request read by http_conn.
 class ws_conn final : public session_conn {
 public:
@@ -97,7 +108,7 @@ private:
 
   void begin_close(const std::string& reason) override {
     websocket::close_reason cr{websocket::close_code::normal,
-                               reason.substr(0, ws_close_reason_max)};
+                               utf8_prefix(reason, ws_close_reason_max)};
     if (reason == "slow consumer")
       cr.code = websocket::close_code::policy_error;
     else if (reason.rfind("bad framing", 0) == 0)

@@ -92,7 +92,8 @@ using session_ptr = std::shared_ptr<session>;
 
 /// Implemented by the node wiring; receives the sessions' events.
 ///
-/// All calls come from the gateway's IO threads. They must not block (no
+/// All calls come from the gateway's IO threads (on_close may also come from
+/// the thread calling gateway::stop(), after the IO threads ended). They must not block (no
 /// waiting on actors, locks held by actors, disk or network): parse, hand
 /// the message to an actor (anon_send) and return. Calls for one session are
 /// never concurrent and come in order: on_open, then on_frame /

@@ -67,7 +67,9 @@ void session_conn::wake() {
 void session_conn::on_wake() {
   if (done_)
     return;
-  if (core_->closing() && !close_deadline_) {
+  // At most one wake-up is ever queued: the flag is set by the post and
+  // cleared here, whatever the write state.
+  if (core_->take_wake() && !close_deadline_) {
     close_deadline_ = steady::now() + ms(ctx_.cfg.close_timeout_ms);
     arm_watchdog();
   }

@@ -85,9 +85,14 @@ void session_core::attach(io_link* link) {
   link_ = link;
 }
 
-io_work session_core::poll() {
+bool session_core::take_wake() {
   std::lock_guard<std::mutex> guard{m_};
   wake_pending_ = false;
+  return state_ != state::open;
+}
+
+io_work session_core::poll() {
+  std::lock_guard<std::mutex> guard{m_};
   io_work w;
   w.next = outbox_.pop();
   if (!w.next && state_ == state::closing) {

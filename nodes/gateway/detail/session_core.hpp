@@ -57,8 +57,11 @@ public:
   // IO side, called on the connection's strand.
   /// Connects the IO half; pushes wake it from now on.
   void attach(io_link* link);
-  /// Clears the pending wake-up, and returns the next frame, or the close
-  /// order once the queue is empty.
+  /// Acknowledges a wake-up (the next push or close posts a new one, so a
+  /// close reaches the strand even while a write is stuck); returns whether
+  /// the session is closing.
+  bool take_wake();
+  /// Returns the next frame, or the close order once the queue is empty.
   io_work poll();
   /// Disconnects the IO half for good: later pushes return closed.
   void detach();
