@@ -1,0 +1,239 @@
+'use strict';
+// PROTOCOL.md "Admin" and "REST": radius triggers, delayed_orders,
+// subscribe_region -> region_stats (with the live map's riders/orders
+// extension), GET /v1/cells, the REST calls, /healthz and /metrics.
+
+const { describe, test, before, after } = require('node:test');
+const assert = require('node:assert/strict');
+const H = require('./lib/harness');
+const { upsertStore, Rider, orderBody, offset } = require('./lib/city');
+
+const { ws: WebSocket } = H.requireDeps(['ws']);
+const args = H.parseArgs();
+H.watchdog(180000);
+
+let node;
+let admin;
+let areas = 0;
+const area = () => ({ lat: 36.0 + 0.2 * ++areas, lng: 128.0 });
+const as = (role, id) => H.connectAs(node, WebSocket, role, id);
+
+before(async () => {
+  node = await H.CourierNode.start(args);
+  admin = await as('admin', 'ops-admin');
+});
+after(async () => {
+  admin.close();
+  const r = await node.stop();
+  assert.equal(r.code, 0, `courier-node exits 0 on SIGTERM (got ${JSON.stringify(r)})`);
+});
+
+describe('radius triggers', () => {
+  test('radius_trigger_shrinks_new_orders_until_restore', async () => {
+    const base = area();
+    await upsertStore(admin, 's-rad', base, 3000);
+    const cust = await as('customer', 'c-rad');
+    const far = offset(base, 2000, 0);
+    const near = offset(base, 500, 0);
+    await cust.expect(orderBody('s-rad', far), 'order_placed');
+
+    const trig = (trigger, radius_m) =>
+      admin.expect({ type: 'radius_trigger', target: 'store:s-rad', trigger, radius_m }, 'radius_result');
+    const w = await trig('weather', 1000);
+    assert.equal(w.target, 'store:s-rad');
+    assert.equal(w.radius_m, 1000);
+    assert.equal(w.applied, true, JSON.stringify(w));
+    const s = await trig('rider_shortage', 1500);
+    assert.equal(s.radius_m, 1000, 'the effective radius is the smallest held one');
+    assert.equal(s.applied, false, JSON.stringify(s));
+    const m = await trig('manual', 800);
+    assert.equal(m.radius_m, 800);
+    assert.equal(m.applied, true);
+
+    const refused = await cust.request(orderBody('s-rad', far));
+    assert.equal(refused.code, 'out_of_area', `2 km beyond 800 m: ${JSON.stringify(refused)}`);
+    await cust.expect(orderBody('s-rad', near), 'order_placed');
+
+    const r = await trig('restore', 0);
+    assert.equal(r.radius_m, 3000, `restore goes back to the base radius: ${JSON.stringify(r)}`);
+    assert.equal(r.applied, true);
+    await cust.expect(orderBody('s-rad', far), 'order_placed');
+    cust.close();
+  });
+
+  test('radius_trigger_is_admin_only_and_validated', async () => {
+    const c = await as('customer', 'c-rad2');
+    const e = await c.request({ type: 'radius_trigger', target: 'store:s-rad', trigger: 'weather', radius_m: 100 });
+    assert.equal(e.code, 'forbidden', JSON.stringify(e));
+    const b = await admin.request({ type: 'radius_trigger', target: 'store:s-rad', trigger: 'tsunami', radius_m: 100 });
+    assert.equal(b.code, 'bad_request', JSON.stringify(b));
+    c.close();
+  });
+});
+
+describe('admin queries', () => {
+  test('delayed_orders_reply_shape', async () => {
+    const r = await admin.expect({ type: 'delayed_orders' }, 'delayed_orders');
+    assert.ok(Array.isArray(r.orders), `orders is an array: ${JSON.stringify(r)}`);
+    for (const o of r.orders) {
+      assert.equal(typeof o.order_id, 'string');
+      assert.equal(typeof o.status, 'string');
+      assert.equal(typeof o.age_s, 'number');
+    }
+  });
+
+  test('subscribe_region_pushes_region_stats_at_most_once_a_second', async () => {
+    const base = area();
+    const cell = H.cellOf(args, base);
+    await upsertStore(admin, 's-region', base);
+    const rider = await Rider.connect(node, WebSocket, 'r-region', offset(base, 50, 50));
+    await rider.available(true);
+    const cust = await as('customer', 'c-region');
+    await cust.expect(orderBody('s-region', offset(base, 100, -100)), 'order_placed');
+
+    const watcher = await as('admin', 'ops-region');
+    const sub = await watcher.request({ type: 'subscribe_region', cell });
+    assert.notEqual(sub.type, 'error', `subscribe_region answered: ${JSON.stringify(sub)}`);
+    const t0 = Date.now();
+    const first = await watcher.next((m) => m.type === 'region_stats' && m.cell === cell, 5000, 'region_stats');
+    assert.equal(typeof first.riders_available, 'number');
+    assert.equal(typeof first.riders_busy, 'number');
+    assert.equal(typeof first.orders_by_status, 'object');
+    assert.equal(typeof first.at_ms, 'number');
+    // Keep the rider moving so there is something to report, then count pushes.
+    for (let i = 0; i < 8; i++) {
+      await rider.moveTo(offset(base, 50 + 10 * i, 50));
+      await H.sleep(500);
+    }
+    const pushes = watcher.received('region_stats').filter((m) => m.cell === cell);
+    const secs = (Date.now() - t0) / 1000;
+    assert.ok(pushes.length <= Math.ceil(secs) + 2, `${pushes.length} pushes in ${secs.toFixed(1)} s`);
+    const last = pushes.at(-1);
+    assert.ok(last.riders_available >= 1, `the available rider is counted: ${JSON.stringify(last)}`);
+    const active = Object.values(last.orders_by_status).reduce((a, b) => a + b, 0);
+    assert.ok(active >= 1, `the order is counted: ${JSON.stringify(last.orders_by_status)}`);
+    // Live-map extension: riders and orders with positions.
+    assert.ok(Array.isArray(last.riders), `region_stats.riders (extension): ${JSON.stringify(last)}`);
+    const me = last.riders.find((r) => r.rider_id === 'r-region');
+    assert.ok(me, 'the rider is listed');
+    assert.equal(me.state, 'available');
+    assert.ok(H.distanceM(me, rider.at) < 200, `listed near where it is: ${JSON.stringify(me)}`);
+    assert.ok(Array.isArray(last.orders) && last.orders.length >= 1, `region_stats.orders: ${JSON.stringify(last.orders)}`);
+    for (const o of last.orders) assert.equal(typeof o.status, 'string');
+    const sr = await cust.request({ type: 'subscribe_region', cell });
+    assert.equal(sr.code, 'forbidden', `subscribe_region is admin only: ${JSON.stringify(sr)}`);
+    for (const c of [watcher, rider.c, cust]) c.close();
+  });
+
+  test('cells_endpoint_lists_res7_disk_with_boundaries', async () => {
+    const adminTok = node.token('admin', 'ops-cells');
+    const r = await H.http(node, 'GET', '/v1/cells?lat=37.4979&lng=127.0276&k=3', { token: adminTok });
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.json.cells.length, 37, 'a k=3 disk has 37 cells');
+    const centre = H.cellOf(args, { lat: 37.4979, lng: 127.0276 });
+    assert.ok(r.json.cells.some((c) => c.cell === centre), 'the disk contains the centre cell');
+    for (const c of r.json.cells) {
+      assert.ok(c.boundary.length >= 5 && c.boundary.length <= 10, `boundary of ${c.cell}`);
+      for (const [lat, lng] of c.boundary) assert.ok(Math.abs(lat - 37.5) < 0.2 && Math.abs(lng - 127.03) < 0.2);
+    }
+    const anon = await H.http(node, 'GET', '/v1/cells?lat=37.4979&lng=127.0276&k=3');
+    assert.equal(anon.status, 401);
+  });
+});
+
+describe('REST', () => {
+  let base;
+  let custTok;
+  before(async () => {
+    base = area();
+    custTok = node.token('customer', 'c-rest');
+    const put = await H.http(node, 'PUT', '/v1/stores/s-rest', {
+      token: node.token('admin', 'ops-rest'),
+      body: { store_id: 's-rest', lat: base.lat, lng: base.lng, radius_m: 3000, open: true },
+    });
+    assert.ok(put.status >= 200 && put.status < 300, `PUT /v1/stores/s-rest as admin: ${put.status} ${put.text}`);
+  });
+
+  test('put_store_needs_admin', async () => {
+    const r = await H.http(node, 'PUT', '/v1/stores/s-rest', {
+      token: custTok, body: { store_id: 's-rest', lat: base.lat, lng: base.lng, radius_m: 10, open: false },
+    });
+    assert.equal(r.status, 403, r.text);
+    assert.equal(r.json && r.json.code, 'forbidden', r.text);
+  });
+
+  test('post_order_201_then_get_by_owner_store_admin_but_not_others', async () => {
+    const body = orderBody('s-rest', offset(base, 300, 300));
+    delete body.type;
+    const r = await H.http(node, 'POST', '/v1/orders', { token: custTok, body });
+    assert.equal(r.status, 201, r.text);
+    const id = r.json.order_id;
+    assert.equal(typeof id, 'string');
+    const again = await H.http(node, 'POST', '/v1/orders', { token: custTok, body });
+    assert.ok([200, 201].includes(again.status) && again.json.order_id === id, `idempotent POST: ${again.status} ${again.text}`);
+
+    const path = `/v1/orders/${encodeURIComponent(id)}`;
+    const own = await H.http(node, 'GET', path, { token: custTok });
+    assert.equal(own.status, 200, own.text);
+    assert.equal(own.json.order_id, id);
+    assert.ok(['placed', 'paid'].includes(own.json.status), own.text);
+    assert.equal(typeof own.json.version, 'number');
+    for (const [role, who] of [['store', 's-rest'], ['admin', 'ops-1']]) {
+      const g = await H.http(node, 'GET', path, { token: node.token(role, who) });
+      assert.equal(g.status, 200, `${role} reads the order: ${g.text}`);
+    }
+    const other = await H.http(node, 'GET', path, { token: node.token('customer', 'c-other') });
+    assert.equal(other.status, 403, other.text);
+    assert.equal(other.json && other.json.code, 'forbidden');
+    const anon = await H.http(node, 'GET', path);
+    assert.equal(anon.status, 401, anon.text);
+    const missing = await H.http(node, 'GET', '/v1/orders/no-such-order', { token: node.token('admin', 'ops-1') });
+    assert.equal(missing.status, 404, missing.text);
+  });
+
+  test('post_order_errors_map_to_http_codes', async () => {
+    const body = orderBody('s-rest', offset(base, 300, 300));
+    delete body.type;
+    const far = await H.http(node, 'POST', '/v1/orders', { token: custTok, body: { ...body, request_id: 'far', dropoff: offset(base, 9000, 0) } });
+    assert.equal(far.status, 422, `out_of_area is 422: ${far.text}`);
+    assert.equal(far.json.code, 'out_of_area');
+    const bad = await H.http(node, 'POST', '/v1/orders', { token: custTok, body: { ...body, request_id: 'bad', total: 1 } });
+    assert.equal(bad.status, 400, bad.text);
+    assert.equal(bad.json.code, 'bad_request');
+    const junk = await H.http(node, 'POST', '/v1/orders', { token: custTok, body: '{"store_id":' });
+    assert.equal(junk.status, 400, junk.text);
+    const nf = await H.http(node, 'POST', '/v1/orders', { token: custTok, body: { ...body, request_id: 'nf', store_id: 's-nowhere' } });
+    assert.equal(nf.status, 404, nf.text);
+    const expired = H.mintToken({ role: 'customer', id: 'c-rest', exp: Math.floor(Date.now() / 1000) - 10 }, node.secret);
+    const ex = await H.http(node, 'POST', '/v1/orders', { token: expired, body });
+    assert.equal(ex.status, 401, ex.text);
+  });
+
+  test('region_stats_over_rest_is_admin_only', async () => {
+    const cell = H.cellOf(args, base);
+    const r = await H.http(node, 'GET', `/v1/regions/${cell}/stats`, { token: node.token('admin', 'ops-1') });
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.json.cell, cell);
+    assert.equal(typeof r.json.riders_available, 'number');
+    assert.equal(typeof r.json.orders_by_status, 'object');
+    const c = await H.http(node, 'GET', `/v1/regions/${cell}/stats`, { token: custTok });
+    assert.equal(c.status, 403, c.text);
+  });
+
+  test('healthz_and_metrics', async () => {
+    const h = await H.http(node, 'GET', '/healthz');
+    assert.equal(h.status, 200, h.text);
+    const m = await H.http(node, 'GET', '/metrics');
+    assert.equal(m.status, 200);
+    assert.match(m.headers.get('content-type') || '', /text\/plain/);
+    assert.match(m.text, /^# (HELP|TYPE) /m, 'Prometheus text format');
+    assert.match(m.text, /^[a-zA-Z0-9_:]*connections[a-zA-Z0-9_:]*(\{[^}]*\})? [0-9.eE+-]+/m, 'a connections metric');
+  });
+
+  test('live_map_page_is_served', async () => {
+    const r = await H.http(node, 'GET', '/');
+    assert.equal(r.status, 200);
+    assert.match(r.headers.get('content-type') || '', /text\/html/);
+    assert.match(r.text, /courierMap/);
+  });
+});

@@ -1,0 +1,192 @@
+'use strict';
+// PROTOCOL.md "Connection" and "Errors" over WebSocket/JSON: hello for every
+// role, tokens that must be refused, ref echo, and bad input that must be
+// answered with bad_request while the connection stays open.
+
+const { describe, test, before, after } = require('node:test');
+const assert = require('node:assert/strict');
+const H = require('./lib/harness');
+
+const { ws: WebSocket } = H.requireDeps(['ws']);
+const args = H.parseArgs();
+H.watchdog(120000);
+
+let node;
+before(async () => { node = await H.CourierNode.start(args); });
+after(async () => {
+  const r = await node.stop();
+  assert.deepEqual({ code: r.code, sig: r.sig }, { code: 0, sig: null }, 'courier-node exits 0 on SIGTERM');
+});
+
+const open = (name) => H.WsClient.open(node.wsUrl, WebSocket, name);
+const nowS = () => Math.floor(Date.now() / 1000);
+
+/// hello with `token`: the reply must be error{unauthorized}.
+async function refused(token, name) {
+  const c = await open(name);
+  try {
+    const r = await c.request({ type: 'hello', token });
+    assert.equal(r.type, 'error', `${name}: ${JSON.stringify(r)}`);
+    assert.equal(r.code, 'unauthorized', `${name}: ${JSON.stringify(r)}`);
+  } finally {
+    c.close();
+  }
+}
+
+describe('hello', () => {
+  for (const [role, id] of [['rider', 'r-17'], ['customer', 'c-1'], ['store', 's-9'], ['admin', 'ops-1']]) {
+    test(`hello_with_${role}_token_gets_welcome`, async () => {
+      const c = await open(role);
+      const w = await c.request({ type: 'hello', token: node.token(role, id) });
+      assert.equal(w.type, 'welcome', JSON.stringify(w));
+      assert.equal(w.role, role);
+      assert.equal(w.id, id);
+      assert.equal(typeof w.server_time_ms, 'number');
+      assert.ok(Math.abs(w.server_time_ms - Date.now()) < 60000, `server_time_ms ${w.server_time_ms} is now`);
+      c.close();
+    });
+  }
+
+  test('request_before_hello_is_unauthorized_then_closed', async () => {
+    const c = await open('early');
+    c.send({ type: 'availability', available: true, ref: 'early-1' });
+    const e = await c.next('error');
+    assert.equal(e.code, 'unauthorized', JSON.stringify(e));
+    const closed = await H.withTimeout(c.closed, 5000, 'close after unauthorized');
+    assert.ok(closed, 'connection closed');
+  });
+
+  test('expired_token_is_unauthorized', async () => {
+    await refused(H.mintToken({ role: 'customer', id: 'c-1', exp: nowS() - 60 }, node.secret), 'expired');
+  });
+
+  test('token_with_bad_signature_is_unauthorized', async () => {
+    await refused(H.mintToken({ role: 'admin', id: 'a-1', exp: nowS() + 3600 }, 'not-the-secret'), 'forged');
+    // A real token whose claims were swapped for admin ones keeps its old signature.
+    const real = node.token('customer', 'c-1');
+    const forged = Buffer.from(JSON.stringify({ role: 'admin', id: 'c-1', exp: nowS() + 3600 })).toString('base64url') +
+      '.' + real.split('.')[1];
+    await refused(forged, 'swapped-claims');
+  });
+
+  test('token_with_unknown_role_is_unauthorized', async () => {
+    await refused(H.mintToken({ role: 'superuser', id: 'x-1', exp: nowS() + 3600 }, node.secret), 'unknown-role');
+  });
+
+  test('garbage_token_is_unauthorized', async () => {
+    await refused('not-a-token', 'garbage');
+  });
+
+  test('js_minted_token_with_the_right_secret_is_accepted', async () => {
+    const c = await open('js-minted');
+    const w = await c.request({ type: 'hello', token: H.mintToken({ role: 'rider', id: 'r-js', exp: nowS() + 600 }, node.secret) });
+    assert.equal(w.type, 'welcome', JSON.stringify(w));
+    c.close();
+  });
+});
+
+describe('errors', () => {
+  let rider;
+  before(async () => { rider = await H.connectAs(node, WebSocket, 'rider', 'r-err'); });
+  after(() => rider.close());
+
+  /// The reply to `msg` (sent with a ref) must be error{code} echoing the ref.
+  async function rejects(msg, code = 'bad_request') {
+    const r = await rider.request(msg);
+    assert.equal(r.type, 'error', `${JSON.stringify(msg)} -> ${JSON.stringify(r)}`);
+    assert.equal(r.code, code, `${JSON.stringify(msg)} -> ${JSON.stringify(r)}`);
+    assert.equal(typeof r.message, 'string');
+  }
+
+  /// The connection still answers.
+  async function stillOpen() {
+    const r = await rider.request({ type: 'availability', available: false });
+    assert.equal(r.type, 'ok', `connection still serves: ${JSON.stringify(r)}`);
+  }
+
+  test('ref_is_echoed_in_reply_and_error', async () => {
+    rider.send({ type: 'availability', available: false, ref: 'my-ref-42' });
+    const ok = await rider.next((m) => m.ref === 'my-ref-42');
+    assert.equal(ok.type, 'ok', JSON.stringify(ok));
+    rider.send({ type: 'radius_trigger', target: 'store:s-1', trigger: 'manual', radius_m: 10, ref: 'my-ref-43' });
+    const err = await rider.next((m) => m.ref === 'my-ref-43');
+    assert.equal(err.type, 'error');
+    assert.equal(err.code, 'forbidden', 'a rider may not trigger radii');
+  });
+
+  test('malformed_json_is_bad_request_and_connection_stays_open', async () => {
+    rider.send('{"type":"position", "seq": 1,');
+    const e = await rider.next('error');
+    assert.equal(e.code, 'bad_request', JSON.stringify(e));
+    await stillOpen();
+    rider.send('[1,2,3]');
+    const e2 = await rider.next('error');
+    assert.equal(e2.code, 'bad_request', JSON.stringify(e2));
+    await stillOpen();
+  });
+
+  test('unknown_type_and_server_only_type_are_bad_request', async () => {
+    await rejects({ type: 'teleport', lat: 1, lng: 2 });
+    await rejects({ type: 'welcome', role: 'admin', id: 'x', server_time_ms: 1 });
+    await stillOpen();
+  });
+
+  test('wrong_field_types_are_bad_request', async () => {
+    await rejects({ type: 'position', seq: 'one', lat: 37.5, lng: 127.0, time_ms: Date.now() });
+    await rejects({ type: 'position', seq: 1, lat: '37.5', lng: 127.0, time_ms: Date.now() });
+    await rejects({ type: 'availability', available: 'yes' });
+    await rejects({ type: 'accept', offer_id: 17 });
+    await stillOpen();
+  });
+
+  test('missing_fields_are_bad_request', async () => {
+    await rejects({ type: 'position', seq: 1, lng: 127.0, time_ms: Date.now() });
+    await rejects({ type: 'availability' });
+    await rejects({ type: 'status', status: 'picked_up' });
+    await stillOpen();
+  });
+
+  test('out_of_range_values_are_bad_request', async () => {
+    await rejects({ type: 'position', seq: 1, lat: 91, lng: 127.0, time_ms: Date.now() });
+    await rejects({ type: 'position', seq: 1, lat: 37.5, lng: -180.5, time_ms: Date.now() });
+    await rejects({ type: 'position', seq: 1, lat: 37.5, lng: 127, time_ms: Date.now(), heading_deg: 400 });
+    await rejects({ type: 'status', order_id: 'o-1', status: 'cooking' });
+    await stillOpen();
+  });
+
+  test('customer_place_order_shape_errors_are_bad_request', async () => {
+    const c = await H.connectAs(node, WebSocket, 'customer', 'c-shape');
+    const good = {
+      type: 'place_order', request_id: 'q-1', store_id: 's-none',
+      items: [{ sku: 'a', qty: 1, price: 5 }], total: 5, dropoff: { lat: 37.5, lng: 127.03 },
+    };
+    const cases = [
+      { ...good, store_id: undefined },
+      { ...good, items: 'lots' },
+      { ...good, items: [] },
+      { ...good, items: [{ sku: 'a', qty: 0, price: 5 }], total: 0 },
+      { ...good, total: '5' },
+      { ...good, dropoff: { lat: -95, lng: 127 } },
+      { ...good, dropoff: undefined },
+    ];
+    for (const msg of cases) {
+      const r = await c.request(msg);
+      assert.equal(r.type, 'error', `${JSON.stringify(msg)} -> ${JSON.stringify(r)}`);
+      assert.equal(r.code, 'bad_request', `${JSON.stringify(msg)} -> ${JSON.stringify(r)}`);
+    }
+    c.close();
+  });
+
+  test('oversize_websocket_frame_is_refused_and_node_survives', async () => {
+    const c = await H.connectAs(node, WebSocket, 'rider', 'r-big');
+    c.send({ type: 'availability', available: true, ref: 'x'.repeat(70 * 1024) });
+    const outcome = await H.withTimeout(Promise.race([
+      c.next('error', 5000).then((e) => ({ error: e })),
+      c.closed.then((info) => ({ closed: info })),
+    ]), 6000, 'error or close after a 70 KiB frame');
+    if (outcome.error) assert.equal(outcome.error.code, 'bad_request', JSON.stringify(outcome.error));
+    else assert.ok([1009, 1002, 1008, 1006].includes(outcome.closed.code), `close code ${outcome.closed.code}`);
+    c.close();
+    await stillOpen();
+  });
+});

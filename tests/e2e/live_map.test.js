@@ -1,0 +1,170 @@
+'use strict';
+// The live map in a real browser: a --demo node, a small scripted city
+// (a store at Gangnam station, riders circling it, a few orders), the page
+// loaded in headless Chromium via playwright-core. Asserts the page connects,
+// draws riders, and that riders move; saves <artifacts>/live_map.png.
+// Skips (77) if Chromium is not installed.
+
+const { test, before, after } = require('node:test');
+const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const H = require('./lib/harness');
+const { upsertStore, Rider, orderBody, offset } = require('./lib/city');
+
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+if (!fs.existsSync(CHROMIUM)) {
+  console.log(`SKIP: no Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM)`);
+  process.exit(H.SKIP);
+}
+const { ws: WebSocket, 'playwright-core': playwright } = H.requireDeps(['ws', 'playwright-core']);
+const args = H.parseArgs();
+H.watchdog(150000);
+
+const GANGNAM = { lat: 37.4979, lng: 127.0276 };
+const RIDERS = 10;
+
+let node;
+let browser;
+let userDataDir;
+const city = { riders: [], clients: [], timer: null, stopped: false };
+
+/// Waits until the node has printed a stdout line matching `re`.
+async function stdoutLine(re, ms = 5000) {
+  const t0 = Date.now();
+  while (Date.now() - t0 < ms) {
+    const hit = node.lines.map((l) => re.exec(l)).find(Boolean);
+    if (hit) return hit;
+    await H.sleep(50);
+  }
+  throw new Error(`no stdout line matching ${re}; got ${JSON.stringify(node.lines)}`);
+}
+
+/// Riders on circles around Gangnam (a 25 m step every 400 ms); every offer is
+/// accepted, so some riders turn busy; a few orders in various states.
+async function startCity() {
+  const admin = await H.connectAs(node, WebSocket, 'admin', 'ops-city');
+  city.clients.push(admin);
+  await upsertStore(admin, 's-gangnam', GANGNAM, 3000, true);
+  await upsertStore(admin, 's-yeoksam', offset(GANGNAM, 300, 900), 3000, true);
+  for (let i = 0; i < RIDERS; i++) {
+    const radius = 400 + 650 * (i % 6);
+    const phase = (2 * Math.PI * i) / RIDERS;
+    const at = (a) => offset(GANGNAM, radius * Math.sin(a), radius * Math.cos(a));
+    const r = await Rider.connect(node, WebSocket, `r-city-${i}`, at(phase));
+    await r.available(true);
+    r.angle = phase;
+    r.path = at;
+    r.step = 25 / radius;   // about 25 m per tick, whatever the circle
+    r.c.ws.on('message', (data, isBinary) => {
+      if (isBinary) return;
+      const m = JSON.parse(data.toString());
+      if (m.type === 'offer') r.c.send({ type: 'accept', offer_id: m.offer_id, ref: `acc-${m.offer_id}` });
+    });
+    city.riders.push(r);
+    city.clients.push(r.c);
+  }
+  city.timer = setInterval(() => {
+    for (const r of city.riders) {
+      r.angle += r.step;
+      r.moveNoWait(r.path(r.angle));
+    }
+  }, 400);
+  const cust = await H.connectAs(node, WebSocket, 'customer', 'c-city');
+  const store = await H.connectAs(node, WebSocket, 'store', 's-gangnam');
+  city.clients.push(cust, store);
+  for (let i = 0; i < 4; i++) {
+    const storeId = i % 2 ? 's-yeoksam' : 's-gangnam';
+    const placed = await cust.expect(orderBody(storeId, offset(GANGNAM, -600 + 400 * i, 700 - 300 * i)), 'order_placed');
+    if (storeId === 's-gangnam') {
+      await store.next((m) => m.type === 'new_order' && m.order_id === placed.order_id, 5000, 'new_order');
+      await store.expect({ type: 'accept_order', order_id: placed.order_id, prep_minutes: 15 }, 'ok');
+    }
+  }
+}
+
+before(async () => {
+  node = await H.CourierNode.start(args, { extra: ['--demo'] });
+  await startCity();
+  userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'courier-chromium-'));
+  const context = await H.withTimeout(playwright.chromium.launchPersistentContext(userDataDir, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync', '--no-first-run'],
+    viewport: { width: 1280, height: 860 },
+    timeout: 30000,
+  }), 40000, 'chromium launch');
+  browser = context;
+});
+
+after(async () => {
+  clearInterval(city.timer);
+  for (const c of city.clients) c.close();
+  if (browser) await H.withTimeout(browser.close(), 10000, 'browser close').catch(() => {});
+  if (userDataDir) fs.rmSync(userDataDir, { recursive: true, force: true });
+  const r = await node.stop();
+  assert.equal(r.code, 0, `courier-node exits 0 on SIGTERM (got ${JSON.stringify(r)})`);
+});
+
+test('demo_node_prints_admin_token_and_live_map_url', async () => {
+  const tok = await stdoutLine(/^courier-node: admin token: (\S+)/);
+  const url = await stdoutLine(/^courier-node: live map: (http:\/\/127\.0\.0\.1:(\d+)\/\?token=(\S+))/);
+  assert.equal(Number(url[2]), node.http, 'the URL points at the HTTP port');
+  assert.equal(url[3], tok[1], 'the URL carries the admin token');
+});
+
+test('live_map_connects_draws_riders_and_shows_them_moving', async () => {
+  const [, url] = await stdoutLine(/^courier-node: live map: (\S+)/);
+  const page = browser.pages()[0] || await browser.newPage();
+  const problems = [];
+  page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+  page.on('console', (m) => { if (m.type() === 'error') problems.push(`console: ${m.text()}`); });
+  page.on('requestfailed', (r) => problems.push(`request failed: ${r.url()}`));
+  page.on('request', (r) => {
+    if (!r.url().startsWith(`http://127.0.0.1:${node.http}/`) && !r.url().startsWith(`ws://127.0.0.1:${node.http}/`)) {
+      problems.push(`request outside the node: ${r.url()}`);
+    }
+  });
+  await page.goto(url, { waitUntil: 'load', timeout: 15000 });
+  await page.waitForFunction(() => window.courierMap && window.courierMap.connected() &&
+    window.courierMap.cells() === 37 && window.courierMap.drawnRiders() >= 3,
+  null, { timeout: 20000 }).catch(async (e) => {
+    const st = await page.evaluate(() => window.courierMap && {
+      connected: window.courierMap.connected(), cells: window.courierMap.cells(),
+      riders: window.courierMap.riders().length, pushes: window.courierMap.pushes(),
+      note: document.getElementById('note').textContent,
+    });
+    throw new Error(`page never showed riders: ${JSON.stringify(st)} ${problems.join('; ')} (${e.message})`);
+  });
+
+  const first = new Map((await page.evaluate(() => window.courierMap.riders())).map((r) => [r.rider_id, r]));
+  await H.sleep(3500);
+  const second = await page.evaluate(() => window.courierMap.riders());
+  const moved = second.filter((r) => {
+    const before = first.get(r.rider_id);
+    return before && H.distanceM(before, r) > 5;
+  });
+  assert.ok(moved.length >= 1, `at least one rider moved: ${JSON.stringify({ first: [...first.values()], second })}`);
+  for (const r of second) {
+    assert.ok(['available', 'busy'].includes(r.state), JSON.stringify(r));
+    assert.ok(H.distanceM(r, GANGNAM) < 5000, `rider near Gangnam: ${JSON.stringify(r)}`);
+  }
+  const pushes = await page.evaluate(() => window.courierMap.pushes());
+  assert.ok(pushes > 0, 'region_stats pushes arrived');
+  const orders = await page.evaluate(() => window.courierMap.orders());
+  assert.ok(orders.length >= 1, `active orders are shown: ${JSON.stringify(orders)}`);
+
+  fs.mkdirSync(args.artifacts, { recursive: true });
+  const shot = path.join(args.artifacts, 'live_map.png');
+  await page.screenshot({ path: shot, timeout: 10000 });
+  console.log(`screenshot: ${shot}`);
+  assert.ok(fs.statSync(shot).size > 5000, 'a non-trivial screenshot');
+
+  // The page resizes with the window.
+  await page.setViewportSize({ width: 700, height: 500 });
+  await page.waitForFunction(() => document.getElementById('map').width === Math.round(700 * devicePixelRatio),
+    null, { timeout: 5000 });
+  assert.deepEqual(problems, [], 'no page errors and no requests outside the node');
+});
