@@ -115,10 +115,12 @@ test('demo_node_prints_admin_token_and_live_map_url', async () => {
   assert.equal(url[3], tok[1], 'the URL carries the admin token');
 });
 
+let page;
+const problems = [];
+
 test('live_map_connects_draws_riders_and_shows_them_moving', async () => {
   const [, url] = await stdoutLine(/^courier-node: live map: (\S+)/);
-  const page = browser.pages()[0] || await browser.newPage();
-  const problems = [];
+  page = browser.pages()[0] || await browser.newPage();
   page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
   page.on('console', (m) => { if (m.type() === 'error') problems.push(`console: ${m.text()}`); });
   page.on('requestfailed', (r) => problems.push(`request failed: ${r.url()}`));
@@ -167,4 +169,28 @@ test('live_map_connects_draws_riders_and_shows_them_moving', async () => {
   await page.waitForFunction(() => document.getElementById('map').width === Math.round(700 * devicePixelRatio),
     null, { timeout: 5000 });
   assert.deepEqual(problems, [], 'no page errors and no requests outside the node');
+});
+
+test('live_map_reconnects_after_node_restart', async () => {
+  assert.ok(page, 'the page from the previous test');
+  clearInterval(city.timer);
+  const { http: httpPort, dataDir } = node;
+  const old = await node.stop(10000, { keepData: true });
+  assert.equal(old.code, 0, `exit 0 on SIGTERM: ${JSON.stringify(old)}`);
+  await page.waitForFunction(() => !window.courierMap.connected(), null, { timeout: 10000 });
+  node = await H.CourierNode.start(args, { extra: ['--demo'], dataDir, httpPort });
+  await page.waitForFunction(() => window.courierMap.connected(), null, { timeout: 30000 });
+  const pushesBefore = await page.evaluate(() => window.courierMap.pushes());
+  const r = await Rider.connect(node, WebSocket, 'r-after-restart', offset(GANGNAM, -200, -200));
+  city.clients.push(r.c);
+  await r.available(true);
+  for (let i = 0; i < 6; i++) {
+    await r.moveTo(offset(GANGNAM, -200 + 20 * i, -200));
+    await H.sleep(400);
+  }
+  await page.waitForFunction(() => window.courierMap.riders().some((x) => x.rider_id === 'r-after-restart'),
+    null, { timeout: 10000 });
+  assert.ok(await page.evaluate(() => window.courierMap.pushes()) > pushesBefore, 'pushes resume after the reconnect');
+  const errs = problems.filter((p) => !/WebSocket|ERR_CONNECTION_REFUSED|net::/.test(p));
+  assert.deepEqual(errs, [], 'no page errors besides the expected connection failures');
 });

@@ -85,9 +85,11 @@ function withTimeout(p, ms, what) {
 
 /// A running courier-node: ports, stdout lines, stop().
 class CourierNode {
-  static async start(args, { secret = 'e2e-secret', extra = [], readyMs = 20000 } = {}) {
-    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'courier-e2e-'));
-    const argv = ['--http-port', '0', '--tcp-port', '0', '--data-dir', dataDir,
+  /// Starts a node on free ports with a fresh data dir (or the given ones:
+  /// a restart on the same port and data).
+  static async start(args, { secret = 'e2e-secret', extra = [], readyMs = 20000, dataDir, httpPort = 0, tcpPort = 0 } = {}) {
+    dataDir = dataDir || fs.mkdtempSync(path.join(os.tmpdir(), 'courier-e2e-'));
+    const argv = ['--http-port', String(httpPort), '--tcp-port', String(tcpPort), '--data-dir', dataDir,
       '--secret', secret, ...extra];
     const child = spawn(args.node, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
     children.add(child);
@@ -137,10 +139,12 @@ class CourierNode {
     return execFileSync(this.args.ctl, a, { timeout: 10000 }).toString().trim();
   }
 
-  /// SIGTERM, expecting exit 0 within `ms`; SIGKILL otherwise.
-  async stop(ms = 10000) {
+  /// SIGTERM, expecting exit 0 within `ms`; SIGKILL otherwise. Removes the
+  /// data dir unless `keepData`.
+  async stop(ms = 10000, { keepData = false } = {}) {
     if (this.child.exitCode !== null || this.child.signalCode !== null) {
       children.delete(this.child);
+      if (!keepData) fs.rmSync(this.dataDir, { recursive: true, force: true });
       return this.exit;
     }
     this.child.kill('SIGTERM');
@@ -152,7 +156,7 @@ class CourierNode {
       r = { code: null, sig: 'SIGKILL', timedOut: true };
     }
     children.delete(this.child);
-    fs.rmSync(this.dataDir, { recursive: true, force: true });
+    if (!keepData) fs.rmSync(this.dataDir, { recursive: true, force: true });
     return r;
   }
 }
