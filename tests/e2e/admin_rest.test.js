@@ -83,8 +83,8 @@ describe('admin queries', () => {
   });
 
   test('subscribe_region_pushes_region_stats_at_most_once_a_second', async () => {
-    const base = area();
-    const cell = H.cellOf(args, base);
+    const base = H.cellCentre(args, area());
+    const { cell } = base;
     await upsertStore(admin, 's-region', base);
     const rider = await Rider.connect(node, WebSocket, 'r-region', offset(base, 50, 50));
     await rider.available(true);

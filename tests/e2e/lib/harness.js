@@ -318,7 +318,16 @@ function cellOf(args, p, res = 7) {
     { input: `${p.lat} ${p.lng} ${res}\n`, timeout: 10000 }).toString().trim();
 }
 
+/// The centre of the resolution-`res` cell holding `p` (a point far from any
+/// cell edge, so nearby test objects share its cell).
+function cellCentre(args, p, res = 7) {
+  const cell = cellOf(args, p, res);
+  const [lat, lng] = execFileSync(args.ctl, ['h3', 'cell-to-latlng'], { input: `${cell}\n`, timeout: 10000 })
+    .toString().trim().split(/\s+/).map(Number);
+  return { lat, lng, cell };
+}
+
 module.exports = {
   SKIP, requireDeps, parseArgs, watchdog, sleep, withTimeout, CourierNode, mintToken,
-  WsClient, connectAs, http, offset, distanceM, cellOf, killAll,
+  WsClient, connectAs, http, offset, distanceM, cellOf, cellCentre, killAll,
 };
