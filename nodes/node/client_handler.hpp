@@ -1,0 +1,45 @@
+#pragma once
+/// \file
+/// The gateway's session_handler: PROTOCOL.md's connection rules on the IO
+/// threads. It authenticates `hello` (HMAC token), enforces the
+/// per-connection message rate and in-flight request bounds, decodes and
+/// validates frames (JSON text or protobuf binary), and hands each request
+/// to the gateway actor as a client_call. It never blocks: no waiting on
+/// actors, no disk.
+
+#include "core/clock.hpp"
+#include "nodes/gateway/session.hpp"
+
+#include <caf/actor.hpp>
+
+#include <memory>
+#include <string>
+
+namespace courier::node {
+
+class session_directory;
+class node_metrics;
+
+struct client_limits {
+  double messages_per_s_max = 200.0;
+  double messages_burst_max = 400.0;
+  std::uint32_t requests_in_flight_max = 256;
+};
+
+class client_handler final : public gateway::session_handler {
+public:
+  client_handler(std::string secret, const core::clock& clock, client_limits limits,
+                 caf::actor gateway_actor, std::shared_ptr<session_directory> sessions,
+                 std::shared_ptr<node_metrics> metrics);
+
+  void on_open(const gateway::session_ptr& s) override;
+  void on_frame(const gateway::session_ptr& s, gateway::frame f) override;
+  void on_bad_framing(const gateway::session_ptr& s, std::string reason) override;
+  void on_close(const gateway::session_ptr& s) override;
+
+private:
+  struct impl;
+  std::shared_ptr<impl> impl_;
+};
+
+} // namespace courier::node

@@ -1,0 +1,223 @@
+#include "nodes/node/config.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <cmath>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <sstream>
+
+namespace courier::node {
+namespace {
+
+using core::errc;
+using setter = std::function<core::result<core::unit_t>(node_config&, const std::string&)>;
+
+core::error bad(const std::string& key, const std::string& why) {
+  return core::error{errc::bad_request, "--" + key + ": " + why};
+}
+
+core::result<double> to_number(const std::string& key, const std::string& text) {
+  char* end = nullptr;
+  double v = std::strtod(text.c_str(), &end);
+  if (text.empty() || end != text.c_str() + text.size() || !std::isfinite(v))
+    return bad(key, "not a number: '" + text + "'");
+  return v;
+}
+
+/// Makes a setter for a numeric value in [lo, hi] stored by `assign`.
+setter number(double lo, double hi, std::function<void(node_config&, double)> assign,
+              std::string key) {
+  return [=](node_config& c, const std::string& text) -> core::result<core::unit_t> {
+    auto v = to_number(key, text);
+    if (!v)
+      return v.err();
+    if (*v < lo || *v > hi)
+      return bad(key, "must be in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]");
+    assign(c, *v);
+    return core::unit;
+  };
+}
+
+using std::chrono::milliseconds;
+
+std::map<std::string, setter> make_setters() {
+  std::map<std::string, setter> s;
+  auto num = [&](const std::string& key, double lo, double hi,
+                 std::function<void(node_config&, double)> f) {
+    s[key] = number(lo, hi, std::move(f), key);
+  };
+  num("http-port", 0, 65535, [](node_config& c, double v) { c.gateway.http_port = static_cast<std::uint16_t>(v); });
+  num("tcp-port", 0, 65535, [](node_config& c, double v) { c.gateway.tcp_port = static_cast<std::uint16_t>(v); });
+  num("io-threads", 1, 64, [](node_config& c, double v) { c.gateway.io_threads = static_cast<std::size_t>(v); });
+  num("scheduler-threads", 0, 256, [](node_config& c, double v) { c.scheduler_threads = static_cast<std::size_t>(v); });
+  num("sessions-max", 1, 10'000'000, [](node_config& c, double v) { c.gateway.sessions_max = static_cast<std::size_t>(v); });
+  num("pending-bytes-max", 4096, 1e9, [](node_config& c, double v) { c.gateway.pending_bytes_max = static_cast<std::size_t>(v); });
+  num("messages-per-s-max", 1, 1e6, [](node_config& c, double v) { c.messages_per_s_max = v; });
+  num("messages-burst-max", 1, 1e6, [](node_config& c, double v) { c.messages_burst_max = v; });
+  num("seed", 0, 1.8e19, [](node_config& c, double v) { c.seed = static_cast<std::uint64_t>(v); });
+  num("activations-max", 1, 1e8, [](node_config& c, double v) { c.activations_max = static_cast<std::size_t>(v); });
+  num("idle-passivation-s", 0, 1e7, [](node_config& c, double v) { c.idle_passivation = milliseconds(static_cast<long>(v * 1000)); });
+  num("offer-timeout-s", 0.1, 3600, [](node_config& c, double v) { c.domain.offer_timeout = milliseconds(static_cast<long>(v * 1000)); });
+  num("delay-alert-min", 0.01, 1e5, [](node_config& c, double v) { c.domain.delay_alert_after = milliseconds(static_cast<long>(v * 60'000)); });
+  num("dispatch-radius-m", 1, 1e6, [](node_config& c, double v) { c.domain.dispatch_radius_m = v; });
+  num("store-radius-m", 1, 1e6, [](node_config& c, double v) { c.domain.store_radius_default_m = static_cast<std::int64_t>(v); });
+  num("payment-decline-rate", 0, 1, [](node_config& c, double v) { c.domain.payment_decline_rate = v; });
+  num("payment-timeout-rate", 0, 1, [](node_config& c, double v) { c.domain.payment_timeout_rate = v; });
+  num("payment-transient-rate", 0, 1, [](node_config& c, double v) { c.domain.payment_transient_rate = v; });
+  num("region-split-riders", 2, 1e7, [](node_config& c, double v) { c.domain.region_split_riders = static_cast<std::uint32_t>(v); });
+  num("region-merge-riders", 1, 1e7, [](node_config& c, double v) { c.domain.region_merge_riders = static_cast<std::uint32_t>(v); });
+  s["data-dir"] = [](node_config& c, const std::string& v) -> core::result<core::unit_t> {
+    if (v.empty())
+      return bad("data-dir", "must not be empty");
+    c.data_dir = v;
+    return core::unit;
+  };
+  s["bind"] = [](node_config& c, const std::string& v) -> core::result<core::unit_t> {
+    c.gateway.bind_address = v;
+    return core::unit;
+  };
+  s["secret"] = [](node_config& c, const std::string& v) -> core::result<core::unit_t> {
+    if (v.empty())
+      return bad("secret", "must not be empty");
+    c.secret = v;
+    return core::unit;
+  };
+  s["secret-file"] = [](node_config& c, const std::string& path) -> core::result<core::unit_t> {
+    std::ifstream in(path);
+    if (!in)
+      return bad("secret-file", "cannot read '" + path + "'");
+    std::string line;
+    std::getline(in, line);
+    while (!line.empty() && (line.back() == '\r' || line.back() == ' '))
+      line.pop_back();
+    if (line.empty())
+      return bad("secret-file", "'" + path + "' is empty");
+    c.secret = line;
+    return core::unit;
+  };
+  s["log-level"] = [](node_config& c, const std::string& v) -> core::result<core::unit_t> {
+    static const std::map<std::string, log_level> levels{
+        {"error", log_level::error}, {"warning", log_level::warning},
+        {"info", log_level::info}, {"debug", log_level::debug}};
+    auto it = levels.find(v);
+    if (it == levels.end())
+      return bad("log-level", "one of error, warning, info, debug");
+    c.log = it->second;
+    return core::unit;
+  };
+  return s;
+}
+
+/// Flags that take no value.
+bool apply_switch(node_config& c, const std::string& key) {
+  if (key == "demo") {
+    c.demo = true;
+    return true;
+  }
+  return false;
+}
+
+core::result<core::unit_t> apply_file(node_config& c, const std::string& path,
+                                      const std::map<std::string, setter>& setters) {
+  std::ifstream in(path);
+  if (!in)
+    return core::error{errc::bad_request, "--config: cannot read '" + path + "'"};
+  std::stringstream buf;
+  buf << in.rdbuf();
+  auto j = nlohmann::json::parse(buf.str(), nullptr, false);
+  if (j.is_discarded() || !j.is_object())
+    return core::error{errc::bad_request, "--config: '" + path + "' is not a JSON object"};
+  for (auto& [key, value] : j.items()) {
+    if (key == "demo" && value.is_boolean()) {
+      c.demo = value.get<bool>();
+      continue;
+    }
+    auto it = setters.find(key);
+    if (it == setters.end())
+      return core::error{errc::bad_request, "--config: unknown key '" + key + "'"};
+    std::string text = value.is_string() ? value.get<std::string>() : value.dump();
+    if (auto r = it->second(c, text); !r)
+      return r.err();
+  }
+  return core::unit;
+}
+
+} // namespace
+
+core::result<node_config> parse_node_config(const std::vector<std::string>& args) {
+  node_config c;
+  auto setters = make_setters();
+  // The file first, so flags override it.
+  for (std::size_t i = 0; i + 1 < args.size(); ++i)
+    if (args[i] == "--config")
+      if (auto r = apply_file(c, args[i + 1], setters); !r)
+        return r.err();
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const auto& a = args[i];
+    if (a.rfind("--", 0) != 0)
+      return core::error{errc::bad_request, "unexpected argument '" + a + "'"};
+    auto key = a.substr(2);
+    std::string value;
+    if (auto eq = key.find('='); eq != std::string::npos) {
+      value = key.substr(eq + 1);
+      key = key.substr(0, eq);
+    } else if (apply_switch(c, key)) {
+      continue;
+    } else if (key == "config" || setters.count(key)) {
+      if (i + 1 >= args.size())
+        return bad(key, "needs a value");
+      value = args[++i];
+    }
+    if (key == "config")
+      continue;
+    auto it = setters.find(key);
+    if (it == setters.end())
+      return core::error{errc::bad_request, "unknown flag '--" + key + "' (see --help)"};
+    if (auto r = it->second(c, value); !r)
+      return r.err();
+  }
+  if (c.domain.region_merge_riders >= c.domain.region_split_riders)
+    return core::error{errc::bad_request,
+                       "--region-merge-riders must be below --region-split-riders"};
+  if (c.secret.empty() && c.demo)
+    c.secret = demo_secret;
+  if (c.secret.empty())
+    return core::error{errc::bad_request,
+                       "no token secret: give --secret, --secret-file or --demo"};
+  return c;
+}
+
+std::string node_usage() {
+  return R"(usage: courier-node [FLAGS]
+  --http-port P          HTTP + WebSocket port (default 8080; 0 = any free port)
+  --tcp-port P           raw TCP port (default 7070; 0 = any free port)
+  --bind ADDR            listen address (default 0.0.0.0)
+  --data-dir DIR         embedded journal directory (default ./courier-data)
+  --secret S             HMAC key for client tokens
+  --secret-file PATH     read the key from the first line of PATH
+  --demo                 demo mode: default secret, prints an admin token and the live map URL
+  --log-level L          error | warning | info | debug (default info)
+  --config FILE          a JSON object with the same keys as these flags (flags win)
+  --io-threads N, --scheduler-threads N, --sessions-max N, --pending-bytes-max B,
+  --messages-per-s-max R, --messages-burst-max N, --activations-max N,
+  --idle-passivation-s S, --seed N
+domain tunables:
+  --offer-timeout-s S (15), --delay-alert-min M (30), --dispatch-radius-m M (3000),
+  --store-radius-m M (3000), --payment-decline-rate F, --payment-timeout-rate F,
+  --payment-transient-rate F, --region-split-riders N (400), --region-merge-riders N (200)
+)";
+}
+
+std::string_view to_string(log_level x) noexcept {
+  switch (x) {
+    case log_level::error: return "error";
+    case log_level::warning: return "warning";
+    case log_level::info: return "info";
+    case log_level::debug: return "debug";
+  }
+  return "info";
+}
+
+} // namespace courier::node

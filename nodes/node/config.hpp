@@ -1,0 +1,49 @@
+#pragma once
+/// \file
+/// The node's configuration: command-line flags, and the same keys in a
+/// JSON file given with --config (flags win over the file). Every value has
+/// its unit in its name; bad values are errors, never silently clamped.
+
+#include "actors/domain.hpp"
+#include "core/result.hpp"
+#include "nodes/gateway/gateway.hpp"
+
+#include <string>
+#include <vector>
+
+namespace courier::node {
+
+/// How chatty the node's log is.
+enum class log_level { error, warning, info, debug };
+
+struct node_config {
+  gateway::gateway_config gateway;       ///< ports, bounds
+  std::string data_dir = "./courier-data";
+  std::string secret;                    ///< HMAC key for client tokens
+  log_level log = log_level::info;
+  bool demo = false;                     ///< print an admin token and the live map URL
+  std::size_t scheduler_threads = 0;     ///< CAF workers; 0 = number of cores
+  actors::domain_config domain;
+  std::uint64_t seed = 0;                ///< for simulated providers; 0 = from time
+  // per-connection limits enforced by the client handler
+  double messages_per_s_max = 200.0;     ///< sustained rate per connection
+  double messages_burst_max = 400.0;     ///< burst per connection
+  std::uint32_t requests_in_flight_max = 256; ///< per connection, then `overloaded`
+  std::chrono::milliseconds request_timeout{std::chrono::seconds{5}};
+  std::size_t activations_max = 1'000'000;
+  std::chrono::milliseconds idle_passivation{std::chrono::minutes{10}};
+};
+
+/// The default secret of a --demo node (printed tokens are signed with it).
+inline constexpr const char* demo_secret = "courier-demo-secret";
+
+/// Parses argv (after the program name). `--help` gives errc::none-free
+/// special result: see help_requested().
+core::result<node_config> parse_node_config(const std::vector<std::string>& args);
+
+/// The usage text.
+std::string node_usage();
+
+std::string_view to_string(log_level x) noexcept;
+
+} // namespace courier::node

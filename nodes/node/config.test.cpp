@@ -1,0 +1,43 @@
+#include "nodes/node/config.hpp"
+
+#include <doctest/doctest.h>
+
+#include <cstdio>
+#include <fstream>
+
+using courier::node::parse_node_config;
+
+TEST_CASE("defaults_follow_the_protocol_and_demo_brings_a_secret") {
+  auto c = parse_node_config({"--demo"});
+  REQUIRE(c.ok());
+  CHECK(c->gateway.http_port == 8080);
+  CHECK(c->gateway.tcp_port == 7070);
+  CHECK(c->secret == courier::node::demo_secret);
+}
+
+TEST_CASE("flags_are_checked") {
+  CHECK_FALSE(parse_node_config({}).ok()); // no secret
+  CHECK_FALSE(parse_node_config({"--secret", "s", "--http-port", "70000"}).ok());
+  CHECK_FALSE(parse_node_config({"--secret", "s", "--nope", "1"}).ok());
+  CHECK_FALSE(parse_node_config({"--secret", "s", "--http-port"}).ok());
+  auto c = parse_node_config({"--secret=s", "--http-port=0", "--tcp-port", "0",
+                              "--offer-timeout-s", "2"});
+  REQUIRE(c.ok());
+  CHECK(c->gateway.http_port == 0);
+  CHECK(c->domain.offer_timeout.count() == 2000);
+}
+
+TEST_CASE("a_config_file_has_the_same_keys_and_flags_win") {
+  auto path = std::string{"/tmp/courier-config-test.json"};
+  {
+    std::ofstream f(path);
+    f << R"({"http-port": 9000, "tcp-port": 9001, "secret": "file", "demo": true})";
+  }
+  auto c = parse_node_config({"--config", path, "--tcp-port", "9100"});
+  std::remove(path.c_str());
+  REQUIRE(c.ok());
+  CHECK(c->gateway.http_port == 9000);
+  CHECK(c->gateway.tcp_port == 9100);
+  CHECK(c->secret == "file");
+  CHECK(c->demo);
+}

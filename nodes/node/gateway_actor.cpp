@@ -1,0 +1,218 @@
+#include "nodes/node/gateway_actor.hpp"
+
+#include "cluster/atoms.hpp"
+#include "cluster/entity.hpp"
+#include "cluster/errors.hpp"
+#include "core/assert.hpp"
+#include "nodes/node/metrics.hpp"
+#include "nodes/node/sessions.hpp"
+
+#include <caf/all.hpp>
+
+#include <unordered_map>
+#include <unordered_set>
+
+namespace courier::node {
+namespace {
+
+struct gateway_state {
+  gateway_actor_config cfg;
+  caf::actor router;
+  std::shared_ptr<session_directory> sessions;
+  std::shared_ptr<node_metrics> metrics;
+  std::unordered_map<std::string, std::unordered_set<std::uint64_t>> topics;
+  std::unordered_map<std::uint64_t, std::unordered_map<std::string, cluster::entity_ref>>
+      by_session;
+  static inline const char* name = "courier.gateway";
+};
+
+using gateway_actor = caf::stateful_actor<gateway_state>;
+
+template <class T>
+msg::envelope envelope_of(T body, const std::string& ref) {
+  return msg::envelope{ref, msg::client_body{std::move(body)}};
+}
+
+/// Adds a session to a topic once the entity accepted the subscription.
+void join(gateway_actor* self, const client_call& c) {
+  auto& st = self->state;
+  auto& mine = st.by_session[c.session_id];
+  if (mine.size() >= st.cfg.topics_per_session_max)
+    return;
+  mine.emplace(c.topic, c.target);
+  st.topics[c.topic].insert(c.session_id);
+}
+
+/// Removes a session from a topic; the last one out tells the entity.
+void leave(gateway_actor* self, std::uint64_t session_id, const std::string& topic,
+           const cluster::entity_ref& target) {
+  auto& st = self->state;
+  auto it = st.topics.find(topic);
+  if (it == st.topics.end())
+    return;
+  it->second.erase(session_id);
+  if (it->second.empty()) {
+    st.topics.erase(it);
+    cluster::tell(self, st.router, target,
+                  actors::unsubscribe_cmd{caf::actor_cast<caf::actor>(self)});
+  }
+}
+
+void session_closed(gateway_actor* self, std::uint64_t session_id) {
+  auto& st = self->state;
+  auto it = st.by_session.find(session_id);
+  if (it == st.by_session.end())
+    return;
+  auto mine = std::move(it->second);
+  st.by_session.erase(it);
+  for (auto& [topic, target] : mine)
+    leave(self, session_id, topic, target);
+}
+
+/// Sends `c.command` to its entity; `on_reply(Reply&)` finishes the call.
+template <class Reply, class OnReply>
+void ask(gateway_actor* self, client_call c, OnReply on_reply) {
+  auto sink = c.sink;
+  auto ref = c.ref;
+  auto metrics = self->state.metrics;
+  self->request(self->state.router, self->state.cfg.request_timeout,
+                cluster::route_atom::value, c.target, c.command)
+      .then([=](Reply& reply) mutable { on_reply(reply, c); },
+            [=](caf::error& err) {
+              auto e = cluster::from_caf_error(err);
+              metrics->error(e.code);
+              sink->fail(e, ref);
+            });
+}
+
+void call(gateway_actor* self, client_call c) {
+  using k = reply_kind;
+  // Subscriptions name this gateway actor as the one to push to; the IO
+  // side that built the command does not know it.
+  if (c.command.match_elements<actors::subscribe_cmd>()) {
+    auto sub = c.command.get_as<actors::subscribe_cmd>(0);
+    sub.gateway = caf::actor_cast<caf::actor>(self);
+    c.command = caf::make_message(std::move(sub));
+  }
+  auto plain = [](auto& reply, client_call& call) {
+    call.sink->deliver(envelope_of(reply, call.ref));
+  };
+  switch (c.kind) {
+    case k::ok: return ask<msg::ok_reply>(self, std::move(c), plain);
+    case k::order_placed: return ask<msg::order_placed>(self, std::move(c), plain);
+    case k::ack: return ask<msg::ack>(self, std::move(c), plain);
+    case k::radius_result: return ask<msg::radius_result>(self, std::move(c), plain);
+    case k::delayed_orders: return ask<msg::delayed_orders>(self, std::move(c), plain);
+    case k::region_stats: return ask<msg::region_stats>(self, std::move(c), plain);
+    case k::order_view:
+      return ask<actors::order_view>(self, std::move(c),
+                                     [](actors::order_view& v, client_call& call) {
+                                       call.sink->deliver_view(v);
+                                     });
+    case k::subscribed:
+      return ask<msg::order_snapshot>(
+          self, std::move(c), [self](msg::order_snapshot& snap, client_call& call) {
+            // Join before replying: pushes after this snapshot reach the
+            // session, and the entity sends them after the reply.
+            join(self, call);
+            msg::subscribed s;
+            s.order_id = core::order_id{call.target.key};
+            s.snapshot = snap;
+            call.sink->deliver(envelope_of(std::move(s), call.ref));
+          });
+    case k::region_subscribed:
+      return ask<msg::region_stats>(self, std::move(c),
+                                    [self](msg::region_stats& stats, client_call& call) {
+                                      join(self, call);
+                                      call.sink->deliver(envelope_of(stats, call.ref));
+                                    });
+    case k::topic_ok:
+      return ask<msg::ok_reply>(self, std::move(c),
+                                [self](msg::ok_reply& ok, client_call& call) {
+                                  join(self, call);
+                                  if (!call.silent)
+                                    call.sink->deliver(envelope_of(ok, call.ref));
+                                });
+  }
+}
+
+/// Writes one pushed message to every local session on `topic`.
+template <class T>
+void fan_out(gateway_actor* self, const std::string& topic, const T& body,
+             const gateway::delivery& how) {
+  auto& st = self->state;
+  auto it = st.topics.find(topic);
+  if (it == st.topics.end())
+    return;
+  auto env = envelope_of(body, "");
+  std::optional<gateway::frame> as_json, as_proto;
+  for (auto id : it->second) {
+    auto found = st.sessions->find(id);
+    if (!found)
+      continue;
+    auto& [session, enc] = *found;
+    auto& cached = enc == encoding::json ? as_json : as_proto;
+    if (!cached)
+      cached = encode_frame(env, enc);
+    session->push(*cached, how);
+    st.metrics->message_out(env.body.index());
+  }
+}
+
+caf::behavior gateway_behavior(gateway_actor* self, gateway_actor_config cfg,
+                               caf::actor router,
+                               std::shared_ptr<session_directory> sessions,
+                               std::shared_ptr<node_metrics> metrics) {
+  auto& st = self->state;
+  st.cfg = cfg;
+  st.router = std::move(router);
+  st.sessions = std::move(sessions);
+  st.metrics = std::move(metrics);
+  auto reliable = gateway::delivery::reliable();
+  return {
+    [=](call_atom, client_call& c) { call(self, std::move(c)); },
+    [=](leave_atom, leave_topic& l) {
+      auto& mine = self->state.by_session[l.session_id];
+      mine.erase(l.topic);
+      leave(self, l.session_id, l.topic, l.target);
+    },
+    [=](closed_atom, std::uint64_t id) { session_closed(self, id); },
+    // Entities answer unsubscribe_cmd with ok; nothing waits for it.
+    [=](const msg::ok_reply&) {},
+    [=](actors::push_atom, const std::string& topic, const msg::order_status_msg& x) {
+      fan_out(self, topic, x, reliable);
+    },
+    [=](actors::push_atom, const std::string& topic, const msg::rider_position& x) {
+      fan_out(self, topic, x, gateway::delivery::latest("pos:" + topic));
+    },
+    [=](actors::push_atom, const std::string& topic, const msg::rider_nearby& x) {
+      fan_out(self, topic, x, reliable);
+    },
+    [=](actors::push_atom, const std::string& topic, const msg::new_order& x) {
+      fan_out(self, topic, x, reliable);
+    },
+    [=](actors::push_atom, const std::string& topic, const msg::rider_arriving& x) {
+      fan_out(self, topic, x, reliable);
+    },
+    [=](actors::push_atom, const std::string& topic, const msg::offer& x) {
+      fan_out(self, topic, x, reliable);
+    },
+    [=](actors::push_atom, const std::string& topic, const msg::region_stats& x) {
+      fan_out(self, topic, x, gateway::delivery::latest("stats:" + topic));
+    },
+  };
+}
+
+} // namespace
+
+caf::actor spawn_gateway_actor(caf::actor_system& sys, gateway_actor_config cfg,
+                               caf::actor router,
+                               std::shared_ptr<session_directory> sessions,
+                               std::shared_ptr<node_metrics> metrics) {
+  COURIER_ASSERT(sessions != nullptr);
+  COURIER_ASSERT(metrics != nullptr);
+  return sys.spawn(gateway_behavior, cfg, std::move(router), std::move(sessions),
+                   std::move(metrics));
+}
+
+} // namespace courier::node

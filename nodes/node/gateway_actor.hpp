@@ -1,0 +1,41 @@
+#pragma once
+/// \file
+/// The gateway actor: one per node, the bridge between client sessions and
+/// entities. It (1) carries client requests to entities through the router
+/// and their replies back (client_call), and (2) fans pushes out: entities
+/// send (push_atom, topic, msg::X) to the gateway actors that subscribed,
+/// and it writes them to every local session on that topic — rider
+/// positions as coalescing frames (a slow client gets the latest only),
+/// everything else reliably and in order.
+///
+/// Messages: (call_atom, client_call); (leave_atom, leave_topic);
+/// (closed_atom, session_id); (push_atom, topic, msg::X).
+
+#include "nodes/node/client_link.hpp"
+
+#include <caf/atom.hpp>
+#include <caf/fwd.hpp>
+
+#include <chrono>
+#include <memory>
+
+namespace courier::node {
+
+class session_directory;
+class node_metrics;
+
+using call_atom = caf::atom_constant<caf::atom("n.call")>;
+using leave_atom = caf::atom_constant<caf::atom("n.leave")>;
+using closed_atom = caf::atom_constant<caf::atom("n.closed")>;
+
+struct gateway_actor_config {
+  std::chrono::milliseconds request_timeout{std::chrono::seconds{5}};
+  std::size_t topics_per_session_max = 1024;
+};
+
+caf::actor spawn_gateway_actor(caf::actor_system& sys, gateway_actor_config cfg,
+                               caf::actor router,
+                               std::shared_ptr<session_directory> sessions,
+                               std::shared_ptr<node_metrics> metrics);
+
+} // namespace courier::node

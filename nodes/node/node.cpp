@@ -1,0 +1,233 @@
+#include "nodes/node/node.hpp"
+
+#include "actors/domain.hpp"
+#include "actors/location_history.hpp"
+#include "actors/payment_provider.hpp"
+#include "actors/reminder_actor.hpp"
+#include "cluster/atoms.hpp"
+#include "cluster/entity.hpp"
+#include "cluster/journal_actor.hpp"
+#include "cluster/registry.hpp"
+#include "messages/registry.hpp"
+#include "nodes/auth/token.hpp"
+#include "nodes/node/client_handler.hpp"
+#include "nodes/node/gateway_actor.hpp"
+#include "nodes/node/metrics.hpp"
+#include "nodes/node/rest_handler.hpp"
+#include "nodes/node/sessions.hpp"
+#include "storage/file_backend.hpp"
+
+#include <caf/all.hpp>
+
+#include <filesystem>
+#include <optional>
+#include <sstream>
+
+namespace courier::node {
+namespace {
+
+class node_actor_config : public caf::actor_system_config {
+public:
+  explicit node_actor_config(const node_config& cfg) {
+    msg::register_message_types(*this);
+    cluster::register_cluster_types(*this);
+    actors::register_domain_types(*this);
+    set("logger.console-verbosity", caf::atom("quiet"));
+    set("logger.file-verbosity", caf::atom("quiet"));
+    if (cfg.scheduler_threads > 0)
+      set("scheduler.max-threads", cfg.scheduler_threads);
+  }
+};
+
+/// Prometheus text for the counters a node keeps outside actors.
+void gateway_metrics(std::ostringstream& os, const gateway::gateway_stats& g,
+                     std::size_t sessions) {
+  auto line = [&](const char* name, const char* type, std::uint64_t v) {
+    os << "# TYPE " << name << ' ' << type << '\n' << name << ' ' << v << '\n';
+  };
+  line("courier_connections_open", "gauge", g.sessions_open.load());
+  line("courier_connections_total", "counter", g.sessions_total.load());
+  line("courier_sessions_authenticated_or_pending", "gauge", sessions);
+  line("courier_http_requests_total", "counter", g.http_requests.load());
+  line("courier_frames_in_total", "counter", g.frames_in.load());
+  line("courier_frames_out_total", "counter", g.frames_out.load());
+  line("courier_bytes_in_total", "counter", g.bytes_in.load());
+  line("courier_bytes_out_total", "counter", g.bytes_out.load());
+  line("courier_frames_coalesced_total", "counter", g.coalesced.load());
+  line("courier_frames_dropped_total", "counter", g.dropped.load());
+  line("courier_sessions_closed_slow_total", "counter", g.closed_slow.load());
+  line("courier_connections_refused_total", "counter", g.refused.load());
+}
+
+void message_metrics(std::ostringstream& os, const node_metrics& m) {
+  os << "# TYPE courier_messages_in_total counter\n";
+  for (std::size_t i = 0; i < node_metrics::types; ++i)
+    if (auto v = m.in(i))
+      os << "courier_messages_in_total{type=\"" << type_name_at(i) << "\"} " << v << '\n';
+  os << "# TYPE courier_messages_out_total counter\n";
+  for (std::size_t i = 0; i < node_metrics::types; ++i)
+    if (auto v = m.out(i))
+      os << "courier_messages_out_total{type=\"" << type_name_at(i) << "\"} " << v << '\n';
+  os << "# TYPE courier_errors_total counter\n";
+  for (std::size_t i = 1; i < node_metrics::codes; ++i)
+    os << "courier_errors_total{code=\"" << core::to_string(static_cast<core::errc>(i))
+       << "\"} " << m.errors(i) << '\n';
+  os << m.dispatch_histogram();
+}
+
+void actor_metrics(std::ostringstream& os, const cluster::router_stats& r,
+                   const cluster::journal_stats& j) {
+  auto line = [&](const char* name, const char* type, std::uint64_t v) {
+    os << "# TYPE " << name << ' ' << type << '\n' << name << ' ' << v << '\n';
+  };
+  line("courier_entities_live", "gauge", r.live);
+  line("courier_entity_activations_total", "counter", r.activations_total);
+  line("courier_entity_passivations_total", "counter", r.passivations_total);
+  line("courier_entity_messages_total", "counter", r.routed_total);
+  line("courier_entity_rejected_total", "counter", r.rejected_total);
+  line("courier_journal_appends_total", "counter", j.appends);
+  line("courier_journal_events_total", "counter", j.events);
+  line("courier_journal_commits_total", "counter", j.commits);
+  line("courier_journal_failures_total", "counter", j.failures);
+  line("courier_journal_fsync_us_total", "counter", j.sync_us_total);
+  line("courier_journal_fsync_us_max", "gauge", j.sync_us_max);
+}
+
+} // namespace
+
+struct node::impl {
+  node_config cfg;
+  core::system_clock clock;
+  std::optional<node_actor_config> actor_cfg;
+  std::optional<caf::actor_system> sys;
+  caf::actor journal, router, gateway_actor;
+  std::shared_ptr<session_directory> sessions = std::make_shared<session_directory>();
+  std::shared_ptr<node_metrics> metrics = std::make_shared<node_metrics>();
+  std::unique_ptr<client_handler> clients;
+  std::unique_ptr<rest_handler> rest;
+  std::unique_ptr<gateway::gateway> servers;
+  bool running = false;
+
+  core::result<core::unit_t> start_actors();
+  void metrics_text(std::function<void(std::string)> done);
+};
+
+core::result<core::unit_t> node::impl::start_actors() {
+  std::error_code ec;
+  std::filesystem::create_directories(cfg.data_dir + "/journal", ec);
+  if (ec)
+    return core::error{core::errc::internal,
+                       "cannot create data dir " + cfg.data_dir + ": " + ec.message()};
+  auto backend = storage::file_backend::open(cfg.data_dir + "/journal");
+  if (!backend)
+    return backend.err();
+  actor_cfg.emplace(cfg);
+  sys.emplace(*actor_cfg);
+  journal = cluster::spawn_journal_actor(
+      *sys, std::shared_ptr<storage::journal_backend>(std::move(*backend)),
+      cluster::journal_spawn::detached);
+  auto services = std::make_shared<actors::domain_services>();
+  services->cfg = cfg.domain;
+  services->clock = &clock;
+  services->seed = cfg.seed != 0 ? cfg.seed
+                                 : static_cast<std::uint64_t>(clock.now_ms());
+  services->payments = actors::make_simulated_provider(cfg.domain, services->seed);
+  actors::history_limits limits;
+  limits.detail_retention = cfg.domain.history_detail_retention;
+  limits.aggregate_retention = cfg.domain.history_aggregate_retention;
+  services->history =
+      std::make_shared<actors::location_history>(limits, cfg.data_dir + "/history");
+  cluster::router_config rc;
+  rc.activations_max = cfg.activations_max;
+  rc.idle_timeout = cfg.idle_passivation;
+  router = cluster::spawn_router(*sys, rc, actors::make_domain_factories(services), journal);
+  gateway_actor_config gc;
+  gc.request_timeout = cfg.request_timeout;
+  gateway_actor = spawn_gateway_actor(*sys, gc, router, sessions, metrics);
+  // Durable timers that came due while the node was down fire now.
+  for (std::uint32_t shard = 0; shard < cfg.domain.reminder_shards; ++shard)
+    cluster::tell_from_outside(router,
+                               cluster::entity_ref{actors::kind::reminder,
+                                                   std::to_string(shard)},
+                               actors::reminder_wake{});
+  return core::unit;
+}
+
+void node::impl::metrics_text(std::function<void(std::string)> done) {
+  auto base = std::make_shared<std::ostringstream>();
+  gateway_metrics(*base, servers->stats(), sessions->size());
+  message_metrics(*base, *metrics);
+  auto r = router;
+  auto j = journal;
+  sys->spawn([base, done, r, j](caf::event_based_actor* self) {
+    self->request(r, std::chrono::seconds{2}, cluster::stats_atom::value)
+        .then(
+            [=](cluster::router_stats rs) {
+              self->request(j, std::chrono::seconds{2}, cluster::stats_atom::value)
+                  .then([=](cluster::journal_stats js) {
+                          actor_metrics(*base, rs, js);
+                          done(base->str());
+                        },
+                        [=](caf::error&) { done(base->str()); });
+            },
+            [=](caf::error&) { done(base->str()); });
+  });
+}
+
+node::node(node_config cfg) : impl_(std::make_unique<impl>()) {
+  impl_->cfg = std::move(cfg);
+}
+
+node::~node() { stop(); }
+
+core::result<gateway::bound_ports> node::start() {
+  auto& m = *impl_;
+  if (auto ok = m.start_actors(); !ok)
+    return ok.err();
+  client_limits limits{m.cfg.messages_per_s_max, m.cfg.messages_burst_max,
+                       m.cfg.requests_in_flight_max};
+  m.clients = std::make_unique<client_handler>(m.cfg.secret, m.clock, limits,
+                                               m.gateway_actor, m.sessions, m.metrics);
+  m.rest = std::make_unique<rest_handler>(
+      m.cfg.secret, m.clock, m.gateway_actor, m.metrics,
+      [this](std::function<void(std::string)> done) { impl_->metrics_text(std::move(done)); });
+  m.servers = std::make_unique<gateway::gateway>(m.cfg.gateway, *m.clients, *m.rest);
+  auto ports = m.servers->start();
+  if (!ports) {
+    m.running = true;
+    stop();
+    return ports.err();
+  }
+  m.running = true;
+  return ports;
+}
+
+void node::stop() {
+  auto& m = *impl_;
+  if (!m.running)
+    return;
+  m.running = false;
+  if (m.servers)
+    m.servers->stop();
+  if (!m.sys)
+    return;
+  caf::anon_send_exit(m.gateway_actor, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(m.router, caf::exit_reason::user_shutdown);
+  {
+    // Whatever the entities appended before they stopped is synced before
+    // the journal stops: a read forces the pending group commit.
+    caf::scoped_actor self{*m.sys};
+    self->request(m.journal, std::chrono::seconds{10}, cluster::streams_atom::value)
+        .receive([](std::vector<std::string>&) {}, [](caf::error&) {});
+  }
+  caf::anon_send_exit(m.journal, caf::exit_reason::user_shutdown);
+  m.sys.reset(); // waits for every actor
+}
+
+std::string node::token(const std::string& role, const std::string& id,
+                        std::int64_t ttl_s) const {
+  auth::token_claims c{role, id, impl_->clock.now_ms() / 1000 + ttl_s};
+  return auth::sign_token(c, impl_->cfg.secret);
+}
+
+} // namespace courier::node

@@ -1,0 +1,296 @@
+#include "nodes/node/rest_handler.hpp"
+
+#include "actors/protocol.hpp"
+#include "geo/indexing.hpp"
+#include "geo/traversal.hpp"
+#include "messages/json.hpp"
+#include "messages/validate.hpp"
+#include "nodes/auth/token.hpp"
+#include "nodes/node/command_map.hpp"
+#include "nodes/node/gateway_actor.hpp"
+#include "nodes/node/metrics.hpp"
+
+#include <caf/all.hpp>
+#include <nlohmann/json.hpp>
+
+#include <cstdlib>
+
+namespace courier::node {
+namespace {
+
+using core::errc;
+using json = nlohmann::json;
+
+gateway::http_response json_response(int status, const json& body) {
+  gateway::http_response r;
+  r.status = status;
+  r.body = body.dump();
+  return r;
+}
+
+gateway::http_response error_response(const core::error& e) {
+  return json_response(core::http_status(e.code),
+                       json{{"type", "error"},
+                            {"code", std::string{core::to_string(e.code)}},
+                            {"message", e.message}});
+}
+
+/// The message's JSON without "type"/"ref": REST bodies are bare objects.
+json body_json(const msg::envelope& env) {
+  auto j = json::parse(msg::encode_json(env), nullptr, false);
+  if (j.is_object()) {
+    j.erase("type");
+    j.erase("ref");
+  }
+  return j;
+}
+
+/// Answers one REST call: shapes the entity's reply into a response.
+class rest_sink final : public reply_sink {
+public:
+  using shaper = std::function<gateway::http_response(const msg::envelope&)>;
+  rest_sink(gateway::responder respond, shaper shape, node_metrics* metrics)
+      : respond_(std::move(respond)), shape_(std::move(shape)), metrics_(metrics) {}
+  void deliver(msg::envelope env) override {
+    if (auto* e = std::get_if<msg::error_reply>(&env.body)) {
+      fail(core::error{e->code, e->message}, "");
+      return;
+    }
+    respond_(shape_(env));
+  }
+  void deliver_view(const actors::order_view& v) override {
+    json j{{"order_id", v.order_id.str()},
+           {"status", std::string{msg::to_string(v.status)}},
+           {"version", v.version}};
+    if (!v.rider_id.empty())
+      j["rider_id"] = v.rider_id;
+    if (v.eta_s != actors::none_i64)
+      j["eta_s"] = v.eta_s;
+    respond_(json_response(200, j));
+  }
+  void fail(const core::error& err, const std::string&) override {
+    metrics_->error(err.code);
+    respond_(error_response(err));
+  }
+
+private:
+  gateway::responder respond_;
+  shaper shape_;
+  node_metrics* metrics_;
+};
+
+/// "/v1/orders/o-1" with prefix "/v1/orders/" -> "o-1" (no further '/').
+std::optional<std::string> tail(const std::string& path, const std::string& prefix,
+                                const std::string& suffix = "") {
+  if (path.rfind(prefix, 0) != 0 || path.size() <= prefix.size() + suffix.size())
+    return std::nullopt;
+  if (!suffix.empty() && path.compare(path.size() - suffix.size(), suffix.size(), suffix))
+    return std::nullopt;
+  auto mid = path.substr(prefix.size(), path.size() - prefix.size() - suffix.size());
+  if (mid.find('/') != std::string::npos)
+    return std::nullopt;
+  return mid;
+}
+
+std::optional<std::string> query_param(const std::string& query, const std::string& key) {
+  std::size_t pos = 0;
+  while (pos <= query.size()) {
+    auto end = query.find('&', pos);
+    auto part = query.substr(pos, end == std::string::npos ? std::string::npos : end - pos);
+    if (part.rfind(key + "=", 0) == 0)
+      return part.substr(key.size() + 1);
+    if (end == std::string::npos)
+      break;
+    pos = end + 1;
+  }
+  return std::nullopt;
+}
+
+} // namespace
+
+struct rest_handler::impl {
+  std::string secret;
+  const core::clock& clock;
+  caf::actor gateway_actor;
+  std::shared_ptr<node_metrics> metrics;
+  metrics_source metrics_text;
+
+  core::result<actors::caller> authenticate(const gateway::http_request& req) {
+    auto token = req.bearer_token();
+    if (!token)
+      return core::error{errc::unauthorized, "missing Authorization: Bearer token"};
+    auto claims = auth::verify_token(*token, secret, clock.now_ms());
+    if (!claims)
+      return claims.err();
+    return actors::caller{*msg::role_from_string(claims->role), claims->id};
+  }
+
+  /// Routes a decoded message like a WebSocket request would be.
+  void call(const actors::caller& who, msg::envelope env, gateway::responder respond,
+            rest_sink::shaper shape) {
+    if (auto ok = msg::validate(env); !ok) {
+      respond(error_response(ok.err()));
+      return;
+    }
+    auto routed = route_command(who, env.body);
+    if (!routed) {
+      respond(error_response(routed.err()));
+      return;
+    }
+    send(*routed, std::make_shared<rest_sink>(std::move(respond), std::move(shape),
+                                              metrics.get()));
+  }
+
+  void send(routed_command& routed, std::shared_ptr<reply_sink> sink) {
+    client_call c;
+    c.sink = std::move(sink);
+    c.target = std::move(routed.target);
+    c.command = std::move(routed.command);
+    c.kind = routed.kind;
+    caf::anon_send(gateway_actor, call_atom::value, std::move(c));
+  }
+
+  void cells(const gateway::http_request& req, const gateway::responder& respond);
+  void dispatch(gateway::http_request& req, gateway::responder respond);
+};
+
+void rest_handler::impl::cells(const gateway::http_request& req,
+                               const gateway::responder& respond) {
+  auto lat = query_param(req.query, "lat");
+  auto lng = query_param(req.query, "lng");
+  auto k_text = query_param(req.query, "k").value_or("2");
+  int k = std::atoi(k_text.c_str());
+  if (!lat || !lng || k < 0 || k > 10) {
+    respond(error_response({errc::bad_request, "need lat, lng and k in 0..10"}));
+    return;
+  }
+  auto origin = geo::lat_lng_to_cell(std::atof(lat->c_str()), std::atof(lng->c_str()), 7);
+  if (!origin) {
+    respond(error_response(origin.err()));
+    return;
+  }
+  auto disk = geo::grid_disk(*origin, k);
+  if (!disk) {
+    respond(error_response(disk.err()));
+    return;
+  }
+  json out = json::array();
+  for (auto c : *disk) {
+    json boundary = json::array();
+    if (auto b = geo::cell_to_boundary(c))
+      for (auto& v : *b)
+        boundary.push_back({v.lat_deg, v.lng_deg});
+    out.push_back({{"cell", geo::cell_to_string(c)}, {"boundary", boundary}});
+  }
+  respond(json_response(200, json{{"cells", out}}));
+}
+
+void rest_handler::impl::dispatch(gateway::http_request& req, gateway::responder respond) {
+  const auto& p = req.path;
+  const auto& m = req.method;
+  if (m == "GET" && p == "/healthz") {
+    respond(json_response(200, json{{"status", "ok"}}));
+    return;
+  }
+  if (m == "GET" && p == "/metrics") {
+    metrics_text([respond](std::string text) {
+      gateway::http_response r;
+      r.content_type = "text/plain; version=0.0.4";
+      r.body = std::move(text);
+      respond(std::move(r));
+    });
+    return;
+  }
+  if (m == "GET" && (p == "/" || p == "/index.html")) {
+    gateway::http_response r;
+    r.content_type = "text/html; charset=utf-8";
+    r.body = live_map_html();
+    r.headers.emplace_back("Cache-Control", "no-store");
+    respond(std::move(r));
+    return;
+  }
+  if (p.rfind("/v1/", 0) != 0) {
+    respond(error_response({errc::not_found, "no such path " + p}));
+    return;
+  }
+  auto who = authenticate(req);
+  if (!who) {
+    respond(error_response(who.err()));
+    return;
+  }
+  if (m == "POST" && p == "/v1/orders") {
+    auto env = msg::decode_json_as("place_order", req.body);
+    if (!env) {
+      respond(error_response(env.err()));
+      return;
+    }
+    call(*who, std::move(*env), std::move(respond), [](const msg::envelope& e) {
+      auto j = body_json(e);
+      return json_response(201, json{{"order_id", j.value("order_id", "")}});
+    });
+    return;
+  }
+  if (m == "GET" && p == "/v1/cells") {
+    if (who->role != msg::role::admin) {
+      respond(error_response({errc::forbidden, "admin only"}));
+      return;
+    }
+    cells(req, respond);
+    return;
+  }
+  if (auto id = tail(p, "/v1/orders/"); id && m == "GET") {
+    routed_command r{actors::order_ref(core::order_id{*id}),
+                     caf::make_message(actors::order_query{*who}),
+                     reply_kind::order_view, {}, false};
+    send(r, std::make_shared<rest_sink>(std::move(respond), nullptr, metrics.get()));
+    return;
+  }
+  if (auto id = tail(p, "/v1/stores/"); id && m == "PUT") {
+    auto j = json::parse(req.body, nullptr, false);
+    if (j.is_discarded() || !j.is_object()) {
+      respond(error_response({errc::bad_request, "body must be a JSON object"}));
+      return;
+    }
+    if (j.contains("store_id") && j["store_id"] != *id) {
+      respond(error_response({errc::bad_request, "store_id differs from the path"}));
+      return;
+    }
+    j["store_id"] = *id;
+    auto env = msg::decode_json_as("upsert_store", j.dump());
+    if (!env) {
+      respond(error_response(env.err()));
+      return;
+    }
+    call(*who, std::move(*env), std::move(respond), [](const msg::envelope&) {
+      return json_response(200, json{{"ok", true}});
+    });
+    return;
+  }
+  if (auto cell = tail(p, "/v1/regions/", "/stats"); cell && m == "GET") {
+    if (who->role != msg::role::admin) {
+      respond(error_response({errc::forbidden, "admin only"}));
+      return;
+    }
+    routed_command r{actors::region_ref(*cell),
+                     caf::make_message(actors::region_stats_query{}),
+                     reply_kind::region_stats, {}, false};
+    send(r, std::make_shared<rest_sink>(
+                std::move(respond),
+                [](const msg::envelope& e) { return json_response(200, body_json(e)); },
+                metrics.get()));
+    return;
+  }
+  respond(error_response({errc::not_found, "no such call " + m + " " + p}));
+}
+
+rest_handler::rest_handler(std::string secret, const core::clock& clock,
+                           caf::actor gateway_actor, std::shared_ptr<node_metrics> metrics,
+                           metrics_source metrics_text)
+    : impl_(std::make_shared<impl>(impl{std::move(secret), clock, std::move(gateway_actor),
+                                        std::move(metrics), std::move(metrics_text)})) {}
+
+void rest_handler::on_request(gateway::http_request request, gateway::responder respond) {
+  impl_->dispatch(request, std::move(respond));
+}
+
+} // namespace courier::node

@@ -1,0 +1,39 @@
+#pragma once
+/// \file
+/// HTTP: `/healthz`, `/metrics` (Prometheus text), `/` (the live map), the
+/// REST calls of PROTOCOL.md (orders, stores, region stats) and the map's
+/// `/v1/cells` helper. REST calls take `Authorization: Bearer <token>` and
+/// go through the same authorization table and gateway actor as WebSocket
+/// requests; errors are PROTOCOL.md's codes as HTTP statuses.
+
+#include "core/clock.hpp"
+#include "nodes/gateway/http.hpp"
+
+#include <caf/actor.hpp>
+
+#include <functional>
+#include <memory>
+#include <string>
+
+namespace courier::node {
+
+class node_metrics;
+
+/// Produces the /metrics body; `done` may be called later, from any thread.
+using metrics_source = std::function<void(std::function<void(std::string)> done)>;
+
+class rest_handler final : public gateway::http_handler {
+public:
+  rest_handler(std::string secret, const core::clock& clock, caf::actor gateway_actor,
+               std::shared_ptr<node_metrics> metrics, metrics_source metrics_text);
+  void on_request(gateway::http_request request, gateway::responder respond) override;
+
+private:
+  struct impl;
+  std::shared_ptr<impl> impl_;
+};
+
+/// The live map page (nodes/node/web/index.html, embedded at build time).
+const std::string& live_map_html();
+
+} // namespace courier::node
