@@ -5,6 +5,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
-bash scripts/build.sh
+bash scripts/build.sh "$@"
 cd "${BUILD_DIR:-build}"
 ctest -LE '^(bench|slow)$' --output-on-failure -j "${JOBS:-2}"
