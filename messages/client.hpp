@@ -92,6 +92,37 @@ struct delayed_order {
   }
 };
 
+/// A rider on the live map (region_stats extension): state is "available"
+/// or "busy".
+struct map_rider {
+  static constexpr const char* caf_name = "courier.map_rider";
+  core::rider_id rider_id;
+  double lat = 0.0;
+  double lng = 0.0;
+  std::string state;
+  /// Calls `fn` with every field as a named reference (drives codecs and inspect).
+  template <class Self, class Fn>
+  static decltype(auto) visit_fields(Self& x, Fn&& fn) {
+    return fn(field_ref("rider_id", x.rider_id), field_ref("lat", x.lat),
+              field_ref("lng", x.lng), field_ref("state", x.state));
+  }
+};
+
+/// An active order on the live map (region_stats extension), at its drop-off.
+struct map_order {
+  static constexpr const char* caf_name = "courier.map_order";
+  core::order_id order_id;
+  order_status status = order_status::placed;
+  double lat = 0.0;
+  double lng = 0.0;
+  /// Calls `fn` with every field as a named reference (drives codecs and inspect).
+  template <class Self, class Fn>
+  static decltype(auto) visit_fields(Self& x, Fn&& fn) {
+    return fn(field_ref("order_id", x.order_id), field_ref("status", x.status),
+              field_ref("lat", x.lat), field_ref("lng", x.lng));
+  }
+};
+
 // -- messages (one per PROTOCOL.md "type") -----------------------------------
 
 /// Any -> server: first message of a connection.
@@ -544,6 +575,9 @@ struct region_stats {
   std::uint32_t riders_busy = 0;
   std::map<std::string, std::uint32_t> orders_by_status;
   std::int64_t at_ms = 0;
+  /// Extension for the live map (empty unless the region fills them).
+  std::vector<map_rider> riders;
+  std::vector<map_order> orders;
   /// Calls `fn` with every field as a named reference (drives codecs and inspect).
   template <class Self, class Fn>
   static decltype(auto) visit_fields(Self& x, Fn&& fn) {
@@ -551,7 +585,8 @@ struct region_stats {
               field_ref("riders_available", x.riders_available),
               field_ref("riders_busy", x.riders_busy),
               field_ref("orders_by_status", x.orders_by_status),
-              field_ref("at_ms", x.at_ms));
+              field_ref("at_ms", x.at_ms), field_ref("riders", x.riders),
+              field_ref("orders", x.orders));
   }
 };
 

@@ -54,6 +54,10 @@ inline std::vector<envelope> all_samples() {
   add(upsert_store{store_id{"s-1"}, 37.5, 127.0, 3000, true});
   add(subscribe_region{"8730e0ae9ffffff"});
   add(region_stats{"8730e0ae9ffffff", 12, 30, {{"placed", 3}, {"delivering", 9}}, 1'700'000'003'000});
+  add(region_stats{"8730e0ae9ffffff", 1, 1, {{"cooking", 1}}, 1'700'000'004'000,
+                   {{rider_id{"r-1"}, 37.5, 127.03, "available"},
+                    {rider_id{"r-2"}, 37.49, 127.02, "busy"}},
+                   {{order_id{"o-1"}, order_status::cooking, 37.51, 127.04}}});
   add(delayed_orders{{{order_id{"o-9"}, order_status::ready, 2400}, {order_id{"o-8"}, order_status::paid, 1900}}});
   return out;
 }
