@@ -53,8 +53,7 @@ inline std::vector<envelope> all_samples() {
   add(radius_result{"store:s-1", 1500, true, std::string{"weather"}});
   add(upsert_store{store_id{"s-1"}, 37.5, 127.0, 3000, true});
   add(subscribe_region{"8730e0ae9ffffff"});
-  add(region_stats{"8730e0ae9ffffff", 12, 30, {{"placed", 3}, {"delivering", 9}}, 1'700'000'003'000});
-  add(region_stats{"8730e0ae9ffffff", 1, 1, {{"cooking", 1}}, 1'700'000'004'000,
+  add(region_stats{"8730e0ae9ffffff", 12, 30, {{"placed", 3}, {"delivering", 9}}, 1'700'000'003'000,
                    {{rider_id{"r-1"}, 37.5, 127.03, "available"},
                     {rider_id{"r-2"}, 37.49, 127.02, "busy"}},
                    {{order_id{"o-1"}, order_status::cooking, 37.51, 127.04}}});
