@@ -10,6 +10,11 @@ namespace courier::sim {
 
 namespace asio = boost::asio;
 
+namespace {
+/// Error replies printed per code before they are only counted.
+constexpr std::uint64_t errors_printed_per_code = 3;
+} // namespace
+
 agent::agent(sim_context& ctx, msg::role role, std::string id)
     : ctx_(ctx), strand_(asio::make_strand(ctx.io)), id_(std::move(id)), role_(role),
       retry_timer_(strand_), rng_(ctx.cfg.seed ^ std::hash<std::string>{}(id_)) {}
@@ -95,7 +100,11 @@ void agent::on_message(msg::envelope message) {
     return;
   }
   if (auto* e = std::get_if<msg::error_reply>(&message.body)) {
-    ctx_.stats.count_error(e->code);
+    // The first few of each code are printed: a code that floods usually
+    // means the sim and the node disagree, and the message says how.
+    if (ctx_.stats.count_error(e->code) < errors_printed_per_code)
+      std::cerr << "courier-sim: " << id_ << ": error " << core::to_string(e->code) << " (ref '"
+                << message.ref << "'): " << e->message << '\n';
     on_error_reply(message.ref, *e);
     return;
   }
@@ -112,12 +121,12 @@ void agent::on_closed(bool was_open, const std::string& why) {
   bool had_welcome = welcomed_;
   welcomed_ = false;
   conn_.reset();
+  if (stopped_)
+    return; // our own close at the end of the run: not a loss
   if (was_open)
     ctx_.stats.disconnects.fetch_add(1, std::memory_order_relaxed);
   else
     ctx_.stats.connect_failures.fetch_add(1, std::memory_order_relaxed);
-  if (stopped_)
-    return;
   if (!had_welcome && failures_ == 0 && ctx_.stats.connect_failures.load() <= 3)
     std::cerr << "courier-sim: " << id_ << ": " << why << '\n';
   on_disconnect();

@@ -7,6 +7,8 @@
 
 #include <sys/resource.h>
 
+#include <csignal>
+
 #include <fstream>
 #include <iostream>
 #include <thread>
@@ -45,6 +47,7 @@ int main(int argc, char** argv) {
   }
   const sim_config cfg = *parsed.config;
   raise_fd_limit();
+  std::signal(SIGPIPE, SIG_IGN); // a peer reset is an error value, not a signal
 
   rng_t city_rng(cfg.seed);
   boost::asio::io_context io;

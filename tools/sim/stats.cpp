@@ -51,10 +51,11 @@ const char* metric_name(metric m) noexcept {
   return "?";
 }
 
-void sim_stats::count_error(core::errc code) noexcept {
+std::uint64_t sim_stats::count_error(core::errc code) noexcept {
   auto i = static_cast<std::size_t>(code);
-  if (i < errc_count)
-    errors_[i].fetch_add(1, std::memory_order_relaxed);
+  if (i >= errc_count)
+    return 0;
+  return errors_[i].fetch_add(1, std::memory_order_relaxed);
 }
 
 void sim_stats::add(metric m, double ms) {
@@ -79,6 +80,13 @@ void sim_stats::position_received(const core::rider_id& rider, std::int64_t at_m
   exact_matches_ += m->exact ? 1 : 0;
   histograms_[static_cast<std::size_t>(metric::position_to_push)].add(
       static_cast<double>(recv_us - m->sent_us) / 1000.0);
+}
+
+void sim_stats::reset_latencies() {
+  std::lock_guard lock(mutex_);
+  for (auto& h : histograms_)
+    h = latency_histogram{};
+  exact_matches_ = 0;
 }
 
 counter_values sim_stats::counters() const {

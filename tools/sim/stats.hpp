@@ -91,8 +91,9 @@ public:
   COURIER_SIM_COUNTERS(COURIER_SIM_ATOMIC)
 #undef COURIER_SIM_ATOMIC
 
-  /// Counts one `error` reply (by code).
-  void count_error(core::errc code) noexcept;
+  /// Counts one `error` reply (by code); returns how many of that code
+  /// came before it (callers print the first few).
+  std::uint64_t count_error(core::errc code) noexcept;
   /// Adds one latency sample.
   void add(metric m, double ms);
   /// Records a position send (for position_to_push).
@@ -100,6 +101,9 @@ public:
   /// A rider_position push arrived at `recv_us`: adds a position_to_push
   /// sample if it matches a send, else counts unmatched_positions.
   void position_received(const core::rider_id& rider, std::int64_t at_ms, std::int64_t recv_us);
+
+  /// Drops every latency sample so far (benchmarks: after a warm-up).
+  void reset_latencies();
 
   counter_values counters() const;
   sim_report report(double elapsed_s, std::uint64_t seed, std::string transport) const;
