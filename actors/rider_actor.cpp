@@ -1,0 +1,408 @@
+#include "actors/rider_actor.hpp"
+
+#include "actors/history_actor.hpp"
+#include "actors/protocol.hpp"
+#include "actors/region_index.hpp"
+#include "actors/rider_state.hpp"
+#include "cluster/entity.hpp"
+#include "core/assert.hpp"
+#include "geo/cell.hpp"
+
+#include <caf/all.hpp>
+
+#include <algorithm>
+
+namespace courier::actors {
+
+namespace {
+
+/// How long a rider waits for dispatch or its order to answer.
+constexpr std::chrono::seconds rider_ask_timeout{5};
+
+struct rider_actor_state {
+  cluster::entity_context ctx;
+  std::shared_ptr<const domain_services> svc;
+  rider_logic rider;
+  storage::version_t version = 0;
+  std::vector<caf::actor> gateways;
+  caf::actor history;
+  bool answering = false; ///< an accept is waiting for dispatch's verdict
+  static inline const char* name = "courier.rider";
+};
+
+using rider_actor = caf::stateful_actor<rider_actor_state>;
+
+caf::error fail(core::errc code, std::string text) {
+  return cluster::to_caf_error(core::make_error(code, std::move(text)));
+}
+
+bool is_self(rider_actor* self, const caller& who) {
+  return who.role == msg::role::rider && who.id == self->state.ctx.self.key;
+}
+
+core::time_ms now_ms(rider_actor* self) { return self->state.svc->clock->now_ms(); }
+
+/// Journals `events`, applies them, then calls `done(ok)`.
+template <class Done>
+void journal(rider_actor* self, std::vector<rider_event> events, Done done) {
+  std::vector<std::string> lines;
+  for (auto& ev : events)
+    lines.push_back(ev.encode());
+  cluster::persist(self, self->state.ctx, self->state.version, std::move(lines),
+                   [=](core::result<storage::version_t> r) mutable {
+                     if (!r) {
+                       done(caf::optional<core::error>{r.err()});
+                       return;
+                     }
+                     self->state.version = *r;
+                     for (auto& ev : events)
+                       self->state.rider.apply(ev);
+                     done(caf::optional<core::error>{});
+                   });
+}
+
+rider_state region_state_of(rider_visibility v) {
+  switch (v) {
+    case rider_visibility::available: return rider_state::available;
+    case rider_visibility::busy: return rider_state::busy;
+    case rider_visibility::offline: return rider_state::offline;
+  }
+  COURIER_ASSERT(false);
+}
+
+/// Tells the rider's current region where it is and whether it can work.
+void sync_region(rider_actor* self) {
+  auto& r = self->state.rider;
+  if (r.cell().empty())
+    return;
+  region_rider_update up{core::rider_id{self->state.ctx.self.key}, r.lat(), r.lng(),
+                         r.position_at_ms(), region_state_of(r.visibility())};
+  cluster::tell(self, self->state.ctx.router, region_ref(r.cell()), std::move(up));
+}
+
+void on_moved(rider_actor* self) {
+  auto& st = self->state;
+  auto& r = st.rider;
+  const auto& cfg = st.svc->cfg;
+  auto cell = region_cell_of(r.lat(), r.lng(), cfg.rider_index_res, cfg.region_res);
+  if (cell) {
+    auto left = r.move_to_cell(geo::cell_to_string(*cell));
+    if (!left.empty())
+      cluster::tell(self, st.ctx.router, region_ref(left),
+                    region_rider_leave{core::rider_id{st.ctx.self.key}});
+    sync_region(self);
+  }
+  if (r.has_order())
+    cluster::tell(self, st.ctx.router, order_ref(core::order_id{r.order_id()}),
+                  rider_moved{core::rider_id{st.ctx.self.key}, r.lat(), r.lng(),
+                              r.position_at_ms()});
+  if (st.history)
+    self->send(st.history,
+               history_record{st.ctx.self.key, r.lat(), r.lng(), r.position_at_ms()});
+}
+
+msg::offer to_msg(const held_offer& o) {
+  msg::offer m;
+  m.offer_id = core::offer_id{o.offer_id};
+  m.order_id = core::order_id{o.order_id};
+  m.store = msg::lat_lng{o.store_lat, o.store_lng};
+  m.dropoff = msg::lat_lng{o.dropoff_lat, o.dropoff_lng};
+  m.distance_m = o.distance_m;
+  m.expires_ms = o.expires_ms;
+  return m;
+}
+
+held_offer from_msg(const msg::offer& m) {
+  return held_offer{m.offer_id.str(), m.order_id.str(), m.store.lat,  m.store.lng,
+                    m.dropoff.lat,    m.dropoff.lng,    m.distance_m, m.expires_ms};
+}
+
+void push_offer(rider_actor* self) {
+  auto topic = "rider:" + self->state.ctx.self.key;
+  auto offer = to_msg(self->state.rider.offer());
+  for (auto& gw : self->state.gateways)
+    self->send(gw, push_atom::value, topic, offer);
+}
+
+rider_event clear_event(const std::string& offer_id) {
+  rider_event ev{rider_event::kind::offer_cleared, false, {}};
+  ev.offer.offer_id = offer_id;
+  return ev;
+}
+
+/// A held offer long past its expiry whose withdrawal never arrived (lost
+/// in a crash) must not block the rider forever.
+bool offer_is_stale(rider_actor* self) {
+  auto& r = self->state.rider;
+  auto grace = self->state.svc->cfg.offer_timeout.count();
+  return r.has_offer() && !self->state.answering &&
+         now_ms(self) > r.offer().expires_ms + grace;
+}
+
+caf::result<offer_reply> on_offer_request(rider_actor* self, offer_request& req) {
+  auto& r = self->state.rider;
+  if (r.has_offer() && r.offer().offer_id == req.offer.offer_id.str())
+    return offer_reply{true};
+  std::vector<rider_event> events;
+  if (offer_is_stale(self))
+    events.push_back(clear_event(r.offer().offer_id));
+  bool free_now = r.available() && !r.has_order() && (!r.has_offer() || !events.empty());
+  if (!free_now)
+    return offer_reply{false};
+  events.push_back(rider_event{rider_event::kind::offer_taken, false, from_msg(req.offer)});
+  auto rp = self->make_response_promise<offer_reply>();
+  journal(self, std::move(events), [=](caf::optional<core::error> err) mutable {
+    if (err) {
+      rp.deliver(offer_reply{false});
+      return;
+    }
+    push_offer(self);
+    sync_region(self);
+    rp.deliver(offer_reply{true});
+  });
+  return rp;
+}
+
+caf::result<msg::ok_reply> on_answer(rider_actor* self, offer_answer_cmd& cmd) {
+  auto& st = self->state;
+  auto& r = st.rider;
+  if (!is_self(self, cmd.who))
+    return fail(core::errc::forbidden, "only the rider answers its offers");
+  auto offer_id = cmd.offer_id.str();
+  if (cmd.accept && r.has_order() && r.assigned_offer_id() == offer_id)
+    return msg::ok_reply{}; // a retried accept that already won
+  if (!r.has_offer() || r.offer().offer_id != offer_id)
+    return fail(core::errc::conflict, "offer expired or taken");
+  auto dispatch = dispatch_ref(core::order_id{r.offer().order_id});
+  dispatch_answer ans{cmd.offer_id, core::rider_id{st.ctx.self.key}, cmd.accept};
+  auto rp = self->make_response_promise<msg::ok_reply>();
+  if (!cmd.accept) {
+    journal(self, {clear_event(offer_id)}, [=](caf::optional<core::error> err) mutable {
+      if (err) {
+        rp.deliver(cluster::to_caf_error(*err));
+        return;
+      }
+      cluster::tell(self, self->state.ctx.router, dispatch, ans);
+      sync_region(self);
+      rp.deliver(msg::ok_reply{});
+    });
+    return rp;
+  }
+  if (st.answering)
+    return fail(core::errc::unavailable, "an answer to this offer is in progress");
+  st.answering = true;
+  cluster::ask(self, st.ctx.router, rider_ask_timeout, dispatch, ans)
+      .then(
+          [=](msg::ok_reply& ok) mutable {
+            self->state.answering = false;
+            rp.deliver(std::move(ok));
+          },
+          [=](caf::error& e) mutable {
+            self->state.answering = false;
+            auto err = cluster::from_caf_error(e);
+            bool still_held = self->state.rider.offer().offer_id == offer_id;
+            if (err.code != core::errc::conflict || !still_held) {
+              rp.deliver(e);
+              return;
+            }
+            journal(self, {clear_event(offer_id)}, [=](caf::optional<core::error>) mutable {
+              sync_region(self);
+              rp.deliver(e);
+            });
+          });
+  return rp;
+}
+
+void on_assigned(rider_actor* self, rider_assigned& msg) {
+  auto& r = self->state.rider;
+  if (r.has_order()) {
+    // Never a second order. Dispatch only assigns a rider who accepted its
+    // offer, and a rider with an order holds no offer, so this is a replay.
+    return;
+  }
+  std::string other_offer;
+  std::string other_order;
+  if (r.has_offer() && r.offer().offer_id != msg.offer_id.str() &&
+      r.offer().order_id != msg.order_id.str()) {
+    other_offer = r.offer().offer_id;
+    other_order = r.offer().order_id;
+  }
+  rider_event ev{rider_event::kind::assigned, false, {}};
+  ev.offer.order_id = msg.order_id.str();
+  ev.offer.offer_id = msg.offer_id.str();
+  journal(self, {ev}, [=](caf::optional<core::error> err) {
+    if (err)
+      return; // dispatch re-sends rider_assigned when it recovers
+    if (!other_offer.empty())
+      cluster::tell(self, self->state.ctx.router, dispatch_ref(core::order_id{other_order}),
+                    dispatch_answer{core::offer_id{other_offer},
+                                    core::rider_id{self->state.ctx.self.key}, false});
+    sync_region(self);
+  });
+}
+
+/// Frees the rider from `order_id` (idempotent), then `done(error or none)`.
+template <class Done>
+void release(rider_actor* self, const std::string& order_id, Done done) {
+  if (self->state.rider.order_id() != order_id) {
+    done(caf::optional<core::error>{});
+    return;
+  }
+  rider_event ev{rider_event::kind::released, false, {}};
+  ev.offer.order_id = order_id;
+  journal(self, {ev}, [=](caf::optional<core::error> err) mutable {
+    if (!err)
+      sync_region(self);
+    done(err);
+  });
+}
+
+caf::result<msg::ok_reply> on_released(rider_actor* self, const rider_released& m) {
+  auto rp = self->make_response_promise<msg::ok_reply>();
+  release(self, m.order_id.str(), [=](caf::optional<core::error> err) mutable {
+    if (err)
+      rp.deliver(cluster::to_caf_error(*err));
+    else
+      rp.deliver(msg::ok_reply{});
+  });
+  return rp;
+}
+
+caf::result<msg::ok_reply> on_status(rider_actor* self, rider_status_cmd& cmd) {
+  auto& st = self->state;
+  if (!is_self(self, cmd.who))
+    return fail(core::errc::forbidden, "only the rider reports its orders");
+  auto order_id = cmd.body.order_id.str();
+  if (!st.rider.has_order() || st.rider.order_id() != order_id)
+    return fail(core::errc::forbidden, "not the rider's assigned order");
+  order_cmd oc{cmd.who, order_action::picked_up, 0, {}};
+  switch (cmd.body.status) {
+    case msg::order_status::picked_up: oc.action = order_action::picked_up; break;
+    case msg::order_status::delivering: oc.action = order_action::delivering; break;
+    case msg::order_status::delivered: oc.action = order_action::delivered; break;
+    default: return fail(core::errc::bad_request, "riders report picked_up, delivering or delivered");
+  }
+  bool delivered = oc.action == order_action::delivered;
+  auto rp = self->make_response_promise<msg::ok_reply>();
+  cluster::ask(self, st.ctx.router, rider_ask_timeout, order_ref(cmd.body.order_id), oc)
+      .then(
+          [=](msg::ok_reply& ok) mutable {
+            if (delivered)
+              release(self, order_id, [](caf::optional<core::error>) {}); // idempotent
+            rp.deliver(std::move(ok));
+          },
+          [=](caf::error& e) mutable { rp.deliver(e); });
+  return rp;
+}
+
+caf::result<msg::ok_reply> on_subscribe(rider_actor* self, subscribe_cmd& cmd) {
+  auto& st = self->state;
+  if (!is_self(self, cmd.who) && cmd.who.role != msg::role::admin)
+    return fail(core::errc::forbidden, "not this rider");
+  if (!cmd.gateway)
+    return fail(core::errc::bad_request, "no gateway");
+  if (std::find(st.gateways.begin(), st.gateways.end(), cmd.gateway) != st.gateways.end())
+    return msg::ok_reply{};
+  if (st.gateways.size() >= st.svc->cfg.subscribers_max)
+    return fail(core::errc::overloaded, "too many subscribers");
+  self->monitor(cmd.gateway);
+  st.gateways.push_back(cmd.gateway);
+  return msg::ok_reply{};
+}
+
+void drop_gateway(rider_actor* self, const caf::actor_addr& addr) {
+  auto& gws = self->state.gateways;
+  gws.erase(std::remove_if(gws.begin(), gws.end(),
+                           [&](const caf::actor& g) { return g.address() == addr; }),
+            gws.end());
+}
+
+caf::result<msg::ok_reply> on_availability(rider_actor* self, availability_cmd& cmd) {
+  if (!is_self(self, cmd.who))
+    return fail(core::errc::forbidden, "a rider sets only its own availability");
+  if (self->state.rider.available() == cmd.available)
+    return msg::ok_reply{};
+  auto rp = self->make_response_promise<msg::ok_reply>();
+  journal(self, {rider_event{rider_event::kind::availability, cmd.available, {}}},
+          [=](caf::optional<core::error> err) mutable {
+            if (err) {
+              rp.deliver(cluster::to_caf_error(*err));
+              return;
+            }
+            sync_region(self);
+            rp.deliver(msg::ok_reply{});
+          });
+  return rp;
+}
+
+caf::result<msg::ack> on_position(rider_actor* self, position_cmd& cmd) {
+  if (!is_self(self, cmd.who))
+    return fail(core::errc::forbidden, "a rider can only move itself");
+  auto& p = cmd.body;
+  if (!(p.lat >= -90.0 && p.lat <= 90.0 && p.lng >= -180.0 && p.lng <= 180.0))
+    return fail(core::errc::bad_request, "lat/lng out of range");
+  auto at = p.time_ms > 0 ? p.time_ms : now_ms(self);
+  if (self->state.rider.accept_position(p.seq, p.lat, p.lng, at))
+    on_moved(self);
+  return msg::ack{self->state.rider.last_seq()};
+}
+
+caf::behavior rider_behavior(rider_actor* self, cluster::entity_context ctx,
+                             std::shared_ptr<const domain_services> svc) {
+  COURIER_ASSERT(svc != nullptr && svc->clock != nullptr);
+  self->state.ctx = ctx;
+  self->state.svc = svc;
+  self->state.history = ensure_history_actor(self->system(), svc->history, svc->clock);
+  cluster::recover(self, ctx, [self](storage::recovered_stream& rec) {
+    for (auto& e : rec.events) {
+      auto ev = rider_event::decode(e.payload);
+      COURIER_ASSERT(ev.ok()); // our own journal: corruption is a bug
+      self->state.rider.apply(*ev);
+    }
+    self->state.version = rec.version;
+  });
+  self->set_down_handler([=](caf::down_msg& m) { drop_gateway(self, m.source); });
+  // Replies to one-way tells (an ok, or an error such as a conflict for a
+  // stale reject) come back as ordinary messages: they need no handling,
+  // and CAF's default would stop the actor on an error.
+  self->set_error_handler([](caf::scheduled_actor*, caf::error&) {});
+  self->set_default_handler(caf::drop);
+  return {
+    [=](position_cmd& cmd) { return on_position(self, cmd); },
+    [=](availability_cmd& cmd) { return on_availability(self, cmd); },
+    [=](offer_request& req) { return on_offer_request(self, req); },
+    [=](offer_answer_cmd& cmd) { return on_answer(self, cmd); },
+    [=](rider_status_cmd& cmd) { return on_status(self, cmd); },
+    [=](rider_assigned& m) { on_assigned(self, m); },
+    [=](rider_released& m) { return on_released(self, m); },
+    [=](offer_withdrawn& m) {
+      auto id = m.offer_id.str();
+      if (self->state.rider.offer().offer_id != id)
+        return;
+      journal(self, {clear_event(id)}, [=](caf::optional<core::error> err) {
+        if (!err)
+          sync_region(self);
+      });
+    },
+    [=](rider_view_query&) {
+      auto& r = self->state.rider;
+      return rider_view{r.available(), r.offer().offer_id, r.order_id(), r.last_seq(),
+                        r.cell()};
+    },
+    [=](subscribe_cmd& cmd) { return on_subscribe(self, cmd); },
+    [=](unsubscribe_cmd& cmd) {
+      drop_gateway(self, cmd.gateway.address());
+      return msg::ok_reply{};
+    },
+    cluster::passivation_handler(self, ctx),
+  };
+}
+
+} // namespace
+
+caf::actor spawn_rider_actor(caf::actor_system& sys, const cluster::entity_context& ctx,
+                             std::shared_ptr<const domain_services> services) {
+  return sys.spawn(rider_behavior, ctx, std::move(services));
+}
+
+} // namespace courier::actors

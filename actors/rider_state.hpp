@@ -1,0 +1,103 @@
+#pragma once
+/// \file
+/// A rider's state as plain logic (no CAF): position `seq` dedup, the
+/// availability flag, the one offer and the one order a rider may hold, and
+/// which region cell it is registered with. rider_actor is the shell that
+/// journals, sends and pushes around it.
+///
+/// Durable vs soft: availability, the held offer and the assigned order are
+/// journaled (events below, applied with `apply`); the position, its seq
+/// and the region cell are soft state (positions arrive every few seconds,
+/// and DESIGN.md says not to journal them one by one). After a crash the seq
+/// restarts from 0: the next position is accepted and the ack says so.
+
+#include "core/clock.hpp"
+#include "core/result.hpp"
+
+#include <cstdint>
+#include <string>
+
+namespace courier::actors {
+
+/// The offer a rider holds (a copy of msg::offer's fields, kept CAF-free).
+struct held_offer {
+  std::string offer_id; ///< empty: none
+  std::string order_id;
+  double store_lat = 0.0;
+  double store_lng = 0.0;
+  double dropoff_lat = 0.0;
+  double dropoff_lng = 0.0;
+  double distance_m = 0.0;
+  core::time_ms expires_ms = 0;
+};
+
+/// A journaled change of a rider.
+struct rider_event {
+  enum class kind : std::uint8_t {
+    availability, ///< `available`
+    offer_taken,  ///< `offer`
+    offer_cleared,///< `offer.offer_id` (rejected, withdrawn, expired, conflict)
+    assigned,     ///< `offer.order_id`, `offer.offer_id`
+    released,     ///< `offer.order_id`
+  };
+  kind what = kind::availability;
+  bool available = false;
+  held_offer offer;
+
+  /// One journal record (tab-separated text; doubles round-trip exactly).
+  std::string encode() const;
+  /// Parses encode()'s output; bad_request for anything else.
+  static core::result<rider_event> decode(const std::string& text);
+};
+
+/// How the region should see a rider.
+enum class rider_visibility : std::uint8_t { available, busy, offline };
+
+/// The rider's state machine (named rider_logic: protocol.hpp already has
+/// the region-facing enum `rider_state`).
+class rider_logic {
+public:
+  // -- positions (soft) --
+  /// True if `seq` is new (greater than every accepted one); then it is
+  /// recorded with the position. A stale or repeated seq changes nothing.
+  bool accept_position(std::uint64_t seq, double lat, double lng, core::time_ms at_ms);
+  std::uint64_t last_seq() const noexcept { return last_seq_; }
+  bool has_position() const noexcept { return last_seq_ > 0 || has_position_; }
+  double lat() const noexcept { return lat_; }
+  double lng() const noexcept { return lng_; }
+  core::time_ms position_at_ms() const noexcept { return at_ms_; }
+
+  /// Records the region cell for the current position; returns the cell
+  /// the rider left ("" if unchanged or none before).
+  std::string move_to_cell(const std::string& cell);
+  const std::string& cell() const noexcept { return cell_; }
+
+  // -- offers and orders (journaled) --
+  /// Whether an offer may be taken now: available, no offer, no order.
+  bool can_take_offer() const noexcept;
+  const held_offer& offer() const noexcept { return offer_; }
+  bool has_offer() const noexcept { return !offer_.offer_id.empty(); }
+  const std::string& order_id() const noexcept { return order_id_; }
+  const std::string& assigned_offer_id() const noexcept { return assigned_offer_id_; }
+  bool has_order() const noexcept { return !order_id_.empty(); }
+  bool available() const noexcept { return available_; }
+  rider_visibility visibility() const noexcept;
+
+  /// Applies a journaled event (live, and when recovering). Events that no
+  /// longer fit (clearing an offer not held) are no-ops, so replay is safe.
+  void apply(const rider_event& ev);
+
+private:
+  std::uint64_t last_seq_ = 0;
+  bool has_position_ = false;
+  double lat_ = 0.0;
+  double lng_ = 0.0;
+  core::time_ms at_ms_ = 0;
+  std::string cell_;
+  bool available_ = false;
+  held_offer offer_;
+  std::string order_id_;
+  std::string assigned_offer_id_;
+};
+
+} // namespace courier::actors
