@@ -89,8 +89,7 @@ void call_provider(payment_actor* self, const domain_services& svc,
 }
 
 void finish(payment_actor* self, const cluster::entity_context& ctx,
-            const domain_services& svc, const std::string& op_id,
-            payment_outcome outcome) {
+            const std::string& op_id, payment_outcome outcome) {
   auto& e = self->state.ops.at(op_id);
   e.finishing = true;
   payment_event ev;
@@ -98,21 +97,20 @@ void finish(payment_actor* self, const cluster::entity_context& ctx,
   ev.op_id = op_id;
   ev.outcome = static_cast<std::uint8_t>(outcome);
   cluster::persist(self, ctx, self->state.version, {encode(ev)},
-                   [=, &svc](core::result<storage::version_t> r) {
+                   [=](core::result<storage::version_t> r) {
                      auto& st = self->state;
-                     auto& entry = st.ops.at(op_id);
                      if (!r) {
-                       // Not durable: ask again later (the provider
-                       // deduplicates), rather than report an outcome a
-                       // crash could forget.
-                       entry.finishing = false;
-                       self->delayed_send(self, svc.cfg.payment_retry_backoff,
-                                          p_retry_atom::value, op_id, entry.attempt);
+                       // Not durable, so not reported. Stop this activation:
+                       // the order re-sends the request, which re-activates
+                       // the entity, which resumes the op from the journal
+                       // (the provider deduplicates by op_id). No retry loop
+                       // against a journal that is down.
+                       self->quit(cluster::to_caf_error(r.err()));
                        return;
                      }
                      st.version = *r;
                      apply(st, ev);
-                     report(self, ctx, entry);
+                     report(self, ctx, st.ops.at(op_id));
                    });
 }
 
@@ -130,15 +128,15 @@ void on_answer(payment_actor* self, const cluster::entity_context& ctx,
     return; // stale answer of an earlier activation or attempt
   switch (answer) {
     case provider_answer::approved:
-      return finish(self, ctx, svc, op_id, payment_outcome::approved);
+      return finish(self, ctx, op_id, payment_outcome::approved);
     case provider_answer::declined:
-      return finish(self, ctx, svc, op_id, payment_outcome::declined);
+      return finish(self, ctx, op_id, payment_outcome::declined);
     case provider_answer::transient:
     case provider_answer::timeout:
       break;
   }
   if (attempt >= svc.cfg.payment_retries_max)
-    return finish(self, ctx, svc, op_id, payment_outcome::failed);
+    return finish(self, ctx, op_id, payment_outcome::failed);
   self->delayed_send(self, backoff(svc.cfg, attempt), p_retry_atom::value, op_id,
                      attempt + 1);
 }
