@@ -6,6 +6,9 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
+#include <random>
+#include <set>
 
 using namespace courier;
 using namespace courier::actors;
@@ -264,3 +267,98 @@ TEST_CASE("an_offer_whose_expiry_passed_during_downtime_expires_at_recovery") {
   CHECK(v.rider_id == "r-2");
 }
 
+
+namespace {
+
+/// One random scenario: riders move, toggle availability, answer offers at
+/// random, time jumps and the node crashes; then everyone turns available
+/// and accepts. Checks: no rider ever holds two orders; every order ends
+/// with exactly one rider (dispatch kept trying until it did).
+void random_dispatch_run(std::uint64_t seed) {
+  CAPTURE(seed);
+  rig r{seed, test_config(), dispatch_timers::durable};
+  std::mt19937_64 rng{seed};
+  auto pick = [&](int n) { return static_cast<int>(rng() % static_cast<std::uint64_t>(n)); };
+  std::uniform_real_distribution<double> off{-800.0, 800.0};
+  constexpr int riders = 4;
+  constexpr int orders = 3;
+  std::vector<std::uint64_t> seq(riders, 0);
+  auto rider = [](int i) { return "r-" + std::to_string(i); };
+  auto order = [](int i) { return "o-" + std::to_string(i); };
+  auto move = [&](int i) {
+    r.position(rider(i), ++seq[i], offset_m(store.lat, store.lng, off(rng), off(rng)));
+  };
+  auto check_safety = [&]() {
+    std::set<std::string> busy;
+    for (auto& [o, rid] : r.orders->rider_of)
+      CHECK_MESSAGE(busy.insert(rid).second, "rider " << rid << " holds two orders");
+  };
+  int started = 0;
+  for (int i = 0; i < riders; ++i) {
+    move(i);
+    r.available(rider(i), pick(2) == 0);
+  }
+  for (int step = 0; step < 20; ++step) {
+    switch (pick(8)) {
+      case 0: move(pick(riders)); break;
+      case 1: { auto i = pick(riders); r.available(rider(i), pick(2) == 0); break; }
+      case 2:
+      case 3: {
+        auto i = pick(riders);
+        auto v = r.view(rider(i));
+        if (!v.offer_id.empty())
+          r.answer(rider(i), v.offer_id, pick(3) != 0);
+        break;
+      }
+      case 4: r.w.advance(std::chrono::milliseconds{1000 + pick(16'000)}); break;
+      case 5:
+        if (pick(3) == 0) {
+          r.w.crash();
+          r.restart();
+        }
+        break;
+      default:
+        if (started < orders)
+          r.start(order(started++), store);
+    }
+    check_safety();
+  }
+  while (started < orders)
+    r.start(order(started++), store);
+  // Liveness: everyone available, fresh and accepting.
+  for (int i = 0; i < riders; ++i)
+    r.available(rider(i), true);
+  for (int round = 0; round < 30 && r.orders->rider_of.size() < orders; ++round) {
+    for (int i = 0; i < riders; ++i) {
+      move(i);
+      auto v = r.view(rider(i));
+      if (!v.offer_id.empty())
+        r.answer(rider(i), v.offer_id, true);
+    }
+    r.w.advance(5s);
+    check_safety();
+  }
+  CHECK(r.orders->rider_of.size() == static_cast<std::size_t>(orders));
+  for (int o = 0; o < orders; ++o) {
+    auto v = r.dispatch(order(o));
+    CHECK(v.phase == "assigned");
+    CHECK(v.rider_id == r.orders->rider_of[order(o)]);
+    CHECK(r.view(v.rider_id).order_id == order(o));
+  }
+}
+
+} // namespace
+
+TEST_CASE("property_no_rider_holds_two_orders_and_every_dispatch_assigns_exactly_one") {
+  auto seed = harness::pick_seed("dispatch.property");
+  std::uint64_t runs = 1000;
+  if (const char* env = std::getenv("COURIER_PROPERTY_RUNS"); env && *env)
+    runs = std::strtoull(env, nullptr, 10);
+  auto t0 = std::chrono::steady_clock::now();
+  for (std::uint64_t i = 0; i < runs; ++i)
+    random_dispatch_run(seed + i);
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                std::chrono::steady_clock::now() - t0).count();
+  std::printf("dispatch.property: %llu seeds in %lld ms\n",
+              static_cast<unsigned long long>(runs), static_cast<long long>(ms));
+}

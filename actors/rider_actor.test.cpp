@@ -1,0 +1,159 @@
+// Riders: the pure state machine and the rider entity in the harness.
+#include "actors/rider_state.hpp"
+#include "actors/rider_test_kit.hpp"
+
+#include <doctest/doctest.h>
+
+#include <chrono>
+
+using namespace courier;
+using namespace courier::actors;
+using namespace courier::actors::testkit;
+using namespace std::chrono_literals;
+
+namespace {
+rider_event offer_taken(const std::string& id, const std::string& order) {
+  rider_event ev{rider_event::kind::offer_taken, false, {}};
+  ev.offer = held_offer{id, order, 1.5, 2.5, 3.5, 4.5, 123.25, 99};
+  return ev;
+}
+} // namespace
+
+TEST_CASE("rider_logic_drops_stale_seq_and_holds_one_offer_or_order") {
+  rider_logic r;
+  CHECK(r.accept_position(5, 1, 2, 100));
+  CHECK_FALSE(r.accept_position(5, 9, 9, 200)); // repeated
+  CHECK_FALSE(r.accept_position(3, 9, 9, 200)); // older
+  CHECK(r.last_seq() == 5);
+  CHECK(r.lat() == 1);
+  CHECK_FALSE(r.can_take_offer()); // not available yet
+  r.apply(rider_event{rider_event::kind::availability, true, {}});
+  CHECK(r.visibility() == rider_visibility::available);
+  CHECK(r.can_take_offer());
+  r.apply(offer_taken("o-1-1", "o-1"));
+  CHECK_FALSE(r.can_take_offer());
+  CHECK(r.visibility() == rider_visibility::busy);
+  rider_event assigned{rider_event::kind::assigned, false, {}};
+  assigned.offer.order_id = "o-1";
+  assigned.offer.offer_id = "o-1-1";
+  r.apply(assigned);
+  CHECK(r.order_id() == "o-1");
+  CHECK_FALSE(r.has_offer());
+  CHECK_FALSE(r.can_take_offer());
+  rider_event released{rider_event::kind::released, false, {}};
+  released.offer.order_id = "o-9"; // not ours: ignored
+  r.apply(released);
+  CHECK(r.has_order());
+  released.offer.order_id = "o-1";
+  r.apply(released);
+  CHECK(r.can_take_offer());
+  CHECK(r.move_to_cell("a").empty());
+  CHECK(r.move_to_cell("a").empty());
+  CHECK(r.move_to_cell("b") == "a");
+}
+
+TEST_CASE("rider_events_round_trip_exactly") {
+  for (auto ev : {offer_taken("o-1-1", "o-1"), rider_event{rider_event::kind::availability, true, {}}}) {
+    auto back = rider_event::decode(ev.encode());
+    REQUIRE(back.ok());
+    CHECK(back->encode() == ev.encode());
+  }
+  CHECK(rider_event::decode(offer_taken("x", "y").encode())->offer.distance_m == 123.25);
+  CHECK_FALSE(rider_event::decode("offer\tonly").ok());
+}
+
+TEST_CASE("positions_ack_the_highest_seq_and_only_the_rider_may_move_itself") {
+  rig r{harness::pick_seed("rider.position")};
+  const msg::lat_lng a{gangnam_lat, gangnam_lng};
+  CHECK(r.position("r-1", 3, a).seq == 3);
+  CHECK(r.position("r-1", 2, offset_m(a.lat, a.lng, 900, 0)).seq == 3); // dropped, acked
+  CHECK(r.view("r-1").last_seq == 3);
+  msg::position pos;
+  pos.seq = 9;
+  pos.lat = a.lat;
+  pos.lng = a.lng;
+  auto other = r.ask(rider_ref(core::rider_id{"r-1"}), position_cmd{rig::rider_caller("r-2"), pos});
+  CHECK(code_of(other) == core::errc::forbidden);
+  auto cust = r.ask(rider_ref(core::rider_id{"r-1"}),
+                    position_cmd{caller{msg::role::customer, "r-1"}, pos});
+  CHECK(code_of(cust) == core::errc::forbidden);
+}
+
+TEST_CASE("a_rider_crossing_cells_leaves_the_old_region_and_joins_the_new") {
+  rig r{harness::pick_seed("rider.cells")};
+  const auto& cfg = r.svc->cfg;
+  const msg::lat_lng a{gangnam_lat, gangnam_lng};
+  auto home = cell_of(cfg, a);
+  msg::lat_lng b = a;
+  for (double m = 100; cell_of(cfg, b) == home; m += 100)
+    b = offset_m(a.lat, a.lng, m, 0);
+  r.available("r-1", true);
+  r.position("r-1", 1, a);
+  CHECK(r.stats(home).riders_available == 1);
+  r.position("r-1", 2, b);
+  CHECK(r.stats(home).riders_available == 0);
+  CHECK(r.stats(cell_of(cfg, b)).riders_available == 1);
+  CHECK(r.view("r-1").cell == cell_of(cfg, b));
+  r.available("r-1", false); // offline: no region counts it
+  CHECK(r.stats(cell_of(cfg, b)).riders_available == 0);
+  CHECK(r.stats(cell_of(cfg, b)).riders_busy == 0);
+}
+
+TEST_CASE("availability_is_journaled_and_the_offer_is_pushed_to_the_riders_sessions") {
+  rig r{harness::pick_seed("rider.offer_push")};
+  const msg::lat_lng a{gangnam_lat, gangnam_lng};
+  auto gw = r.w.make_probe();
+  r.ask_as<msg::ok_reply>(rider_ref(core::rider_id{"r-1"}),
+                          subscribe_cmd{rig::rider_caller("r-1"), gw.handle});
+  CHECK(code_of(r.ask(rider_ref(core::rider_id{"r-1"}),
+                      subscribe_cmd{rig::rider_caller("r-2"), gw.handle})) ==
+        core::errc::forbidden);
+  r.available("r-1", true);
+  r.position("r-1", 1, a);
+  r.start("o-1", a);
+  REQUIRE(gw.size() == 1);
+  auto m = gw.next_any();
+  REQUIRE(m->match_elements<push_atom, std::string, msg::offer>());
+  CHECK(m->get_as<std::string>(1) == "rider:r-1");
+  CHECK(m->get_as<msg::offer>(2).offer_id.str() == "o-1-1");
+  CHECK(m->get_as<msg::offer>(2).expires_ms == r.w.clock().now_ms() + 15'000);
+  // A second offer while holding one is refused.
+  msg::offer other;
+  other.offer_id = core::offer_id{"o-2-1"};
+  other.order_id = core::order_id{"o-2"};
+  CHECK_FALSE(r.ask_as<offer_reply>(rider_ref(core::rider_id{"r-1"}), offer_request{other}).offered);
+  // The same offer again is idempotent.
+  auto same = m->get_as<msg::offer>(2);
+  CHECK(r.ask_as<offer_reply>(rider_ref(core::rider_id{"r-1"}), offer_request{same}).offered);
+  r.w.crash();
+  r.restart();
+  auto v = r.view("r-1");
+  CHECK(v.available);
+  CHECK(v.offer_id == "o-1-1");
+  CHECK(v.last_seq == 0); // positions are soft state
+}
+
+TEST_CASE("status_reports_go_to_the_assigned_order_only") {
+  rig r{harness::pick_seed("rider.status")};
+  const msg::lat_lng a{gangnam_lat, gangnam_lng};
+  r.available("r-1", true);
+  r.position("r-1", 1, a);
+  r.start("o-1", a);
+  REQUIRE(r.answer("r-1", "o-1-1", true).match_elements<msg::ok_reply>());
+  r.w.run();
+  msg::status_report rep;
+  rep.order_id = core::order_id{"o-1"};
+  rep.status = msg::order_status::picked_up;
+  auto ok = r.ask_as<msg::ok_reply>(rider_ref(core::rider_id{"r-1"}),
+                                    rider_status_cmd{rig::rider_caller("r-1"), rep});
+  CHECK(ok.version == std::optional<std::uint64_t>{6});
+  rep.order_id = core::order_id{"o-2"};
+  CHECK(code_of(r.ask(rider_ref(core::rider_id{"r-1"}),
+                      rider_status_cmd{rig::rider_caller("r-1"), rep})) == core::errc::forbidden);
+  rep.order_id = core::order_id{"o-1"};
+  rep.status = msg::order_status::delivered;
+  r.ask_as<msg::ok_reply>(rider_ref(core::rider_id{"r-1"}),
+                          rider_status_cmd{rig::rider_caller("r-1"), rep});
+  r.w.run();
+  CHECK(r.view("r-1").order_id.empty()); // free again
+}
