@@ -51,7 +51,7 @@ void admin_agent::on_server_message(msg::envelope& m) {
 }
 
 void admin_agent::on_error_reply(const std::string& ref, const msg::error_reply& e) {
-  if (failed_ < 3)
+  if (ref.rfind("store:", 0) == 0 && failed_ < 3)
     std::cerr << "courier-sim: upsert " << ref << " failed: " << core::to_string(e.code) << " "
               << e.message << '\n';
   answered(ref, false);
