@@ -23,10 +23,13 @@ agent::~agent() = default;
 
 void agent::start(std::int64_t delay_ms) {
   auto self = shared_from_this();
-  retry_timer_.expires_after(std::chrono::milliseconds(delay_ms));
-  retry_timer_.async_wait([self](boost::system::error_code ec) {
-    if (!ec && !self->stopped_)
-      self->connect();
+  // The timer belongs to this agent's strand, whoever calls start().
+  asio::post(strand_, [self, delay_ms] {
+    self->retry_timer_.expires_after(std::chrono::milliseconds(delay_ms));
+    self->retry_timer_.async_wait([self](boost::system::error_code ec) {
+      if (!ec && !self->stopped_)
+        self->connect();
+    });
   });
 }
 
