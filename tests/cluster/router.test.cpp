@@ -120,8 +120,9 @@ TEST_CASE("per_sender_order_holds_under_random_interleaving_and_lru_passivation"
 
 TEST_CASE("acknowledged_events_survive_a_crash_and_the_unsynced_tail_is_lost") {
   harness::world w{harness::pick_seed("router.crash")};
-  auto router = w.spawn_router(testing::counter_factories());
   auto p = w.make_probe();
+  auto running_before = w.sys().registry().running();
+  auto router = w.spawn_router(testing::counter_factories());
   for (int i = 0; i < 10; ++i)
     add(w, p, router, "c", "acked" + std::to_string(i));
   w.run();
@@ -136,6 +137,8 @@ TEST_CASE("acknowledged_events_survive_a_crash_and_the_unsynced_tail_is_lost") {
   REQUIRE(w.journal_backend().version("counter:c") == 11);
   CHECK(p.size() == 0); // not acknowledged
   w.crash();
+  // The crash took the router and its entity down (a fresh journal runs).
+  CHECK(w.sys().registry().running() == running_before);
   router = w.spawn_router(testing::counter_factories());
   auto values = values_of(w, p, router, "c");
   REQUIRE(values.size() == 10);

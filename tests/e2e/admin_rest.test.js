@@ -65,8 +65,10 @@ describe('radius triggers', () => {
     const c = await as('customer', 'c-rad2');
     const e = await c.request({ type: 'radius_trigger', target: 'store:s-rad', trigger: 'weather', radius_m: 100 });
     assert.equal(e.code, 'forbidden', JSON.stringify(e));
-    const b = await admin.request({ type: 'radius_trigger', target: 'store:s-rad', trigger: 'tsunami', radius_m: 100 });
+    const b = await admin.request({ type: 'radius_trigger', target: 'store:s-rad', trigger: 'tsunami', radius_m: 100 },
+      5000, { bareErrors: true });
     assert.equal(b.code, 'bad_request', JSON.stringify(b));
+    assert.equal(b.ref, b.sentRef, `the error echoes the ref: ${JSON.stringify(b)}`);
     c.close();
   });
 });

@@ -13,7 +13,8 @@ const { ws: WebSocket, protobufjs: protobuf } = H.requireDeps(['ws', 'protobufjs
 const args = H.parseArgs();
 H.watchdog(120000);
 
-const Envelope = protobuf.loadSync(args.proto).lookupType('courier.v1.Envelope');
+// keepCase: the proto's snake_case field names, as on the wire's JSON twin.
+const Envelope = new protobuf.Root().loadSync(args.proto, { keepCase: true }).lookupType('courier.v1.Envelope');
 const encode = (obj) => Buffer.from(Envelope.encode(Envelope.fromObject(obj)).finish());
 /// Envelope bytes -> plain object with `body` naming the oneof member.
 const decode = (buf) => Envelope.toObject(Envelope.decode(buf), { oneofs: true, longs: Number, defaults: true });
@@ -145,7 +146,7 @@ describe('raw TCP', () => {
 
   test('tcp_oversize_length_prefix_gets_error_then_close', async () => {
     const c = await TcpClient.open(node.tcp);
-    await c.request({ hello: { token: node.token('rider', 'r-tcp') } });
+    await c.request({ hello: { token: node.token('customer', 'c-tcp3') } });
     const head = Buffer.alloc(4);
     head.writeUInt32BE(64 * 1024 + 1, 0);
     c.sock.write(head);

@@ -155,8 +155,10 @@ void world::crash() {
   // process's journal actor can no longer reach storage.
   live_backend_->kill();
   backend_->drop_unsynced();
+  // Not exit_reason::kill: that one skips the router's exit handler, which
+  // is what takes its entities down with it.
   for (auto& r : routers_)
-    caf::anon_send_exit(r, caf::exit_reason::kill);
+    caf::anon_send_exit(r, caf::exit_reason::user_shutdown);
   routers_.clear();
   caf::anon_send_exit(journal_, caf::exit_reason::kill);
   run();

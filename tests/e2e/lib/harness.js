@@ -241,11 +241,19 @@ class WsClient {
     }), ms, `${this.name} waiting for ${what}; last received: ${JSON.stringify(this.all.slice(-5))}`);
   }
 
-  /// Sends `msg` with a fresh ref; resolves with the reply or error echoing it.
-  async request(msg, ms = 5000) {
+  /// Sends `msg` with a fresh ref; resolves with the reply or error echoing
+  /// it. With `bareErrors`, an error without any ref received after the send
+  /// also counts (callers then check `sentRef` themselves, so a missing echo
+  /// shows as a clear assertion rather than a timeout).
+  async request(msg, ms = 5000, { bareErrors = false } = {}) {
     const ref = `${this.name}-${++this.refs}`;
+    const from = this.all.length;
     this.send({ ...msg, ref });
-    return this.next((m) => m.ref === ref, ms, `reply to ${msg.type} (ref ${ref})`);
+    const r = await this.next((m) => m.ref === ref ||
+      (bareErrors && m.type === 'error' && m.ref === undefined && this.all.indexOf(m) >= from),
+    ms, `reply to ${msg.type} (ref ${ref})`);
+    Object.defineProperty(r, 'sentRef', { value: ref, enumerable: false });
+    return r;
   }
 
   /// Like request() but fails unless the reply has type `type`.
