@@ -215,6 +215,16 @@ caf::result<msg::ok_reply> on_answer(rider_actor* self, offer_answer_cmd& cmd) {
 
 void on_assigned(rider_actor* self, rider_assigned& msg) {
   auto& r = self->state.rider;
+  if (r.was_released(msg.order_id.str())) {
+    // The order already ended (its release overtook this message): drop the
+    // offer that led to it, if still held.
+    if (r.has_offer() && r.offer().order_id == msg.order_id.str())
+      journal(self, {clear_event(r.offer().offer_id)}, [=](caf::optional<core::error> err) {
+        if (!err)
+          sync_region(self);
+      });
+    return;
+  }
   if (r.has_order()) {
     // Never a second order. Dispatch only assigns a rider who accepted its
     // offer, and a rider with an order holds no offer, so this is a replay.
@@ -244,10 +254,13 @@ void on_assigned(rider_actor* self, rider_assigned& msg) {
 /// Frees the rider from `order_id` (idempotent), then `done(error or none)`.
 template <class Done>
 void release(rider_actor* self, const std::string& order_id, Done done) {
-  if (self->state.rider.order_id() != order_id) {
-    done(caf::optional<core::error>{});
+  auto& r = self->state.rider;
+  if (r.order_id() != order_id && r.was_released(order_id)) {
+    done(caf::optional<core::error>{}); // a repeated release
     return;
   }
+  // Journaled even when not (yet) assigned: a rider_assigned for this order
+  // may still be on its way and must then be ignored.
   rider_event ev{rider_event::kind::released, false, {}};
   ev.offer.order_id = order_id;
   journal(self, {ev}, [=](caf::optional<core::error> err) mutable {

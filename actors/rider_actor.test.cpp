@@ -47,6 +47,11 @@ TEST_CASE("rider_logic_drops_stale_seq_and_holds_one_offer_or_order") {
   released.offer.order_id = "o-1";
   r.apply(released);
   CHECK(r.can_take_offer());
+  CHECK(r.was_released("o-1"));
+  // Released before its assignment arrived (the two come from different entities).
+  released.offer.order_id = "o-late";
+  r.apply(released);
+  CHECK(r.was_released("o-late"));
   CHECK(r.move_to_cell("a").empty());
   CHECK(r.move_to_cell("a").empty());
   CHECK(r.move_to_cell("b") == "a");
@@ -156,4 +161,21 @@ TEST_CASE("status_reports_go_to_the_assigned_order_only") {
                           rider_status_cmd{rig::rider_caller("r-1"), rep});
   r.w.run();
   CHECK(r.view("r-1").order_id.empty()); // free again
+}
+
+TEST_CASE("a_release_that_overtakes_the_assignment_leaves_the_rider_free") {
+  rig r{harness::pick_seed("rider.release_race")};
+  r.available("r-1", true);
+  r.position("r-1", 1, {gangnam_lat, gangnam_lng});
+  msg::offer o;
+  o.offer_id = core::offer_id{"o-9-1"};
+  o.order_id = core::order_id{"o-9"};
+  o.expires_ms = r.w.clock().now_ms() + 15'000;
+  REQUIRE(r.ask_as<offer_reply>(rider_ref(core::rider_id{"r-1"}), offer_request{o}).offered);
+  r.ask_as<msg::ok_reply>(rider_ref(core::rider_id{"r-1"}), rider_released{o.order_id});
+  r.send(rider_ref(core::rider_id{"r-1"}), rider_assigned{o.order_id, o.offer_id});
+  r.w.run();
+  auto v = r.view("r-1");
+  CHECK(v.order_id.empty());
+  CHECK(v.offer_id.empty());
 }

@@ -2,6 +2,7 @@
 
 #include "core/assert.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <vector>
@@ -119,6 +120,10 @@ rider_visibility rider_logic::visibility() const noexcept {
   return available_ ? rider_visibility::available : rider_visibility::offline;
 }
 
+bool rider_logic::was_released(const std::string& order_id) const {
+  return std::find(released_.begin(), released_.end(), order_id) != released_.end();
+}
+
 void rider_logic::apply(const rider_event& ev) {
   switch (ev.what) {
     case rider_event::kind::availability:
@@ -142,6 +147,11 @@ void rider_logic::apply(const rider_event& ev) {
       if (order_id_ == ev.offer.order_id) {
         order_id_.clear();
         assigned_offer_id_.clear();
+      }
+      if (!was_released(ev.offer.order_id)) {
+        released_.push_back(ev.offer.order_id);
+        if (released_.size() > released_remembered_max)
+          released_.pop_front();
       }
       break;
   }

@@ -14,7 +14,9 @@
 #include "core/clock.hpp"
 #include "core/result.hpp"
 
+#include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <string>
 
 namespace courier::actors {
@@ -82,6 +84,13 @@ public:
   bool has_order() const noexcept { return !order_id_.empty(); }
   bool available() const noexcept { return available_; }
   rider_visibility visibility() const noexcept;
+  /// True if `order_id` was released recently: a rider_assigned for it that
+  /// arrives after its rider_released (two senders, no common order) must
+  /// not bind the rider to a finished order.
+  bool was_released(const std::string& order_id) const;
+
+  /// Released order ids remembered for was_released.
+  static constexpr std::size_t released_remembered_max = 16;
 
   /// Applies a journaled event (live, and when recovering). Events that no
   /// longer fit (clearing an offer not held) are no-ops, so replay is safe.
@@ -98,6 +107,7 @@ private:
   held_offer offer_;
   std::string order_id_;
   std::string assigned_offer_id_;
+  std::deque<std::string> released_; ///< newest last, bounded
 };
 
 } // namespace courier::actors
