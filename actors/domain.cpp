@@ -4,10 +4,13 @@
 #include "actors/domain.hpp"
 
 #include "actors/delays_actor.hpp"
+#include "actors/dispatch_actor.hpp"
 #include "actors/order_actor.hpp"
 #include "actors/payment_actor.hpp"
 #include "actors/protocol.hpp"
+#include "actors/region_actor.hpp"
 #include "actors/reminder_actor.hpp"
+#include "actors/rider_actor.hpp"
 #include "actors/store_actor.hpp"
 #include "core/assert.hpp"
 
@@ -52,6 +55,14 @@ make_domain_factories(std::shared_ptr<const domain_services> services) {
   f[kind::store] = factory(spawn_store_actor, services);
   f[kind::reminder] = factory(spawn_reminder_actor, services);
   f[kind::delays] = factory(spawn_delays_actor, services);
+  f[kind::rider] = factory(spawn_rider_actor, services);
+  f[kind::region] = factory(spawn_region_actor, services);
+  f[kind::dispatch] = factory(
+      [](caf::actor_system& sys, const cluster::entity_context& ctx,
+         std::shared_ptr<const domain_services> svc) {
+        return spawn_dispatch_actor(sys, ctx, std::move(svc), dispatch_timers::durable);
+      },
+      services);
   return f;
 }
 
@@ -100,6 +111,7 @@ void register_domain_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<reminder_wake>("courier.a.reminder_wake");
   cfg.add_message_type<delay_update>("courier.a.delay_update");
   cfg.add_message_type<delayed_orders_query>("courier.a.delayed_orders_query");
+  register_rider_side_types(cfg); // region handover, rider/dispatch views, history
 }
 
 } // namespace courier::actors
