@@ -1,6 +1,7 @@
 #include "nodes/node/node.hpp"
 
 #include "actors/domain.hpp"
+#include "actors/history_actor.hpp"
 #include "actors/location_history.hpp"
 #include "actors/payment_provider.hpp"
 #include "actors/reminder_actor.hpp"
@@ -221,6 +222,21 @@ void node::stop() {
         .receive([](std::vector<std::string>&) {}, [](caf::error&) {});
   }
   caf::anon_send_exit(m.journal, caf::exit_reason::user_shutdown);
+  // The location-history writer lives in the registry (riders find it
+  // there); the registry's reference would keep it, and shutdown, waiting.
+  auto& registry = m.sys->registry();
+  if (auto history = registry.get<caf::actor>(actors::history_registry_key())) {
+    caf::anon_send_exit(history, caf::exit_reason::user_shutdown);
+    registry.erase(actors::history_registry_key());
+  }
+  // A detached actor's thread ends only once nothing refers to the actor:
+  // drop every handle this node holds before the system waits for them.
+  m.servers.reset();
+  m.clients.reset();
+  m.rest.reset();
+  m.journal = nullptr;
+  m.router = nullptr;
+  m.gateway_actor = nullptr;
   m.sys.reset(); // waits for every actor
 }
 
