@@ -117,7 +117,7 @@ describe('admin queries', () => {
     // Live-map extension: riders and orders with positions.
     assert.ok(Array.isArray(last.riders), `region_stats.riders (extension): ${JSON.stringify(last)}`);
     const me = last.riders.find((r) => r.rider_id === 'r-region');
-    assert.ok(me, 'the rider is listed');
+    assert.ok(me, `the rider is listed: ${JSON.stringify(last)}`);
     assert.equal(me.state, 'available');
     assert.ok(H.distanceM(me, rider.at) < 200, `listed near where it is: ${JSON.stringify(me)}`);
     assert.ok(Array.isArray(last.orders) && last.orders.length >= 1, `region_stats.orders: ${JSON.stringify(last.orders)}`);

@@ -118,6 +118,29 @@ test('demo_node_prints_admin_token_and_live_map_url', async () => {
 let page;
 const problems = [];
 
+/// What the page knows, for failure messages.
+function pageState() {
+  return page.evaluate(() => window.courierMap && {
+    connected: window.courierMap.connected(), cells: window.courierMap.cells(),
+    riders: window.courierMap.riders().length, drawn: window.courierMap.drawnRiders(),
+    orders: window.courierMap.orders().length, pushes: window.courierMap.pushes(),
+    conn: document.getElementById('conn').textContent, note: document.getElementById('note').textContent,
+  }).catch((e) => `unavailable: ${e.message}`);
+}
+
+/// Waits until `fn` is true in the page; on timeout saves a screenshot
+/// (live_map_failed.png) and fails with `what` and the page's state.
+async function waitPage(fn, ms, what) {
+  try {
+    await page.waitForFunction(fn, null, { timeout: ms });
+  } catch (e) {
+    const st = await pageState();
+    fs.mkdirSync(args.artifacts, { recursive: true });
+    await page.screenshot({ path: path.join(args.artifacts, 'live_map_failed.png'), timeout: 10000 }).catch(() => {});
+    throw new Error(`${what} within ${ms} ms; page: ${JSON.stringify(st)}; problems: ${problems.join('; ') || 'none'}`);
+  }
+}
+
 test('live_map_connects_draws_riders_and_shows_them_moving', async () => {
   const [, url] = await stdoutLine(/^courier-node: live map: (\S+)/);
   page = browser.pages()[0] || await browser.newPage();
@@ -130,20 +153,20 @@ test('live_map_connects_draws_riders_and_shows_them_moving', async () => {
     }
   });
   await page.goto(url, { waitUntil: 'load', timeout: 15000 });
-  await page.waitForFunction(() => window.courierMap && window.courierMap.connected() &&
-    window.courierMap.cells() === 37 && window.courierMap.drawnRiders() >= 3,
-  null, { timeout: 20000 }).catch(async (e) => {
-    const st = await page.evaluate(() => window.courierMap && {
-      connected: window.courierMap.connected(), cells: window.courierMap.cells(),
-      riders: window.courierMap.riders().length, pushes: window.courierMap.pushes(),
-      note: document.getElementById('note').textContent,
-    });
-    throw new Error(`page never showed riders: ${JSON.stringify(st)} ${problems.join('; ')} (${e.message})`);
-  });
+  await waitPage(() => window.courierMap && window.courierMap.connected() && window.courierMap.cells() === 37,
+    15000, 'the page connects and loads the 37 cells');
+  await waitPage(() => window.courierMap.pushes() > 0, 10000, 'region_stats pushes reach the page');
+  await waitPage(() => window.courierMap.drawnRiders() >= 3, 15000,
+    'at least 3 riders drawn (region_stats.riders lists them)');
 
   const first = new Map((await page.evaluate(() => window.courierMap.riders())).map((r) => [r.rider_id, r]));
   await H.sleep(3500);
   const second = await page.evaluate(() => window.courierMap.riders());
+  fs.mkdirSync(args.artifacts, { recursive: true });
+  const shot = path.join(args.artifacts, 'live_map.png');
+  await page.screenshot({ path: shot, timeout: 10000 });
+  console.log(`screenshot: ${shot}`);
+  assert.ok(fs.statSync(shot).size > 5000, 'a non-trivial screenshot');
   const moved = second.filter((r) => {
     const before = first.get(r.rider_id);
     return before && H.distanceM(before, r) > 5;
@@ -158,12 +181,6 @@ test('live_map_connects_draws_riders_and_shows_them_moving', async () => {
   const orders = await page.evaluate(() => window.courierMap.orders());
   assert.ok(orders.length >= 1, `active orders are shown: ${JSON.stringify(orders)}`);
 
-  fs.mkdirSync(args.artifacts, { recursive: true });
-  const shot = path.join(args.artifacts, 'live_map.png');
-  await page.screenshot({ path: shot, timeout: 10000 });
-  console.log(`screenshot: ${shot}`);
-  assert.ok(fs.statSync(shot).size > 5000, 'a non-trivial screenshot');
-
   // The page resizes with the window.
   await page.setViewportSize({ width: 700, height: 500 });
   await page.waitForFunction(() => document.getElementById('map').width === Math.round(700 * devicePixelRatio),
@@ -177,9 +194,9 @@ test('live_map_reconnects_after_node_restart', async () => {
   const { http: httpPort, dataDir } = node;
   const old = await node.stop(10000, { keepData: true });
   assert.equal(old.code, 0, `exit 0 on SIGTERM: ${JSON.stringify(old)}`);
-  await page.waitForFunction(() => !window.courierMap.connected(), null, { timeout: 10000 });
+  await waitPage(() => !window.courierMap.connected(), 10000, 'the page notices the node is gone');
   node = await H.CourierNode.start(args, { extra: ['--demo'], dataDir, httpPort });
-  await page.waitForFunction(() => window.courierMap.connected(), null, { timeout: 30000 });
+  await waitPage(() => window.courierMap.connected(), 30000, 'the page reconnects to the restarted node');
   const pushesBefore = await page.evaluate(() => window.courierMap.pushes());
   const r = await Rider.connect(node, WebSocket, 'r-after-restart', offset(GANGNAM, -200, -200));
   city.clients.push(r.c);
@@ -188,9 +205,10 @@ test('live_map_reconnects_after_node_restart', async () => {
     await r.moveTo(offset(GANGNAM, -200 + 20 * i, -200));
     await H.sleep(400);
   }
-  await page.waitForFunction(() => window.courierMap.riders().some((x) => x.rider_id === 'r-after-restart'),
-    null, { timeout: 10000 });
-  assert.ok(await page.evaluate(() => window.courierMap.pushes()) > pushesBefore, 'pushes resume after the reconnect');
+  assert.ok(await page.evaluate(() => window.courierMap.pushes()) > pushesBefore,
+    `pushes resume after the reconnect: ${JSON.stringify(await pageState())}`);
+  await waitPage(() => window.courierMap.riders().some((x) => x.rider_id === 'r-after-restart'),
+    10000, 'the rider of the restarted node is shown');
   const errs = problems.filter((p) => !/WebSocket|ERR_CONNECTION_REFUSED|net::/.test(p));
   assert.deepEqual(errs, [], 'no page errors besides the expected connection failures');
 });

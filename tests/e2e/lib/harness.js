@@ -157,6 +157,7 @@ class CourierNode {
     }
     children.delete(this.child);
     if (!keepData) fs.rmSync(this.dataDir, { recursive: true, force: true });
+    if (this.stderr) console.log(`--- courier-node stderr (last lines) ---\n${this.stderrTail()}\n---`);
     return r;
   }
 }
