@@ -324,3 +324,30 @@ describe('rider positions', () => {
     c.close();
   });
 });
+
+describe('payments', () => {
+  test('declined_payment_ends_payment_failed_and_store_never_sees_it', async () => {
+    const declining = await H.CourierNode.start(args, { extra: ['--payment-decline-rate', '1'] });
+    try {
+      const base = area();
+      const adm = await H.connectAs(declining, WebSocket, 'admin', 'ops-pay');
+      await upsertStore(adm, 's-pay', base);
+      const store = await H.connectAs(declining, WebSocket, 'store', 's-pay');
+      const cust = await H.connectAs(declining, WebSocket, 'customer', 'c-pay');
+      const placed = await cust.expect(orderBody('s-pay', offset(base, 200, 0)), 'order_placed');
+      const sub = await cust.expect({ type: 'subscribe', order_id: placed.order_id }, 'subscribed');
+      if (sub.snapshot.status !== 'payment_failed') {
+        await cust.next((m) => m.type === 'order_status' && m.order_id === placed.order_id &&
+          m.status === 'payment_failed', 8000, 'payment_failed push');
+      }
+      await H.sleep(300);
+      assert.equal(store.received('new_order').length, 0, 'no new_order for an unpaid order');
+      assertError(await store.request({ type: 'accept_order', order_id: placed.order_id, prep_minutes: 5 }),
+        'conflict', 'accepting an unpaid order');
+      for (const c of [adm, store, cust]) c.close();
+    } finally {
+      const r = await declining.stop();
+      assert.equal(r.code, 0, `second node exits 0 (got ${JSON.stringify(r)})`);
+    }
+  });
+});
