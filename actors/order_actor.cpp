@@ -90,7 +90,8 @@ void publish_status(order_actor* self, const cluster::entity_context& ctx,
   }
   if (!d.store_cell.empty())
     cluster::tell(self, ctx.router, region_ref(d.store_cell),
-                  region_order_delta{oid(self), d.status, false, from});
+                  region_order_delta{oid(self), d.status, false, from, d.dropoff.lat,
+                                     d.dropoff.lng});
   if (d.alerted && !is_terminal(d.status))
     cluster::tell(self, ctx.router, delays_ref(),
                   delay_update{oid(self), d.status, d.placed_at_ms, false});
@@ -126,7 +127,9 @@ void commit(order_actor* self, const cluster::entity_context& ctx,
                                 !st.sm.data().store_cell.empty())
                          cluster::tell(self, ctx.router, region_ref(st.sm.data().store_cell),
                                        region_order_delta{oid(self), order_status::placed,
-                                                          true, order_status::placed});
+                                                          true, order_status::placed,
+                                                          st.sm.data().dropoff.lat,
+                                                          st.sm.data().dropoff.lng});
                      }
                      COURIER_ASSERT(st.sm.data().version >= version_before);
                      done(core::error{});

@@ -466,10 +466,12 @@ struct region_order_delta {
   msg::order_status to = msg::order_status::placed;
   bool is_new = false;
   msg::order_status from = msg::order_status::placed; ///< valid if !is_new
+  double lat = 0.0; ///< the drop-off, for the live map
+  double lng = 0.0;
 
   template <class Inspector>
   friend typename Inspector::result_type inspect(Inspector& f, region_order_delta& x) {
-    return f(x.order_id, x.to, x.is_new, x.from);
+    return f(x.order_id, x.to, x.is_new, x.from, x.lat, x.lng);
   }
 };
 /// Admin REST stats -> msg::region_stats.

@@ -4,6 +4,7 @@
 #include "actors/history_actor.hpp"
 #include "actors/radius_policy.hpp"
 #include "actors/rider_actor.hpp"
+#include "actors/order_state.hpp"
 #include "actors/region_index.hpp"
 #include "cluster/entity.hpp"
 #include "core/assert.hpp"
@@ -40,6 +41,11 @@ struct region_actor_state {
   bool tick_armed = false;
   msg::region_stats last_pushed;
   std::uint64_t dropped = 0; ///< updates refused (full, foreign position)
+  // What the live map draws: every rider (also while split, when the
+  // index lives in the children) and every active order, bounded.
+  std::unordered_map<std::string, msg::map_rider> map_riders;
+  std::unordered_map<std::string, msg::map_order> map_orders;
+  bool map_dirty = false;
   static inline const char* name = "courier.region";
 };
 
@@ -73,9 +79,40 @@ void journal(region_actor* self, std::string event, Done done) {
 
 // -- stats ------------------------------------------------------------------------
 
+/// Riders and orders one region keeps for the live map (and pushes).
+constexpr std::size_t map_riders_max = 2000;
+constexpr std::size_t map_orders_max = 2000;
+
+void map_rider_moved(region_actor* self, const region_rider_update& u) {
+  auto& m = self->state.map_riders;
+  auto id = u.rider_id.str();
+  if (m.size() >= map_riders_max && m.count(id) == 0)
+    return;
+  m[id] = msg::map_rider{u.rider_id, u.lat, u.lng,
+                         u.state == rider_state::available ? "available" : "busy"};
+  self->state.map_dirty = true;
+}
+
+void map_order_changed(region_actor* self, const region_order_delta& d) {
+  auto& m = self->state.map_orders;
+  auto id = d.order_id.str();
+  if (is_terminal(d.to)) {
+    self->state.map_dirty |= m.erase(id) > 0;
+    return;
+  }
+  if (m.size() >= map_orders_max && m.count(id) == 0)
+    return;
+  m[id] = msg::map_order{d.order_id, d.to, d.lat, d.lng};
+  self->state.map_dirty = true;
+}
+
 msg::region_stats stats_of(region_actor* self) {
   auto& st = self->state;
   msg::region_stats s;
+  for (auto& kv : st.map_riders)
+    s.riders.push_back(kv.second);
+  for (auto& kv : st.map_orders)
+    s.orders.push_back(kv.second);
   s.cell = st.ctx.self.key;
   s.riders_available = st.split ? st.dir.available() : st.index.available();
   s.riders_busy = st.split ? st.dir.busy() : st.index.busy();
@@ -102,8 +139,9 @@ void on_tick(region_actor* self) {
   auto& st = self->state;
   st.tick_armed = false;
   auto s = stats_of(self);
-  if (same_counts(s, st.last_pushed))
+  if (same_counts(s, st.last_pushed) && !st.map_dirty)
     return;
+  st.map_dirty = false;
   st.last_pushed = s;
   auto topic = "region:" + st.ctx.self.key;
   for (auto& gw : st.subscribers)
@@ -220,6 +258,7 @@ void maybe_merge(region_actor* self) {
 
 void on_leave(region_actor* self, const core::rider_id& id) {
   auto& st = self->state;
+  st.map_dirty |= st.map_riders.erase(id.str()) > 0;
   if (st.split) {
     auto child = st.dir.remove(id.str());
     if (!child.empty())
@@ -239,6 +278,7 @@ void on_update(region_actor* self, const region_rider_update& u) {
     on_leave(self, u.rider_id);
     return;
   }
+  map_rider_moved(self, u);
   if (st.split) {
     forward_update(self, u);
     maybe_merge(self);
@@ -426,6 +466,7 @@ caf::behavior region_behavior(region_actor* self, cluster::entity_context ctx,
     [=](region_rider_leave& l) { on_leave(self, l.rider_id); },
     [=](region_find_riders& q) { return on_find(self, q); },
     [=](region_order_delta& d) {
+      map_order_changed(self, d);
       if (self->state.orders.apply(d.order_id.str(), d.to, d.is_new, d.from))
         stats_changed(self);
     },

@@ -208,16 +208,22 @@ TEST_CASE("region_stats_push_at_most_once_per_interval_and_only_on_change") {
   REQUIRE(m->match_elements<push_atom, std::string, msg::region_stats>());
   CHECK(m->get_as<std::string>(1) == "region:" + cell);
   CHECK(m->get_as<msg::region_stats>(2).riders_available == 2);
-  r.position("r-1", 2, offset_m(centre.lat, centre.lng, 10, 0)); // same counts
+  r.position("r-1", 2, offset_m(centre.lat, centre.lng, 10, 0)); // same counts, moved
   r.w.advance(1s);
-  CHECK(gw.size() == 0);
+  REQUIRE(gw.size() == 1); // the live map sees the rider move
+  auto moved = gw.next_any()->get_as<msg::region_stats>(2);
+  CHECK(moved.riders.size() == 2);
+  r.w.advance(1s);
+  CHECK(gw.size() == 0); // nothing changed: no push
   region_order_delta d{core::order_id{"o-1"}, msg::order_status::placed, true,
                        msg::order_status::placed};
   r.send(region_ref(cell), d);
   r.w.run();
   r.w.advance(1s);
   REQUIRE(gw.size() == 1);
-  CHECK(gw.next_any()->get_as<msg::region_stats>(2).orders_by_status.at("placed") == 1);
+  auto with_order = gw.next_any()->get_as<msg::region_stats>(2);
+  CHECK(with_order.orders_by_status.at("placed") == 1);
+  CHECK(with_order.orders.size() == 1);
 }
 
 TEST_CASE("region_radius_triggers_apply_in_order_and_survive_a_crash") {
