@@ -295,4 +295,14 @@ std::string encode_json(const envelope& in) {
   return j.dump(-1, ' ', false, ojson::error_handler_t::replace);
 }
 
+std::string ref_of_json(std::string_view text) {
+  auto j = nlohmann::json::parse(text, nullptr, false);
+  if (j.is_discarded() || !j.is_object())
+    return {};
+  auto it = j.find("ref");
+  if (it == j.end() || !it->is_string())
+    return {};
+  return it->get<std::string>();
+}
+
 } // namespace courier::msg

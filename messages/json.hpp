@@ -23,6 +23,10 @@ namespace courier::msg {
 /// One JSON text -> envelope (bad_request on any shape error).
 core::result<envelope> decode_json(std::string_view text);
 
+/// The "ref" of a JSON text that did not decode, if it is an object with a
+/// string "ref": an error answering a malformed request still echoes it.
+std::string ref_of_json(std::string_view text);
+
 /// envelope -> one JSON text. "ref" only when non-empty, optional fields only
 /// when present, int64/uint64 as JSON numbers, money as a decimal number.
 std::string encode_json(const envelope& in);

@@ -143,3 +143,10 @@ TEST_CASE("decode_json_as reads a REST body without type") {
   CHECK(std::get<cancel>(r->body).order_id.str() == "o-1");
   CHECK_FALSE(decode_json_as("nope", "{}").ok());
 }
+
+TEST_CASE("the ref of a malformed request can still be echoed") {
+  CHECK(courier::msg::ref_of_json(R"({"type":"teleport","ref":"r-9"})") == "r-9");
+  CHECK(courier::msg::ref_of_json(R"({"type":"position","seq":"one","ref":"x"})") == "x");
+  CHECK(courier::msg::ref_of_json(R"({"ref":7})").empty());
+  CHECK(courier::msg::ref_of_json("not json").empty());
+}

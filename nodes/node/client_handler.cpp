@@ -164,7 +164,8 @@ void client_handler::on_frame(const gateway::session_ptr& s, gateway::frame f) {
     }
   }
   if (!env) {
-    m.push_error(s, enc, env.err().code, env.err().message, "");
+    auto ref = f.kind == gateway::frame_kind::text ? msg::ref_of_json(f.data) : "";
+    m.push_error(s, enc, env.err().code, env.err().message, std::move(ref));
     return;
   }
   if (!allowed) {
