@@ -2,78 +2,56 @@
 
 #include "core/assert.hpp"
 
+#include "journal.pb.h"
+
 #include <algorithm>
-#include <cstdio>
-#include <cstdlib>
 
 namespace courier::actors {
 
-namespace {
+namespace pb = courier::journal::v1;
 
-std::string num(double x) {
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "%.17g", x);
-  return buf;
-}
-
-double dbl(const std::string& s) { return std::strtod(s.c_str(), nullptr); }
-
-std::vector<std::string> split_tabs(const std::string& text) {
-  std::vector<std::string> out(1);
-  for (char c : text) {
-    if (c == '\t')
-      out.emplace_back();
-    else
-      out.back().push_back(c);
-  }
-  return out;
-}
-
-} // namespace
+static_assert(pb::DispatchEvent::Kind_MAX == 1 + static_cast<int>(dispatch_event::kind::round));
 
 std::string dispatch_event::encode() const {
-  switch (what) {
-    case kind::start:
-      return "start\t" + spec.order_id + "\t" + spec.store_id + "\t" +
-             num(spec.store_lat) + "\t" + num(spec.store_lng) + "\t" +
-             num(spec.dropoff_lat) + "\t" + num(spec.dropoff_lng) + "\t" +
-             num(spec.radius_m);
-    case kind::offer:
-      return "offer\t" + offer.offer_id + "\t" + offer.rider_id + "\t" +
-             std::to_string(offer.expires_ms) + "\t" + num(offer.distance_m);
-    case kind::accepted:
-      return "accepted\t" + offer_id;
-    case kind::assigned:
-      return "assigned\t" + offer_id;
-    case kind::stopped:
-      return "stopped";
-    case kind::round:
-      return "round\t" + std::to_string(round);
-  }
-  COURIER_ASSERT(false);
+  pb::DispatchEvent p;
+  p.set_what(static_cast<pb::DispatchEvent::Kind>(static_cast<int>(what) + 1));
+  auto* s = p.mutable_spec();
+  s->set_order_id(spec.order_id);
+  s->set_store_id(spec.store_id);
+  s->set_store_lat(spec.store_lat);
+  s->set_store_lng(spec.store_lng);
+  s->set_dropoff_lat(spec.dropoff_lat);
+  s->set_dropoff_lng(spec.dropoff_lng);
+  s->set_radius_m(spec.radius_m);
+  auto* o = p.mutable_offer();
+  o->set_offer_id(offer.offer_id);
+  o->set_rider_id(offer.rider_id);
+  o->set_expires_ms(offer.expires_ms);
+  o->set_distance_m(offer.distance_m);
+  o->set_accepted(offer.accepted);
+  p.set_offer_id(offer_id);
+  p.set_round(round);
+  return p.SerializeAsString();
 }
 
 core::result<dispatch_event> dispatch_event::decode(const std::string& text) {
-  auto f = split_tabs(text);
+  pb::DispatchEvent p;
+  if (!p.ParseFromString(text))
+    return core::make_error(core::errc::internal,
+                            "corrupt journal record: dispatch event does not parse");
+  if (p.what() < 1 || p.what() > pb::DispatchEvent::Kind_MAX)
+    return core::make_error(core::errc::internal,
+                            "corrupt journal record: dispatch event kind missing or unknown");
   dispatch_event ev;
-  if (f[0] == "start" && f.size() == 8) {
-    ev.what = kind::start;
-    ev.spec = dispatch_spec{f[1], f[2], dbl(f[3]), dbl(f[4]), dbl(f[5]), dbl(f[6]), dbl(f[7])};
-  } else if (f[0] == "offer" && f.size() == 5) {
-    ev.what = kind::offer;
-    ev.offer = dispatch_offer{f[1], f[2], std::strtoll(f[3].c_str(), nullptr, 10),
-                              dbl(f[4]), false};
-  } else if ((f[0] == "accepted" || f[0] == "assigned") && f.size() == 2) {
-    ev.what = f[0] == "accepted" ? kind::accepted : kind::assigned;
-    ev.offer_id = f[1];
-  } else if (f[0] == "stopped" && f.size() == 1) {
-    ev.what = kind::stopped;
-  } else if (f[0] == "round" && f.size() == 2) {
-    ev.what = kind::round;
-    ev.round = static_cast<std::uint32_t>(std::strtoul(f[1].c_str(), nullptr, 10));
-  } else {
-    return core::make_error(core::errc::bad_request, "bad dispatch event: " + text);
-  }
+  ev.what = static_cast<kind>(p.what() - 1);
+  const auto& s = p.spec();
+  ev.spec = dispatch_spec{s.order_id(),    s.store_id(),    s.store_lat(), s.store_lng(),
+                          s.dropoff_lat(), s.dropoff_lng(), s.radius_m()};
+  const auto& o = p.offer();
+  ev.offer = dispatch_offer{o.offer_id(), o.rider_id(), o.expires_ms(), o.distance_m(),
+                            o.accepted()};
+  ev.offer_id = p.offer_id();
+  ev.round = p.round();
   return ev;
 }
 

@@ -1,292 +1,279 @@
 #include "actors/journal_events.hpp"
 
-#include <nlohmann/json.hpp>
+#include "journal.pb.h"
+
+#include <type_traits>
 
 namespace courier::actors {
 
-using json = nlohmann::json;
+namespace pb = courier::journal::v1;
 
 namespace {
 
-/// Reads `key` as T, or `fallback` when absent or of the wrong type.
-template <class T>
-T get(const json& j, const char* key, T fallback = T{}) {
-  auto it = j.find(key);
-  if (it == j.end())
-    return fallback;
-  if constexpr (std::is_same_v<T, std::string>) {
-    return it->is_string() ? it->template get<std::string>() : fallback;
-  } else if constexpr (std::is_same_v<T, bool>) {
-    return it->is_boolean() ? it->template get<bool>() : fallback;
-  } else {
-    return it->is_number() ? it->template get<T>() : fallback;
-  }
+// Every C++ enum maps to its proto mirror as value + 1 (0 is *_UNSPECIFIED).
+// Pin the first and last values so a change on either side breaks the build.
+static_assert(pb::ORDER_STATUS_PLACED == 1 + static_cast<int>(msg::order_status::placed));
+static_assert(pb::ORDER_STATUS_CANCELLED == 1 + static_cast<int>(msg::order_status::cancelled));
+static_assert(pb::RadiusTriggerKind_MAX ==
+              1 + static_cast<int>(msg::radius_trigger_kind::restore));
+static_assert(pb::PayStep_MAX == 1 + static_cast<int>(pay_step::void_auth));
+static_assert(pb::PayOutcome_MAX == 1 + static_cast<int>(pay_outcome::failed));
+static_assert(pb::OrderEffect_MAX == static_cast<int>(order_effect_count));
+static_assert(pb::OrderEffect_MAX == 1 + static_cast<int>(order_effect::reminder_cancel));
+// payment_op / payment_outcome (protocol.hpp, CAF) are held as uint8 here:
+// PaymentOp_MAX == 4 (authorize..refund), PaymentOutcome_MAX == 3.
+static_assert(pb::PaymentOp_MAX == 4 && pb::PaymentOutcome_MAX == 3);
+static_assert(pb::OrderEvent::Kind_MAX == 1 + static_cast<int>(order_event::kind::alerted));
+static_assert(pb::PaymentEvent::Kind_MAX == 1 + static_cast<int>(payment_event::kind::outcome));
+static_assert(pb::StoreEvent::Kind_MAX == 1 + static_cast<int>(store_event::kind::trigger));
+static_assert(pb::ReminderEvent::Kind_MAX == 1 + static_cast<int>(reminder_event::kind::fired));
+static_assert(pb::DelaysEvent::Kind_MAX == 1 + static_cast<int>(delays_event::kind::remove));
+static_assert(pb::RegionEvent::Kind_MAX == 1 + static_cast<int>(region_event::kind::radius));
+
+/// The proto value of a C++ enum (or a uint8 holding one).
+template <class P, class E>
+P to_pb(E x) {
+  return static_cast<P>(static_cast<int>(x) + 1);
 }
 
-core::result<json> parse(const std::string& bytes) {
-  auto j = json::parse(bytes, nullptr, false);
-  if (j.is_discarded() || !j.is_object() || !j.contains("t"))
-    return core::error{core::errc::internal, "corrupt journal record"};
-  return j;
+/// The C++ value of proto enum value `v` whose largest value is `max`;
+/// false for unspecified (missing) or unknown.
+template <class E>
+bool from_pb(int v, int max, E& out) {
+  if (v < 1 || v > max)
+    return false;
+  out = static_cast<E>(v - 1);
+  return true;
 }
 
-json encode_point(geo_point p) { return json::array({p.lat, p.lng}); }
-
-geo_point decode_point(const json& j, const char* key) {
-  auto it = j.find(key);
-  if (it == j.end() || !it->is_array() || it->size() != 2 || !(*it)[0].is_number() ||
-      !(*it)[1].is_number())
-    return {};
-  return {(*it)[0].get<double>(), (*it)[1].get<double>()};
+core::error corrupt(const char* what) {
+  return core::error{core::errc::internal, std::string{"corrupt journal record: "} + what};
 }
 
-json encode_lines(const std::vector<order_line>& lines) {
-  auto out = json::array();
-  for (auto& l : lines)
-    out.push_back(json::array({l.sku, l.qty, l.price_minor}));
-  return out;
+void to_pb(const delays_event& ev, pb::DelaysEvent& p) {
+  p.set_what(to_pb<pb::DelaysEvent::Kind>(ev.what));
+  p.set_order_id(ev.order_id);
+  p.set_status(to_pb<pb::OrderStatus>(ev.status));
+  p.set_placed_at_ms(ev.placed_at_ms);
 }
 
-std::vector<order_line> decode_lines(const json& j) {
-  std::vector<order_line> out;
-  auto it = j.find("lines");
-  if (it == j.end() || !it->is_array())
-    return out;
-  for (auto& l : *it) {
-    if (!l.is_array() || l.size() != 3 || !l[0].is_string() || !l[1].is_number() ||
-        !l[2].is_number())
-      continue;
-    out.push_back({l[0].get<std::string>(), l[1].get<std::uint32_t>(),
-                   l[2].get<std::int64_t>()});
-  }
-  return out;
+core::result<delays_event> from_pb(const pb::DelaysEvent& p) {
+  delays_event ev;
+  if (!from_pb(p.what(), pb::DelaysEvent::Kind_MAX, ev.what))
+    return corrupt("delays event kind missing or unknown");
+  if (!from_pb(p.status(), pb::OrderStatus_MAX, ev.status))
+    return corrupt("delays event status missing or unknown");
+  ev.order_id = p.order_id();
+  ev.placed_at_ms = p.placed_at_ms();
+  return ev;
 }
 
 } // namespace
 
 std::string encode(const order_event& ev) {
-  using K = order_event::kind;
-  json j{{"t", static_cast<int>(ev.what)}};
-  switch (ev.what) {
-    case K::placed:
-      j["c"] = ev.customer_id;
-      j["r"] = ev.request_id;
-      j["s"] = ev.store_id;
-      j["lines"] = encode_lines(ev.lines);
-      j["total"] = ev.total_minor;
-      j["drop"] = encode_point(ev.dropoff);
-      j["at_store"] = encode_point(ev.store_at);
-      j["cell"] = ev.store_cell;
-      j["radius"] = ev.store_radius_m;
-      j["at"] = ev.at_ms;
-      break;
-    case K::status:
-      j["to"] = static_cast<int>(ev.to);
-      j["at"] = ev.at_ms;
-      if (!ev.reason.empty())
-        j["why"] = ev.reason;
-      break;
-    case K::assigned:
-      j["rider"] = ev.rider_id;
-      j["offer"] = ev.offer_id;
-      j["at"] = ev.at_ms;
-      break;
-    case K::payment:
-      j["step"] = static_cast<int>(ev.step);
-      j["out"] = static_cast<int>(ev.outcome);
-      break;
-    case K::effect_done:
-      j["e"] = ev.effect;
-      break;
-    case K::nearby:
-      j["d"] = ev.distance_m;
-      break;
-    case K::arriving:
-    case K::alerted:
-      break;
+  pb::OrderEvent p;
+  p.set_what(to_pb<pb::OrderEvent::Kind>(ev.what));
+  p.set_customer_id(ev.customer_id);
+  p.set_request_id(ev.request_id);
+  p.set_store_id(ev.store_id);
+  for (auto& l : ev.lines) {
+    auto* pl = p.add_lines();
+    pl->set_sku(l.sku);
+    pl->set_qty(l.qty);
+    pl->set_price_minor(l.price_minor);
   }
-  return j.dump();
+  p.set_total_minor(ev.total_minor);
+  p.mutable_dropoff()->set_lat(ev.dropoff.lat);
+  p.mutable_dropoff()->set_lng(ev.dropoff.lng);
+  p.mutable_store_at()->set_lat(ev.store_at.lat);
+  p.mutable_store_at()->set_lng(ev.store_at.lng);
+  p.set_store_cell(ev.store_cell);
+  p.set_store_radius_m(ev.store_radius_m);
+  p.set_at_ms(ev.at_ms);
+  p.set_to(to_pb<pb::OrderStatus>(ev.to));
+  p.set_reason(ev.reason);
+  p.set_rider_id(ev.rider_id);
+  p.set_offer_id(ev.offer_id);
+  p.set_step(to_pb<pb::PayStep>(ev.step));
+  p.set_outcome(to_pb<pb::PayOutcome>(ev.outcome));
+  p.set_effect(to_pb<pb::OrderEffect>(ev.effect));
+  p.set_distance_m(ev.distance_m);
+  return p.SerializeAsString();
 }
 
 core::result<order_event> decode_order_event(const std::string& bytes) {
-  auto parsed = parse(bytes);
-  if (!parsed)
-    return parsed.err();
-  const json& j = *parsed;
+  pb::OrderEvent p;
+  if (!p.ParseFromString(bytes))
+    return corrupt("order event does not parse");
   order_event ev;
-  auto t = get<int>(j, "t", -1);
-  if (t < 0 || t > static_cast<int>(order_event::kind::alerted))
-    return core::error{core::errc::internal, "unknown order event"};
-  ev.what = static_cast<order_event::kind>(t);
-  ev.customer_id = get<std::string>(j, "c");
-  ev.request_id = get<std::string>(j, "r");
-  ev.store_id = get<std::string>(j, "s");
-  ev.lines = decode_lines(j);
-  ev.total_minor = get<std::int64_t>(j, "total");
-  ev.dropoff = decode_point(j, "drop");
-  ev.store_at = decode_point(j, "at_store");
-  ev.store_cell = get<std::string>(j, "cell");
-  ev.store_radius_m = get<std::int64_t>(j, "radius");
-  ev.at_ms = get<std::int64_t>(j, "at");
-  ev.to = static_cast<msg::order_status>(get<int>(j, "to"));
-  ev.reason = get<std::string>(j, "why");
-  ev.rider_id = get<std::string>(j, "rider");
-  ev.offer_id = get<std::string>(j, "offer");
-  ev.step = static_cast<pay_step>(get<int>(j, "step"));
-  ev.outcome = static_cast<pay_outcome>(get<int>(j, "out"));
-  ev.effect = get<std::uint8_t>(j, "e");
-  ev.distance_m = get<double>(j, "d");
-  if (ev.to > msg::order_status::cancelled || ev.effect >= order_effect_count)
-    return core::error{core::errc::internal, "order event out of range"};
+  if (!from_pb(p.what(), pb::OrderEvent::Kind_MAX, ev.what))
+    return corrupt("order event kind missing or unknown");
+  if (!from_pb(p.to(), pb::OrderStatus_MAX, ev.to))
+    return corrupt("order event status missing or unknown");
+  if (!from_pb(p.step(), pb::PayStep_MAX, ev.step))
+    return corrupt("order event pay step missing or unknown");
+  if (!from_pb(p.outcome(), pb::PayOutcome_MAX, ev.outcome))
+    return corrupt("order event pay outcome missing or unknown");
+  if (!from_pb(p.effect(), pb::OrderEffect_MAX, ev.effect))
+    return corrupt("order event effect missing or unknown");
+  ev.customer_id = p.customer_id();
+  ev.request_id = p.request_id();
+  ev.store_id = p.store_id();
+  ev.lines.reserve(static_cast<std::size_t>(p.lines_size()));
+  for (auto& l : p.lines())
+    ev.lines.push_back({l.sku(), l.qty(), l.price_minor()});
+  ev.total_minor = p.total_minor();
+  ev.dropoff = {p.dropoff().lat(), p.dropoff().lng()};
+  ev.store_at = {p.store_at().lat(), p.store_at().lng()};
+  ev.store_cell = p.store_cell();
+  ev.store_radius_m = p.store_radius_m();
+  ev.at_ms = p.at_ms();
+  ev.reason = p.reason();
+  ev.rider_id = p.rider_id();
+  ev.offer_id = p.offer_id();
+  ev.distance_m = p.distance_m();
   return ev;
 }
 
 std::string encode(const payment_event& ev) {
-  json j{{"t", static_cast<int>(ev.what)}, {"op_id", ev.op_id}};
-  if (ev.what == payment_event::kind::requested) {
-    j["op"] = ev.op;
-    j["amount"] = ev.amount_minor;
-    j["rk"] = ev.reply_kind;
-    j["rkey"] = ev.reply_key;
-  } else {
-    j["out"] = ev.outcome;
-  }
-  return j.dump();
+  pb::PaymentEvent p;
+  p.set_what(to_pb<pb::PaymentEvent::Kind>(ev.what));
+  p.set_op_id(ev.op_id);
+  p.set_op(to_pb<pb::PaymentOp>(ev.op));
+  p.set_amount_minor(ev.amount_minor);
+  p.set_reply_kind(ev.reply_kind);
+  p.set_reply_key(ev.reply_key);
+  p.set_outcome(to_pb<pb::PaymentOutcome>(ev.outcome));
+  return p.SerializeAsString();
 }
 
 core::result<payment_event> decode_payment_event(const std::string& bytes) {
-  auto parsed = parse(bytes);
-  if (!parsed)
-    return parsed.err();
-  const json& j = *parsed;
+  pb::PaymentEvent p;
+  if (!p.ParseFromString(bytes))
+    return corrupt("payment event does not parse");
   payment_event ev;
-  ev.what = get<int>(j, "t") == 0 ? payment_event::kind::requested
-                                  : payment_event::kind::outcome;
-  ev.op_id = get<std::string>(j, "op_id");
-  ev.op = get<std::uint8_t>(j, "op");
-  ev.amount_minor = get<std::int64_t>(j, "amount");
-  ev.reply_kind = get<std::string>(j, "rk");
-  ev.reply_key = get<std::string>(j, "rkey");
-  ev.outcome = get<std::uint8_t>(j, "out");
-  if (ev.op_id.empty() || ev.op > 3 || ev.outcome > 2)
-    return core::error{core::errc::internal, "corrupt payment event"};
+  if (!from_pb(p.what(), pb::PaymentEvent::Kind_MAX, ev.what))
+    return corrupt("payment event kind missing or unknown");
+  if (!from_pb(p.op(), pb::PaymentOp_MAX, ev.op))
+    return corrupt("payment event op missing or unknown");
+  if (!from_pb(p.outcome(), pb::PaymentOutcome_MAX, ev.outcome))
+    return corrupt("payment event outcome missing or unknown");
+  if (p.op_id().empty())
+    return corrupt("payment event without op_id");
+  ev.op_id = p.op_id();
+  ev.amount_minor = p.amount_minor();
+  ev.reply_kind = p.reply_kind();
+  ev.reply_key = p.reply_key();
   return ev;
 }
 
 std::string encode(const store_event& ev) {
-  json j{{"t", static_cast<int>(ev.what)}};
-  if (ev.what == store_event::kind::upserted) {
-    j["lat"] = ev.lat;
-    j["lng"] = ev.lng;
-    j["radius"] = ev.base_radius_m;
-    j["open"] = ev.open;
-  } else {
-    j["trigger"] = static_cast<int>(ev.trigger);
-    j["radius"] = ev.trigger_radius_m;
-  }
-  return j.dump();
+  pb::StoreEvent p;
+  p.set_what(to_pb<pb::StoreEvent::Kind>(ev.what));
+  p.set_lat(ev.lat);
+  p.set_lng(ev.lng);
+  p.set_base_radius_m(ev.base_radius_m);
+  p.set_open(ev.open);
+  p.set_trigger(to_pb<pb::RadiusTriggerKind>(ev.trigger));
+  p.set_trigger_radius_m(ev.trigger_radius_m);
+  return p.SerializeAsString();
 }
 
 core::result<store_event> decode_store_event(const std::string& bytes) {
-  auto parsed = parse(bytes);
-  if (!parsed)
-    return parsed.err();
-  const json& j = *parsed;
+  pb::StoreEvent p;
+  if (!p.ParseFromString(bytes))
+    return corrupt("store event does not parse");
   store_event ev;
-  ev.what = get<int>(j, "t") == 0 ? store_event::kind::upserted
-                                  : store_event::kind::trigger;
-  ev.lat = get<double>(j, "lat");
-  ev.lng = get<double>(j, "lng");
-  ev.open = get<bool>(j, "open");
-  auto trigger = get<int>(j, "trigger");
-  if (trigger < 0 || trigger > static_cast<int>(msg::radius_trigger_kind::restore))
-    return core::error{core::errc::internal, "corrupt store event"};
-  ev.trigger = static_cast<msg::radius_trigger_kind>(trigger);
-  if (ev.what == store_event::kind::upserted)
-    ev.base_radius_m = get<std::int64_t>(j, "radius");
-  else
-    ev.trigger_radius_m = get<std::int64_t>(j, "radius");
+  if (!from_pb(p.what(), pb::StoreEvent::Kind_MAX, ev.what))
+    return corrupt("store event kind missing or unknown");
+  if (!from_pb(p.trigger(), pb::RadiusTriggerKind_MAX, ev.trigger))
+    return corrupt("store event trigger missing or unknown");
+  ev.lat = p.lat();
+  ev.lng = p.lng();
+  ev.base_radius_m = p.base_radius_m();
+  ev.open = p.open();
+  ev.trigger_radius_m = p.trigger_radius_m();
   return ev;
 }
 
 std::string encode(const reminder_event& ev) {
-  json j{{"t", static_cast<int>(ev.what)},
-         {"k", ev.target_kind},
-         {"key", ev.target_key},
-         {"tag", ev.tag}};
-  if (ev.what == reminder_event::kind::set)
-    j["due"] = ev.due_ms;
-  return j.dump();
+  pb::ReminderEvent p;
+  p.set_what(to_pb<pb::ReminderEvent::Kind>(ev.what));
+  p.set_target_kind(ev.target_kind);
+  p.set_target_key(ev.target_key);
+  p.set_tag(ev.tag);
+  p.set_due_ms(ev.due_ms);
+  return p.SerializeAsString();
 }
 
 core::result<reminder_event> decode_reminder_event(const std::string& bytes) {
-  auto parsed = parse(bytes);
-  if (!parsed)
-    return parsed.err();
-  const json& j = *parsed;
+  pb::ReminderEvent p;
+  if (!p.ParseFromString(bytes))
+    return corrupt("reminder event does not parse");
   reminder_event ev;
-  auto t = get<int>(j, "t", -1);
-  if (t < 0 || t > 2)
-    return core::error{core::errc::internal, "corrupt reminder event"};
-  ev.what = static_cast<reminder_event::kind>(t);
-  ev.target_kind = get<std::string>(j, "k");
-  ev.target_key = get<std::string>(j, "key");
-  ev.tag = get<std::string>(j, "tag");
-  ev.due_ms = get<std::int64_t>(j, "due");
+  if (!from_pb(p.what(), pb::ReminderEvent::Kind_MAX, ev.what))
+    return corrupt("reminder event kind missing or unknown");
+  ev.target_kind = p.target_kind();
+  ev.target_key = p.target_key();
+  ev.tag = p.tag();
+  ev.due_ms = p.due_ms();
   return ev;
 }
 
-namespace {
-json delays_json(const delays_event& ev) {
-  json j{{"t", static_cast<int>(ev.what)}, {"o", ev.order_id}};
-  if (ev.what == delays_event::kind::upsert) {
-    j["st"] = static_cast<int>(ev.status);
-    j["at"] = ev.placed_at_ms;
-  }
-  return j;
+std::string encode(const delays_event& ev) {
+  pb::DelaysEvent p;
+  to_pb(ev, p);
+  return p.SerializeAsString();
 }
-delays_event delays_from_json(const json& j) {
-  delays_event ev;
-  ev.what = get<int>(j, "t") == 0 ? delays_event::kind::upsert
-                                  : delays_event::kind::remove;
-  ev.order_id = get<std::string>(j, "o");
-  auto st = get<int>(j, "st");
-  ev.status = st >= 0 && st <= static_cast<int>(msg::order_status::cancelled)
-                  ? static_cast<msg::order_status>(st)
-                  : msg::order_status::placed;
-  ev.placed_at_ms = get<std::int64_t>(j, "at");
-  return ev;
-}
-} // namespace
-
-std::string encode(const delays_event& ev) { return delays_json(ev).dump(); }
 
 core::result<delays_event> decode_delays_event(const std::string& bytes) {
-  auto parsed = parse(bytes);
-  if (!parsed)
-    return parsed.err();
-  return delays_from_json(*parsed);
+  pb::DelaysEvent p;
+  if (!p.ParseFromString(bytes))
+    return corrupt("delays event does not parse");
+  return from_pb(p);
 }
 
 std::string encode_delays_snapshot(const std::vector<delays_event>& entries) {
-  json j{{"t", "snap"}, {"list", json::array()}};
+  pb::DelaysSnapshot p;
   for (auto& e : entries)
-    j["list"].push_back(delays_json(e));
-  return j.dump();
+    to_pb(e, *p.add_entries());
+  return p.SerializeAsString();
 }
 
 core::result<std::vector<delays_event>> decode_delays_snapshot(const std::string& bytes) {
-  auto parsed = parse(bytes);
-  if (!parsed)
-    return parsed.err();
+  pb::DelaysSnapshot p;
+  if (!p.ParseFromString(bytes))
+    return corrupt("delays snapshot does not parse");
   std::vector<delays_event> out;
-  auto it = parsed->find("list");
-  if (it == parsed->end() || !it->is_array())
-    return core::error{core::errc::internal, "corrupt delays snapshot"};
-  for (auto& e : *it)
-    if (e.is_object())
-      out.push_back(delays_from_json(e));
+  out.reserve(static_cast<std::size_t>(p.entries_size()));
+  for (auto& e : p.entries()) {
+    auto ev = from_pb(e);
+    if (!ev)
+      return ev.err();
+    out.push_back(std::move(*ev));
+  }
   return out;
+}
+
+std::string encode(const region_event& ev) {
+  pb::RegionEvent p;
+  p.set_what(to_pb<pb::RegionEvent::Kind>(ev.what));
+  p.set_trigger(to_pb<pb::RadiusTriggerKind>(ev.trigger));
+  p.set_radius_m(ev.radius_m);
+  return p.SerializeAsString();
+}
+
+core::result<region_event> decode_region_event(const std::string& bytes) {
+  pb::RegionEvent p;
+  if (!p.ParseFromString(bytes))
+    return corrupt("region event does not parse");
+  region_event ev;
+  if (!from_pb(p.what(), pb::RegionEvent::Kind_MAX, ev.what))
+    return corrupt("region event kind missing or unknown");
+  if (!from_pb(p.trigger(), pb::RadiusTriggerKind_MAX, ev.trigger))
+    return corrupt("region event trigger missing or unknown");
+  ev.radius_m = p.radius_m();
+  return ev;
 }
 
 } // namespace courier::actors

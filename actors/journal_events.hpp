@@ -1,15 +1,16 @@
 #pragma once
 /// \file
 /// Journal events of the order-side entities (order, payment, store,
-/// reminder, delays) and their encoding. No CAF here.
+/// reminder, delays) and of regions, and their encoding. No CAF here.
 ///
-/// Encoding: one compact JSON object per event (nlohmann), `{"t": kind, ...}`
-/// with short keys; a field left at its default may be omitted and decodes
-/// to that default, so adding a field later stays compatible. JSON rather
-/// than protobuf because these records never leave the node's journal and
-/// are read by operators with `jq` when something goes wrong; the order's
-/// records are ~100-300 bytes (well under journal_record_bytes_max).
-/// Decoding never throws: a corrupt record is an `internal` error value.
+/// Encoding: protobuf, one message per event type in the schema
+/// messages/proto/journal.proto (package courier.journal.v1; the generated
+/// header is included only by journal_events.cpp). The structs below are
+/// the internal types; journal.proto mirrors them field by field (rider and
+/// dispatch events are encoded the same way, in rider_state.cpp and
+/// dispatch_state.cpp). Every field is written; proto3 omits defaults, so a
+/// record stays small. Decoding never throws: a record that does not parse,
+/// or whose enum is missing or unknown, is an `internal` error value.
 
 #include "actors/order_state.hpp"
 #include "core/result.hpp"
@@ -79,5 +80,15 @@ core::result<delays_event> decode_delays_event(const std::string& bytes);
 /// A snapshot of delays:all (the list of upserts that make up its state).
 std::string encode_delays_snapshot(const std::vector<delays_event>& entries);
 core::result<std::vector<delays_event>> decode_delays_snapshot(const std::string& bytes);
+
+/// region:<cell>: split into its children, merged back, or a radius trigger.
+struct region_event {
+  enum class kind : std::uint8_t { split, merged, radius };
+  kind what = kind::split;
+  msg::radius_trigger_kind trigger = msg::radius_trigger_kind::manual; ///< radius
+  std::int64_t radius_m = 0;                                           ///< radius
+};
+std::string encode(const region_event& ev);
+core::result<region_event> decode_region_event(const std::string& bytes);
 
 } // namespace courier::actors

@@ -2,6 +2,7 @@
 
 #include "actors/dispatch_actor.hpp"
 #include "actors/history_actor.hpp"
+#include "actors/journal_events.hpp"
 #include "actors/radius_policy.hpp"
 #include "actors/rider_actor.hpp"
 #include "actors/order_state.hpp"
@@ -68,8 +69,8 @@ region_rider_update to_update(const indexed_rider& r) {
 }
 
 template <class Done>
-void journal(region_actor* self, std::string event, Done done) {
-  cluster::persist(self, self->state.ctx, self->state.version, {std::move(event)},
+void journal(region_actor* self, const region_event& event, Done done) {
+  cluster::persist(self, self->state.ctx, self->state.version, {encode(event)},
                    [=](core::result<storage::version_t> r) mutable {
                      if (r)
                        self->state.version = *r;
@@ -183,7 +184,7 @@ bool may_split(region_actor* self) {
 }
 
 void split_now(region_actor* self) {
-  journal(self, "split", [=](bool ok) {
+  journal(self, region_event{region_event::kind::split, {}, 0}, [=](bool ok) {
     if (!ok)
       return; // stays whole; the next update tries again
     auto& st = self->state;
@@ -232,7 +233,7 @@ void collect_children(region_actor* self, bool drain, Done done) {
 
 void merge_now(region_actor* self) {
   collect_children(self, true, [=](const std::vector<region_rider_update>& riders) {
-    journal(self, "merged", [=](bool ok) {
+    journal(self, region_event{region_event::kind::merged, {}, 0}, [=](bool ok) {
       auto& st = self->state;
       if (!ok)
         return; // children are empty now; riders come back with their next updates
@@ -373,8 +374,7 @@ caf::result<msg::radius_result> on_radius(region_actor* self, radius_trigger_cmd
   auto radius = static_cast<std::int64_t>(std::llround(cmd.body.radius_m));
   if (kind != msg::radius_trigger_kind::restore && radius <= 0)
     return fail(core::errc::bad_request, "radius_m must be positive");
-  auto event = "radius\t" + std::to_string(static_cast<int>(kind)) + "\t" +
-               std::to_string(radius);
+  region_event event{region_event::kind::radius, kind, radius};
   auto rp = self->make_response_promise<msg::radius_result>();
   journal(self, event, [=](bool ok) mutable {
     if (!ok) {
@@ -414,25 +414,28 @@ void drop_subscriber(region_actor* self, const caf::actor_addr& addr) {
 
 // -- recovery ---------------------------------------------------------------------------
 
-void replay(region_actor* self, const std::string& ev) {
+void replay(region_actor* self, const std::string& bytes) {
   auto& st = self->state;
-  if (ev == "split") {
-    st.split = true;
-    st.dir.clear();
-    auto children = geo::cell_to_children(st.cell, st.res + 1);
-    if (children)
-      for (auto c : *children)
-        st.dir.add_child(geo::cell_to_string(c));
-  } else if (ev == "merged") {
-    st.split = false;
-    st.dir.clear();
-  } else if (ev.rfind("radius\t", 0) == 0) {
-    auto tab = ev.find('\t', 7);
-    COURIER_ASSERT(tab != std::string::npos);
-    auto kind = static_cast<msg::radius_trigger_kind>(std::atoi(ev.c_str() + 7));
-    st.radius.apply(kind, std::atoll(ev.c_str() + tab + 1), unset_m);
-  } else {
-    COURIER_ASSERT(false && "unknown region event");
+  auto decoded = decode_region_event(bytes);
+  COURIER_ASSERT(decoded.ok() && "corrupt region event");
+  const auto& ev = *decoded;
+  switch (ev.what) {
+    case region_event::kind::split: {
+      st.split = true;
+      st.dir.clear();
+      auto children = geo::cell_to_children(st.cell, st.res + 1);
+      if (children)
+        for (auto c : *children)
+          st.dir.add_child(geo::cell_to_string(c));
+      break;
+    }
+    case region_event::kind::merged:
+      st.split = false;
+      st.dir.clear();
+      break;
+    case region_event::kind::radius:
+      st.radius.apply(ev.trigger, ev.radius_m, unset_m);
+      break;
   }
 }
 

@@ -2,91 +2,47 @@
 
 #include "core/assert.hpp"
 
+#include "journal.pb.h"
+
 #include <algorithm>
-#include <cstdio>
-#include <cstdlib>
-#include <vector>
 
 namespace courier::actors {
 
-namespace {
+namespace pb = courier::journal::v1;
 
-std::string num(double x) {
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "%.17g", x);
-  return buf;
-}
-
-std::vector<std::string> split_tabs(const std::string& text) {
-  std::vector<std::string> out;
-  std::string cur;
-  for (char c : text) {
-    if (c == '\t') {
-      out.push_back(std::move(cur));
-      cur.clear();
-    } else {
-      cur.push_back(c);
-    }
-  }
-  out.push_back(std::move(cur));
-  return out;
-}
-
-core::error bad(const std::string& text) {
-  return core::make_error(core::errc::bad_request, "bad rider event: " + text);
-}
-
-} // namespace
+static_assert(pb::RiderEvent::Kind_MAX == 1 + static_cast<int>(rider_event::kind::released));
 
 std::string rider_event::encode() const {
-  const auto& o = offer;
-  switch (what) {
-    case kind::availability:
-      return std::string{"avail\t"} + (available ? "1" : "0");
-    case kind::offer_taken:
-      return "offer\t" + o.offer_id + "\t" + o.order_id + "\t" + num(o.store_lat) +
-             "\t" + num(o.store_lng) + "\t" + num(o.dropoff_lat) + "\t" +
-             num(o.dropoff_lng) + "\t" + num(o.distance_m) + "\t" +
-             std::to_string(o.expires_ms);
-    case kind::offer_cleared:
-      return "clear\t" + o.offer_id;
-    case kind::assigned:
-      return "assign\t" + o.order_id + "\t" + o.offer_id;
-    case kind::released:
-      return "release\t" + o.order_id;
-  }
-  COURIER_ASSERT(false);
+  pb::RiderEvent p;
+  p.set_what(static_cast<pb::RiderEvent::Kind>(static_cast<int>(what) + 1));
+  p.set_available(available);
+  auto* o = p.mutable_offer();
+  o->set_offer_id(offer.offer_id);
+  o->set_order_id(offer.order_id);
+  o->set_store_lat(offer.store_lat);
+  o->set_store_lng(offer.store_lng);
+  o->set_dropoff_lat(offer.dropoff_lat);
+  o->set_dropoff_lng(offer.dropoff_lng);
+  o->set_distance_m(offer.distance_m);
+  o->set_expires_ms(offer.expires_ms);
+  return p.SerializeAsString();
 }
 
 core::result<rider_event> rider_event::decode(const std::string& text) {
-  auto f = split_tabs(text);
+  pb::RiderEvent p;
+  if (!p.ParseFromString(text))
+    return core::make_error(core::errc::internal,
+                            "corrupt journal record: rider event does not parse");
+  if (p.what() < 1 || p.what() > pb::RiderEvent::Kind_MAX)
+    return core::make_error(core::errc::internal,
+                            "corrupt journal record: rider event kind missing or unknown");
   rider_event ev;
-  if (f[0] == "avail" && f.size() == 2) {
-    ev.what = kind::availability;
-    ev.available = f[1] == "1";
-  } else if (f[0] == "offer" && f.size() == 9) {
-    ev.what = kind::offer_taken;
-    ev.offer = held_offer{f[1],
-                          f[2],
-                          std::strtod(f[3].c_str(), nullptr),
-                          std::strtod(f[4].c_str(), nullptr),
-                          std::strtod(f[5].c_str(), nullptr),
-                          std::strtod(f[6].c_str(), nullptr),
-                          std::strtod(f[7].c_str(), nullptr),
-                          std::strtoll(f[8].c_str(), nullptr, 10)};
-  } else if (f[0] == "clear" && f.size() == 2) {
-    ev.what = kind::offer_cleared;
-    ev.offer.offer_id = f[1];
-  } else if (f[0] == "assign" && f.size() == 3) {
-    ev.what = kind::assigned;
-    ev.offer.order_id = f[1];
-    ev.offer.offer_id = f[2];
-  } else if (f[0] == "release" && f.size() == 2) {
-    ev.what = kind::released;
-    ev.offer.order_id = f[1];
-  } else {
-    return bad(text);
-  }
+  ev.what = static_cast<kind>(p.what() - 1);
+  ev.available = p.available();
+  const auto& o = p.offer();
+  ev.offer = held_offer{o.offer_id(),    o.order_id(),    o.store_lat(),
+                        o.store_lng(),   o.dropoff_lat(), o.dropoff_lng(),
+                        o.distance_m(),  o.expires_ms()};
   return ev;
 }
 

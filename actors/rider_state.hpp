@@ -46,9 +46,9 @@ struct rider_event {
   bool available = false;
   held_offer offer;
 
-  /// One journal record (tab-separated text; doubles round-trip exactly).
+  /// One journal record (courier.journal.v1.RiderEvent, journal.proto).
   std::string encode() const;
-  /// Parses encode()'s output; bad_request for anything else.
+  /// Parses encode()'s output; `internal` for anything else.
   static core::result<rider_event> decode(const std::string& text);
 };
 
