@@ -41,17 +41,18 @@ struct fake_log {
 /// (as a void handler does), except region_radius_query.
 inline cluster::entity_factory fake_factory(std::shared_ptr<fake_log> log) {
   return [log](caf::actor_system& sys, const cluster::entity_context& ctx) {
-    return sys.spawn([log, ctx](caf::event_based_actor* self) -> caf::behavior {
+    return sys.spawn([log](caf::event_based_actor* self,
+                           cluster::entity_context me) -> caf::behavior {
       self->set_default_handler(
-          [log, ctx](caf::scheduled_actor*, caf::message_view& x) -> caf::result<caf::message> {
+          [log, me](caf::scheduled_actor*, caf::message_view& x) -> caf::result<caf::message> {
             auto m = x.move_content_to_message();
-            log->got.emplace_back(ctx.self, m);
+            log->got.emplace_back(me.self, m);
             if (m.match_elements<region_radius_query>())
               return caf::make_message(region_radius{log->region_cap_m});
             return caf::message{};
           });
-      return {cluster::passivation_handler(self, ctx)};
-    });
+      return {cluster::passivation_handler(self, me)};
+    }, ctx);
   };
 }
 

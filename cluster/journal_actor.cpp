@@ -124,12 +124,11 @@ caf::actor spawn_journal_actor(caf::actor_system& sys,
                                std::shared_ptr<storage::journal_backend> backend,
                                journal_spawn mode) {
   COURIER_ASSERT(backend != nullptr);
-  auto fn = [backend](journal_actor* self) {
-    return make_behavior(self, backend);
-  };
+  // Spawned with an argument: CAF 0.17 dereferences a null argument tuple
+  // for argument-less function actors (UBSan reports it).
   if (mode == journal_spawn::detached)
-    return sys.spawn<caf::detached>(fn);
-  return sys.spawn(fn);
+    return sys.spawn<caf::detached>(make_behavior, backend);
+  return sys.spawn(make_behavior, backend);
 }
 
 } // namespace courier::cluster

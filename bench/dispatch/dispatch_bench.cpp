@@ -127,13 +127,13 @@ caf::behavior rider_client(caf::event_based_actor* self, caf::actor router) {
 
 double baseline_msgs_per_s(caf::actor_system& sys, std::size_t n) {
   auto done = std::make_shared<std::atomic<bool>>(false);
-  auto counter = sys.spawn([n, done](caf::event_based_actor*) -> caf::behavior {
+  auto counter = sys.spawn([done](caf::event_based_actor*, std::size_t expected) -> caf::behavior {
     auto seen = std::make_shared<std::size_t>(0);
     return {[=](std::uint64_t) {
-      if (++*seen == n)
+      if (++*seen == expected)
         done->store(true);
     }};
-  });
+  }, n);
   auto t0 = steady::now();
   for (std::size_t i = 0; i < n; ++i)
     caf::anon_send(counter, std::uint64_t{i});

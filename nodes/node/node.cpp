@@ -158,9 +158,9 @@ void node::impl::metrics_text(std::function<void(std::string)> done) {
   auto base = std::make_shared<std::ostringstream>();
   gateway_metrics(*base, servers->stats(), sessions->size());
   message_metrics(*base, *metrics);
-  auto r = router;
-  auto j = journal;
-  sys->spawn([base, done, r, j](caf::event_based_actor* self) {
+  // Handles go in as arguments: CAF 0.17 dereferences a null argument
+  // tuple for argument-less function actors (UBSan reports it).
+  sys->spawn([base, done](caf::event_based_actor* self, caf::actor r, caf::actor j) {
     self->request(r, std::chrono::seconds{2}, cluster::stats_atom::value)
         .then(
             [=](cluster::router_stats rs) {
@@ -172,7 +172,7 @@ void node::impl::metrics_text(std::function<void(std::string)> done) {
                         [=](caf::error&) { done(base->str()); });
             },
             [=](caf::error&) { done(base->str()); });
-  });
+  }, router, journal);
 }
 
 node::node(node_config cfg) : impl_(std::make_unique<impl>()) {

@@ -169,18 +169,21 @@ void world::crash() {
 probe world::make_probe() {
   probe p;
   auto inbox = p.inbox_;
-  p.handle = sys_.spawn([inbox](caf::event_based_actor* self) {
+  // The inbox goes in as an argument: CAF 0.17 dereferences a null
+  // argument tuple for argument-less function actors (UBSan reports it).
+  p.handle = sys_.spawn([](caf::event_based_actor* self,
+                           std::shared_ptr<std::deque<caf::message>> box) {
     self->set_default_handler(
-        [inbox](caf::scheduled_actor*, caf::message_view& x)
+        [box](caf::scheduled_actor*, caf::message_view& x)
             -> caf::result<caf::message> {
-          inbox->push_back(x.move_content_to_message());
+          box->push_back(x.move_content_to_message());
           return caf::message{};
         });
-    self->set_error_handler([inbox](caf::scheduled_actor*, caf::error& err) {
-      inbox->push_back(caf::make_message(err));
+    self->set_error_handler([box](caf::scheduled_actor*, caf::error& err) {
+      box->push_back(caf::make_message(err));
     });
     return caf::behavior{[](caf::unit_t) {}};
-  });
+  }, inbox);
   run();
   return p;
 }

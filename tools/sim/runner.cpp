@@ -124,7 +124,14 @@ void sim_runner::stop() {
     for (auto& a : self->agents_)
       a->stop();
     self->grace_timer_.expires_after(std::chrono::milliseconds(stop_grace_ms));
-    self->grace_timer_.async_wait([self](boost::system::error_code) { self->ctx_.io.stop(); });
+    self->grace_timer_.async_wait([self](boost::system::error_code) {
+      // Agents and their connections refer to each other through pending
+      // handlers; dropping them here lets the io_context free the rest.
+      self->agents_.clear();
+      self->customers_.clear();
+      self->admin_.reset();
+      self->ctx_.io.stop();
+    });
   });
 }
 
