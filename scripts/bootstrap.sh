@@ -8,8 +8,13 @@ packages=(
   libcaf-dev libboost-dev libboost-system-dev
   libprotobuf-dev protobuf-compiler libhiredis-dev libssl-dev
   nlohmann-json3-dev doctest-dev
-  redis-server nodejs npm chromium
+  redis-server chromium
 )
+# Node.js and npm (test clients, the H3 oracle) may come from another
+# source than Debian (this image ships its own, which conflicts with
+# Debian's npm package): install Debian's only when the commands are missing.
+command -v node >/dev/null 2>&1 || packages+=(nodejs)
+command -v npm >/dev/null 2>&1 || packages+=(npm)
 
 missing=()
 for p in "${packages[@]}"; do
