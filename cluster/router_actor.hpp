@@ -13,16 +13,29 @@
 ///
 /// Other messages: `(stats_atom) -> router_stats`; `(passivated_atom, ref)`
 /// from entities.
+///
+/// Cluster mode (`node_id` set): the router learns the members from
+/// `(view_atom, cluster_view)` messages (cluster_view.hpp) and delivers a
+/// message locally only if placement makes this node the owner; otherwise it
+/// forwards it to the owner's router. Until the first view it holds messages.
+/// On a new view it passivates what it no longer owns (forwarding what it
+/// held for them) and, for keys it gains from a member that is still alive,
+/// holds other senders' messages until that member's handoff, so no message
+/// overtakes one sent before it (cluster_view.hpp has the protocol). Messages
+/// for a member whose connection broke are held until the view changes.
+/// Every buffer is bounded; over the bound a request is answered
+/// `unavailable` (never silently dropped).
 
 #include "cluster/entity_ref.hpp"
 
-#include <caf/fwd.hpp>
+#include <caf/message.hpp>
 
 #include <chrono>
 #include <cstdint>
 #include <functional>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 namespace courier::cluster {
 
@@ -40,6 +53,17 @@ struct router_config {
   std::size_t idle_passivations_per_scan_max = 10'000;
   /// Messages held for one entity while it passivates.
   std::size_t buffer_max = 1024;
+
+  /// This node's id in the cluster; empty = a single node, all local.
+  std::string node_id;
+  /// Messages held per member (awaiting its handoff or a new view after its
+  /// connection broke) and before the first view.
+  std::size_t peer_buffer_max = 100'000;
+  /// Entities that must run wherever they are placed even without traffic
+  /// (durable timer shards): the owner sends `resident_wake` to each one it
+  /// gains on a view change.
+  std::vector<entity_ref> resident;
+  caf::message resident_wake;
 };
 
 /// Counters for /metrics and tests.
@@ -51,11 +75,16 @@ struct router_stats {
   std::uint64_t buffered_total = 0;     ///< messages held during passivation
   std::uint64_t rejected_total = 0;     ///< unknown kind or buffer full
   std::uint64_t crashed_total = 0;      ///< activations that stopped abnormally
+  std::uint64_t forwarded_total = 0;    ///< messages sent to another node's router
+  std::uint64_t handoffs_total = 0;     ///< handoffs this router completed
+  std::uint64_t view_version = 0;       ///< the view it routes by (0: none)
+  std::uint64_t handed_off_version = 0; ///< the last view it handed off
 
   template <class Inspector>
   friend typename Inspector::result_type inspect(Inspector& f, router_stats& x) {
     return f(x.live, x.activations_total, x.passivations_total, x.routed_total,
-             x.buffered_total, x.rejected_total, x.crashed_total);
+             x.buffered_total, x.rejected_total, x.crashed_total, x.forwarded_total,
+             x.handoffs_total, x.view_version, x.handed_off_version);
   }
 };
 

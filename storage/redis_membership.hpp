@@ -1,0 +1,77 @@
+#pragma once
+/// \file
+/// The cluster's membership table in Redis (as Orleans keeps its membership
+/// table in a store). Every change goes through one Lua script, so a view
+/// (version, members) read from Redis is consistent: two nodes that read the
+/// same version see the same members.
+///
+/// Keys:
+/// - `courier:member:{id}`: hash (epoch, host, cluster_port, http_port,
+///   tcp_port, draining, stats) with a TTL = the lease; renewing resets it.
+/// - `courier:members`: set of ids; `courier:view`: the view version,
+///   incremented by every join, leave, drain and by the read that notices an
+///   expired lease (it removes the id from the set in the same script).
+/// - `courier:epoch`: counter; each join takes the next epoch, so a rejoining
+///   node is a new incarnation and the journal's fence (redis_backend) tells
+///   them apart.
+
+#include "storage/redis_client.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace courier::storage {
+
+struct member_record {
+  std::string id;
+  std::uint64_t epoch = 0;
+  std::string host = "127.0.0.1";
+  std::uint16_t cluster_port = 0;
+  std::uint16_t http_port = 0;
+  std::uint16_t tcp_port = 0;
+  bool draining = false;
+  std::int64_t lease_left_ms = 0; ///< PTTL when read; ignored on join
+  std::string stats;              ///< JSON {"order": 3, ...}: live entities by kind
+};
+
+struct membership_view {
+  std::uint64_t version = 0;
+  std::vector<member_record> members; ///< sorted by id
+};
+
+/// The key of a member's lease hash, also its journal fence key.
+std::string member_key(const std::string& id);
+
+class redis_membership {
+public:
+  static core::result<std::unique_ptr<redis_membership>>
+  connect(const redis_url& url, std::chrono::milliseconds timeout = std::chrono::seconds{2});
+
+  /// Registers `me` with a fresh epoch (returned) and a lease of `lease`.
+  /// conflict if a live member with this id exists (its lease not expired).
+  core::result<std::uint64_t> join(const member_record& me, std::chrono::milliseconds lease);
+
+  /// Extends the lease if the member still holds epoch `epoch`, and stores
+  /// `stats`. false: the lease is lost (expired or taken); the node must stop
+  /// serving and join again.
+  core::result<bool> renew(const std::string& id, std::uint64_t epoch,
+                           std::chrono::milliseconds lease, const std::string& stats);
+
+  /// The current view; removes members whose lease expired (bumping the view).
+  core::result<membership_view> read_view();
+
+  /// Marks a member draining (placement skips it). not_found if absent.
+  core::result<core::unit_t> set_draining(const std::string& id);
+
+  /// Removes the member if it still holds `epoch`.
+  core::result<core::unit_t> leave(const std::string& id, std::uint64_t epoch);
+
+private:
+  explicit redis_membership(std::unique_ptr<redis_client> client);
+  std::unique_ptr<redis_client> client_;
+};
+
+} // namespace courier::storage
