@@ -42,11 +42,20 @@ struct activation {
 struct peer {
   caf::actor router;
   bool reachable = true;          ///< false once its connection broke
-  std::uint64_t adopted = 0;      ///< highest view version it adopted
-  std::uint64_t handed_off = 0;   ///< highest view version it handed off
   std::deque<held_message> held;  ///< for its keys while unreachable, or
                                   ///< for keys it hands to us
 };
+
+/// What a member said of the views it adopted and handed off. Kept by id,
+/// apart from `peers`: a member may say it before this router's view has it.
+/// Versions only grow, so a newer incarnation's word is never shadowed.
+struct member_progress {
+  std::uint64_t adopted = 0;
+  std::uint64_t handed_off = 0;
+};
+
+/// Members whose progress is remembered; beyond it, departed ones are forgotten.
+constexpr std::size_t progress_max = 4096;
 
 struct router_state {
   router_config cfg;
@@ -62,6 +71,7 @@ struct router_state {
   cluster_view view;
   cluster_view prev;                  ///< the view before `view`
   std::map<std::string, peer> peers;  ///< every other member of `view`
+  std::map<std::string, member_progress> progress;
   std::deque<held_message> no_view;   ///< before the first view
   std::deque<held_message> lagging;   ///< bounced between members whose views differ
   std::uint64_t handed_off = 0;       ///< view version we sent handoff for
@@ -179,7 +189,7 @@ void maybe_hand_off(router_actor* self) {
     if (owner_of(st.view, kv.first) != st.cfg.node_id)
       return;
   for (auto& kv : st.peers)
-    if (kv.second.reachable && kv.second.adopted < st.view.version)
+    if (kv.second.reachable && st.progress[kv.first].adopted < st.view.version)
       return;
   st.handed_off = st.view.version;
   st.stats.handoffs_total += 1;
@@ -237,7 +247,7 @@ void route(router_actor* self, held_message msg) {
   auto old_owner = owner_of(st.prev, msg.ref);
   if (!old_owner.empty() && old_owner != st.cfg.node_id && msg.from != old_owner) {
     auto p = st.peers.find(old_owner);
-    if (p != st.peers.end() && p->second.handed_off < st.view.version)
+    if (p != st.peers.end() && st.progress[old_owner].handed_off < st.view.version)
       return hold(self, p->second.held, std::move(msg), "its previous owner is handing off");
   }
   deliver_local(self, std::move(msg));
@@ -292,7 +302,7 @@ void adopt_view(router_actor* self, cluster_view v) {
   // off this view, and bounced messages: route again by the new view.
   for (auto& kv : st.peers) {
     auto& p = kv.second;
-    if (!p.reachable || p.handed_off >= st.view.version) {
+    if (!p.reachable || st.progress[kv.first].handed_off >= st.view.version) {
       for (auto& msg : p.held)
         released.push_back(std::move(msg));
       p.held.clear();
@@ -313,14 +323,23 @@ void adopt_view(router_actor* self, cluster_view v) {
   maybe_hand_off(self);
 }
 
+/// The progress record of `id`, forgetting departed members if too many.
+member_progress& progress_of(router_state& st, const std::string& id) {
+  if (st.progress.size() >= progress_max && st.progress.count(id) == 0)
+    for (auto it = st.progress.begin(); it != st.progress.end();)
+      it = find_member(st.view, it->first) ? std::next(it) : st.progress.erase(it);
+  return st.progress[id];
+}
+
 void on_peer_handoff(router_actor* self, const std::string& from, std::uint64_t version) {
   auto& st = self->state;
+  auto& pr = progress_of(st, from);
+  pr.handed_off = std::max(pr.handed_off, version);
   auto it = st.peers.find(from);
   if (it == st.peers.end())
     return;
   auto& p = it->second;
-  p.handed_off = std::max(p.handed_off, version);
-  if (p.handed_off < st.view.version || !p.reachable)
+  if (pr.handed_off < st.view.version || !p.reachable)
     return;
   auto held = std::move(p.held);
   p.held.clear();
@@ -421,9 +440,8 @@ caf::behavior router_behavior(router_actor* self, router_config cfg,
     },
     [=](view_atom, cluster_view& v) { adopt_view(self, std::move(v)); },
     [=](adopted_atom, const std::string& from, std::uint64_t version) {
-      auto it = self->state.peers.find(from);
-      if (it != self->state.peers.end())
-        it->second.adopted = std::max(it->second.adopted, version);
+      auto& pr = progress_of(self->state, from);
+      pr.adopted = std::max(pr.adopted, version);
       maybe_hand_off(self);
     },
     [=](handoff_atom, const std::string& from, std::uint64_t version) {
