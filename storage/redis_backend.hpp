@@ -5,9 +5,9 @@
 /// Keys (prefix "courier"): `courier:j:{stream}` a list of events (version =
 /// its length), `courier:s:{stream}` the latest snapshot (hash: version,
 /// payload), `courier:streams` a set of stream names. An append is one Lua
-/// script: it checks the stream's version against the expected one (stale:
-/// an error reply starting "CONFLICT"), checks the fence (below), RPUSHes the
-/// events and SADDs the stream, atomically.
+/// script: it checks the fence (below), then the stream's version against
+/// the expected one (stale: an error reply starting "CONFLICT"), RPUSHes the
+/// events and SADDs the stream, atomically. save_snapshot is fenced too.
 ///
 /// Fencing: with a fence, the script first checks that the hash
 /// `fence.member_key` (the node's membership lease) still exists and its
@@ -17,24 +17,40 @@
 ///
 /// Durability is Redis's (run it with appendonly yes); sync() is a no-op
 /// because every append is already applied when append() returns.
+///
+/// Limits: the shape checks of journal_checks (events per append, record
+/// size, stream name) run before any round trip; a stream may hold at most
+/// redis_events_since_snapshot_max events after its snapshot (overloaded),
+/// which bounds what read() returns. A timeout or broken connection is
+/// unavailable and leaves it unknown whether an append ran: the writer must
+/// re-read the stream's version before it retries.
 
 #include "storage/journal.hpp"
 #include "storage/redis_client.hpp"
 
 #include <atomic>
+#include <cstddef>
 #include <memory>
 #include <optional>
 #include <string>
 
 namespace courier::storage {
 
+/// Events a stream may hold after its latest snapshot (as file_backend's
+/// events_since_snapshot_max): bounds a read's reply.
+inline constexpr std::size_t redis_events_since_snapshot_max = 100'000;
+
+/// Whose lease guards the writes: see the file comment.
 struct redis_fence {
   std::string member_key;                        ///< e.g. "courier:member:n1"
   std::shared_ptr<std::atomic<std::uint64_t>> epoch; ///< the node's current epoch
 };
 
+/// The journal in Redis; see the file comment.
 class redis_backend final : public journal_backend {
 public:
+  /// Connects (and PINGs). With a fence, every write checks the lease; an
+  /// epoch of 0 in `fence.epoch` (not joined) refuses writes as unavailable.
   static core::result<std::unique_ptr<redis_backend>>
   open(const redis_url& url, std::optional<redis_fence> fence = std::nullopt,
        std::chrono::milliseconds timeout = std::chrono::seconds{2});
@@ -44,13 +60,27 @@ public:
   core::result<recovered_stream> read(const std::string& stream) override;
   core::result<core::unit_t> save_snapshot(const std::string& stream, version_t version,
                                            std::string payload) override;
+  /// 0 when Redis cannot be read (counted in failed_reads()): an append
+  /// expecting it then fails on its own check.
   version_t version(const std::string& stream) const override;
+  /// Empty when Redis cannot be read (counted in failed_reads()).
   std::vector<std::string> streams() const override;
+
+  /// version()/streams() calls that could not reach Redis (they cannot
+  /// return an error).
+  std::uint64_t failed_reads() const noexcept { return failed_reads_; }
 
 private:
   redis_backend(std::unique_ptr<redis_client> client, std::optional<redis_fence> fence);
+  /// Adds the fence's key to `keys` and its epoch to `epoch_arg` ("" without
+  /// a fence); unavailable when the node holds no epoch.
+  core::result<core::unit_t> fence_args(const std::string& stream,
+                                        std::vector<std::string>& keys,
+                                        std::string& epoch_arg) const;
+
   std::unique_ptr<redis_client> client_;
   std::optional<redis_fence> fence_;
+  mutable std::uint64_t failed_reads_ = 0;
 };
 
 } // namespace courier::storage

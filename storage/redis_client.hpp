@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 struct redisContext;
@@ -36,6 +37,7 @@ struct redis_reply {
   std::vector<redis_reply> elements;
 };
 
+/// One connection to Redis; see the file comment.
 class redis_client {
 public:
   /// Connects (with `timeout` for connect and for every command).
@@ -46,12 +48,17 @@ public:
   redis_client& operator=(const redis_client&) = delete;
 
   /// Runs one command. A Redis error reply (e.g. from a script) is an error
-  /// value: errc::conflict when its text starts with "CONFLICT", unavailable
-  /// for "FENCED", internal otherwise. A broken connection is unavailable and
-  /// the next call reconnects once.
+  /// value whose message is the reply's text; the code comes from its first
+  /// word: "CONFLICT" -> conflict, "FENCED" -> unavailable, "BADREQUEST" ->
+  /// bad_request, "NOTFOUND" -> not_found, "OVERLOADED"/"OOM" -> overloaded,
+  /// Redis's transient states (LOADING, BUSY, MASTERDOWN, READONLY, TRYAGAIN)
+  /// -> unavailable, internal otherwise. A broken connection or a timeout is
+  /// unavailable (the command may or may not have run) and the next call
+  /// reconnects once.
   core::result<redis_reply> command(const std::vector<std::string>& argv);
 
-  /// EVALSHA with a fallback to SCRIPT LOAD on NOSCRIPT.
+  /// EVALSHA with a fallback to SCRIPT LOAD on NOSCRIPT. A script is loaded
+  /// on its first use and its SHA cached (at most a few dozen scripts).
   core::result<redis_reply> eval(const std::string& script,
                                  const std::vector<std::string>& keys,
                                  const std::vector<std::string>& args);
@@ -59,12 +66,16 @@ public:
   const redis_url& url() const { return url_; }
 
 private:
+  enum class cache { use, reload };
   redis_client(redis_url url, std::chrono::milliseconds timeout);
   core::result<core::unit_t> reconnect();
+  /// The script's SHA: cached, or from SCRIPT LOAD (always with `reload`).
+  core::result<std::string> script_sha(const std::string& script, cache mode);
 
   redis_url url_;
   std::chrono::milliseconds timeout_;
   redisContext* ctx_ = nullptr;
+  std::unordered_map<std::string, std::string> shas_; ///< script text -> SHA1
 };
 
 } // namespace courier::storage

@@ -18,6 +18,7 @@
 #include "storage/redis_client.hpp"
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -25,6 +26,16 @@
 
 namespace courier::storage {
 
+/// Members the table holds; a join past it is overloaded.
+inline constexpr std::size_t members_max = 1024;
+/// Longest lease a member may take (a lost node is noticed within it).
+inline constexpr std::chrono::milliseconds member_lease_max{10 * 60 * 1000};
+/// Largest `stats` JSON a member stores (join/renew past it: bad_request).
+inline constexpr std::size_t member_stats_bytes_max = 4096;
+/// Longest `host` of a member.
+inline constexpr std::size_t member_host_bytes_max = 255;
+
+/// One member's record (the hash `courier:member:{id}`).
 struct member_record {
   std::string id;
   std::uint64_t epoch = 0;
@@ -37,6 +48,9 @@ struct member_record {
   std::string stats;              ///< JSON {"order": 3, ...}: live entities by kind
 };
 
+/// A consistent read of the table. Two reads with the same version have the
+/// same members (ids, epochs, addresses, draining); `lease_left_ms` and
+/// `stats` are live values and may differ.
 struct membership_view {
   std::uint64_t version = 0;
   std::vector<member_record> members; ///< sorted by id
@@ -45,6 +59,7 @@ struct membership_view {
 /// The key of a member's lease hash, also its journal fence key.
 std::string member_key(const std::string& id);
 
+/// The membership table; see the file comment. Ids are 1..id_chars_max bytes.
 class redis_membership {
 public:
   static core::result<std::unique_ptr<redis_membership>>
@@ -64,9 +79,11 @@ public:
   core::result<membership_view> read_view();
 
   /// Marks a member draining (placement skips it). not_found if absent.
+  /// Bumps the view the first time only.
   core::result<core::unit_t> set_draining(const std::string& id);
 
-  /// Removes the member if it still holds `epoch`.
+  /// Removes the member if it still holds `epoch` (a newer incarnation is
+  /// left alone; an already expired id is dropped from the set). Idempotent.
   core::result<core::unit_t> leave(const std::string& id, std::uint64_t epoch);
 
 private:
