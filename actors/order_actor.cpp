@@ -111,8 +111,13 @@ void commit(order_actor* self, const cluster::entity_context& ctx,
                    [=](core::result<storage::version_t> r) mutable {
                      if (!r) {
                        done(r.err());
-                       if (r.err().code == core::errc::conflict)
-                         self->quit(cluster::to_caf_error(r.err())); // re-read
+                       // conflict: someone else wrote; unavailable: the
+                       // write may have happened (a lost ack) or the node is
+                       // fenced. Either way our state may be behind the
+                       // journal: stop, the next message re-reads it.
+                       if (r.err().code == core::errc::conflict ||
+                           r.err().code == core::errc::unavailable)
+                         self->quit(cluster::to_caf_error(r.err()));
                        return;
                      }
                      auto& st = self->state;

@@ -8,16 +8,25 @@
 /// in the view.
 ///
 /// Router <-> router protocol (all one-way unless noted):
-/// - `(forward_atom, from_id, entity_ref, message)`: a message for an entity
-///   the receiver owns (a request's promise travels with it: the entity's
-///   reply goes straight back to the original caller).
+/// - `(forward_atom, from_id, origin_id, seq, entity_ref, message)`: a
+///   message for an entity the receiver owns (a request's promise travels
+///   with it: the entity's reply goes straight back to the original caller).
+///   `origin_id`/`seq` name the router that first routed it and its place in
+///   that router's order; per-sender order is per-origin `seq` order.
 /// - `(adopted_atom, from_id, view_version)`: the sender routes by this view
 ///   now; every message it forwarded under an older view was sent before.
 /// - `(handoff_atom, from_id, view_version)`: the sender has passivated every
 ///   entity it does not own in this view, forwarded what it held for them,
-///   and heard `adopted` for this view from every member: entities it gave
-///   up may now run elsewhere without a message overtaking an older one.
-
+///   and heard `adopted` for this view from every reachable member.
+///
+/// A router delivers a key it gained only when every member of its view has
+/// handed off the views since the key was last settled (messages for it are
+/// parked until then, and released in per-origin order), so no message
+/// overtakes an older one and no entity runs on two nodes.
+///
+/// The membership actor may also send `(fence_atom)`: the node lost its lease
+/// (e.g. it cannot reach Redis), so the router passivates everything and
+/// parks messages until a newer view includes it again.
 #include "cluster/entity_ref.hpp"
 
 #include <caf/actor.hpp>
@@ -33,6 +42,7 @@ using view_atom = caf::atom_constant<caf::atom("c.view")>;
 using forward_atom = caf::atom_constant<caf::atom("c.fwd")>;
 using adopted_atom = caf::atom_constant<caf::atom("c.adopted")>;
 using handoff_atom = caf::atom_constant<caf::atom("c.handoff")>;
+using fence_atom = caf::atom_constant<caf::atom("c.fence")>;
 /// router: `(owner_atom, entity_ref) -> std::string` owner id ("" = none).
 using owner_atom = caf::atom_constant<caf::atom("c.owner")>;
 /// router: `(counts_atom) -> std::string` live entities by kind, "k=n,k=n".

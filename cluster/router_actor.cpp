@@ -8,6 +8,7 @@
 
 #include <caf/all.hpp>
 
+#include <algorithm>
 #include <deque>
 #include <list>
 #include <map>
@@ -22,12 +23,17 @@ using time_point = caf::actor_clock::time_point;
 
 /// A message held by the router: the promise keeps the original sender and
 /// request id, so whoever finally handles it answers the caller. `from` is
-/// the member that forwarded it ("" = sent on this node).
+/// the member that forwarded it ("" = sent on this node); `origin` and `seq`
+/// name the router that first routed it and its place in that router's
+/// order (one sender always goes through one router, so per-sender order is
+/// per-origin `seq` order).
 struct held_message {
   entity_ref ref;
   caf::response_promise promise;
   caf::message payload;
   std::string from;
+  std::string origin;
+  std::uint64_t seq = 0;
 };
 
 struct activation {
@@ -38,12 +44,10 @@ struct activation {
   std::vector<held_message> held;
 };
 
-/// What this router knows of another member.
+/// What this router knows of another member of its view.
 struct peer {
   caf::actor router;
-  bool reachable = true;          ///< false once its connection broke
-  std::deque<held_message> held;  ///< for its keys while unreachable, or
-                                  ///< for keys it hands to us
+  bool reachable = false; ///< true while we hold a working handle
 };
 
 /// What a member said of the views it adopted and handed off. Kept by id,
@@ -56,6 +60,8 @@ struct member_progress {
 
 /// Members whose progress is remembered; beyond it, departed ones are forgotten.
 constexpr std::size_t progress_max = 4096;
+/// Views kept to decide which keys are still settling (see `gated`).
+constexpr std::size_t history_max = 64;
 
 struct router_state {
   router_config cfg;
@@ -67,14 +73,23 @@ struct router_state {
   router_stats stats;
 
   // Cluster mode only.
-  bool has_view = false;
+  bool has_view = false;   ///< false before the first view and while fenced
   cluster_view view;
-  cluster_view prev;                  ///< the view before `view`
-  std::map<std::string, peer> peers;  ///< every other member of `view`
+  /// `view` and the views before it back to the newest one every member of
+  /// `view` has handed off (the front). A key that some view here places
+  /// elsewhere may still have older messages in flight or an activation
+  /// elsewhere: it is gated.
+  std::deque<cluster_view> history;
+  std::map<std::string, peer> peers; ///< every other member of `view`
   std::map<std::string, member_progress> progress;
-  std::deque<held_message> no_view;   ///< before the first view
-  std::deque<held_message> lagging;   ///< bounced between members whose views differ
-  std::uint64_t handed_off = 0;       ///< view version we sent handoff for
+  /// Messages that cannot go anywhere yet (no view, gated key, unreachable
+  /// owner, members disagreeing on the view), in arrival order; bounded by
+  /// `peer_buffer_max`. `parked_keys` counts them per key: a later message
+  /// for a parked key parks too, so nothing overtakes.
+  std::deque<held_message> parked;
+  std::unordered_map<entity_ref, std::size_t> parked_keys;
+  std::uint64_t next_seq = 0;
+  std::uint64_t handed_off = 0; ///< view version we sent handoff for
 
   bool clustered() const { return !cfg.node_id.empty(); }
   static inline const char* name = "courier.router";
@@ -83,27 +98,10 @@ struct router_state {
 using router_actor = caf::stateful_actor<router_state>;
 
 void route(router_actor* self, held_message msg);
+void maybe_hand_off(router_actor* self);
 
 caf::error unavailable(const std::string& why) {
   return to_caf_error({core::errc::unavailable, why});
-}
-
-/// Holds `msg` in `queue` if it has room; otherwise answers it unavailable.
-void hold(router_actor* self, std::deque<held_message>& queue, held_message msg,
-          const char* why) {
-  auto& st = self->state;
-  if (queue.size() >= st.cfg.peer_buffer_max) {
-    st.stats.rejected_total += 1;
-    msg.promise.deliver(unavailable("entity " + msg.ref.str() + " is unreachable: " + why));
-    return;
-  }
-  st.stats.buffered_total += 1;
-  queue.push_back(std::move(msg));
-}
-
-void reroute_all(router_actor* self, std::deque<held_message> queue) {
-  for (auto& msg : queue)
-    route(self, std::move(msg));
 }
 
 // -- local activations -----------------------------------------------------
@@ -177,20 +175,95 @@ void deliver_local(router_actor* self, held_message msg) {
 
 // -- cluster mode ------------------------------------------------------------
 
+/// Holds `msg` until the next `unpark` if there is room; otherwise answers
+/// it unavailable (never a silent drop).
+void park(router_actor* self, held_message msg, const char* why) {
+  auto& st = self->state;
+  if (st.parked.size() >= st.cfg.peer_buffer_max) {
+    st.stats.rejected_total += 1;
+    msg.promise.deliver(unavailable("entity " + msg.ref.str() + " is unreachable: " + why));
+    return;
+  }
+  st.stats.buffered_total += 1;
+  st.parked_keys[msg.ref] += 1;
+  st.parked.push_back(std::move(msg));
+}
+
+/// Routes everything parked again, in per-origin order (what arrived by
+/// different paths is put back in the order its origin routed it).
+void unpark(router_actor* self) {
+  auto& st = self->state;
+  if (st.parked.empty())
+    return;
+  auto batch = std::move(st.parked);
+  st.parked.clear();
+  st.parked_keys.clear();
+  std::stable_sort(batch.begin(), batch.end(), [](const held_message& a, const held_message& b) {
+    return a.origin != b.origin ? a.origin < b.origin : a.seq < b.seq;
+  });
+  for (auto& msg : batch)
+    route(self, std::move(msg));
+}
+
+/// Has every member of the view (but us) handed off `version`?
+bool settled(const router_state& st, std::uint64_t version) {
+  for (auto& kv : st.peers) {
+    auto it = st.progress.find(kv.first);
+    if (it == st.progress.end() || it->second.handed_off < version)
+      return false;
+  }
+  return true;
+}
+
+/// Drops the history views that every member has handed off (keeps the
+/// newest of them as the base).
+void trim_history(router_state& st) {
+  while (st.history.size() > 1 && settled(st, st.history[1].version))
+    st.history.pop_front();
+}
+
+/// A key we own now is gated while some view since the last settled one
+/// placed it elsewhere: that member may still run it or route older
+/// messages for it, until every member has handed off.
+bool gated(const router_state& st, const entity_ref& ref) {
+  for (std::size_t i = 0; i + 1 < st.history.size(); ++i)
+    if (owner_of(st.history[i], ref) != st.cfg.node_id)
+      return true;
+  return false;
+}
+
+/// `v` without this node: what the cluster looked like before we joined
+/// (every key of ours came from someone else).
+cluster_view without_me(const router_state& st, const cluster_view& v) {
+  cluster_view out;
+  out.version = 0;
+  for (auto& m : v.members)
+    if (m.id != st.cfg.node_id)
+      out.members.push_back(m);
+  return out;
+}
+
 /// May this router hand off for the current view? Everything it no longer
-/// owns has stopped, and every reachable member has adopted the view (so
-/// whatever they forwarded here under an older view has arrived and been
-/// passed on).
+/// owns has stopped, nothing it holds is for another member that could take
+/// it, and every reachable member has adopted the view (so whatever they
+/// forwarded here under an older view has arrived and been passed on).
 void maybe_hand_off(router_actor* self) {
   auto& st = self->state;
   if (!st.clustered() || !st.has_view || st.handed_off >= st.view.version)
     return;
-  for (auto& kv : st.live)
-    if (owner_of(st.view, kv.first) != st.cfg.node_id)
-      return;
+  // adopt_view passivates everything it gives up; while any activation is
+  // stopping, some may be ones we no longer own.
+  if (st.live.size() != st.lru.size())
+    return;
   for (auto& kv : st.peers)
     if (kv.second.reachable && st.progress[kv.first].adopted < st.view.version)
       return;
+  for (auto& msg : st.parked) {
+    auto owner = owner_of(st.view, msg.ref);
+    auto p = st.peers.find(owner);
+    if (p != st.peers.end() && p->second.reachable)
+      return; // waits for its owner to catch up with our view
+  }
   st.handed_off = st.view.version;
   st.stats.handoffs_total += 1;
   st.stats.handed_off_version = st.view.version;
@@ -204,27 +277,29 @@ void forward(router_actor* self, const std::string& owner, held_message msg) {
   auto it = st.peers.find(owner);
   COURIER_ASSERT(it != st.peers.end());
   auto& p = it->second;
-  if (!p.reachable) {
-    hold(self, p.held, std::move(msg), "its node is not reachable");
-    return;
-  }
-  if (msg.from == owner) {
+  if (!p.reachable)
+    return park(self, std::move(msg), "its node is not reachable");
+  if (msg.from == owner && st.progress[owner].adopted != st.view.version) {
     // It sent this to us, so its view makes us the owner and ours makes it
-    // the owner: wait for the next view instead of bouncing.
-    hold(self, st.lagging, std::move(msg), "members disagree on the view");
-    return;
+    // the owner: wait until we agree on the view instead of bouncing.
+    return park(self, std::move(msg), "members disagree on the view");
   }
   st.stats.forwarded_total += 1;
-  msg.promise.delegate(p.router, forward_atom::value, st.cfg.node_id, std::move(msg.ref),
-                       std::move(msg.payload));
+  msg.promise.delegate(p.router, forward_atom::value, st.cfg.node_id, std::move(msg.origin),
+                       msg.seq, std::move(msg.ref), std::move(msg.payload));
 }
 
 void route(router_actor* self, held_message msg) {
   auto& st = self->state;
   if (!st.clustered())
     return deliver_local(self, std::move(msg));
+  // A local activation still stopping goes first: queue behind it.
+  if (auto it = st.live.find(msg.ref); it != st.live.end() && it->second.passivating)
+    return deliver_local(self, std::move(msg));
+  if (st.parked_keys.count(msg.ref) != 0)
+    return park(self, std::move(msg), "older messages for it wait");
   if (!st.has_view)
-    return hold(self, st.no_view, std::move(msg), "the node has not joined yet");
+    return park(self, std::move(msg), "the node is not a cluster member now");
   auto owner = owner_of(st.view, msg.ref);
   if (owner.empty()) {
     st.stats.rejected_total += 1;
@@ -232,65 +307,74 @@ void route(router_actor* self, held_message msg) {
     return;
   }
   if (owner != st.cfg.node_id) {
-    // A local activation still stopping goes first: queue behind it.
-    auto it = st.live.find(msg.ref);
-    if (it != st.live.end()) {
-      if (!it->second.passivating)
-        passivate(self, it->second);
+    if (auto it = st.live.find(msg.ref); it != st.live.end()) {
+      passivate(self, it->second);
       return deliver_local(self, std::move(msg));
     }
     return forward(self, owner, std::move(msg));
   }
-  // Ours. If it was someone else's in the previous view and that member is
-  // still alive, it may still run the entity or hold messages for it: only
-  // its own forwards go through until it hands off.
-  auto old_owner = owner_of(st.prev, msg.ref);
-  if (!old_owner.empty() && old_owner != st.cfg.node_id && msg.from != old_owner) {
-    auto p = st.peers.find(old_owner);
-    if (p != st.peers.end() && st.progress[old_owner].handed_off < st.view.version)
-      return hold(self, p->second.held, std::move(msg), "its previous owner is handing off");
-  }
+  if (gated(st, msg.ref))
+    return park(self, std::move(msg), "its previous owners are handing off");
   deliver_local(self, std::move(msg));
 }
 
-void adopt_view(router_actor* self, cluster_view v) {
+/// Takes the member handles of `st.view`: a handle that differs from the
+/// one we had (a new incarnation, or a new connection after one broke)
+/// replaces it and hears where we are (`adopted`, and `handoff` if done).
+/// `everyone`: announce the view to unchanged members too (a new view).
+void take_handles(router_actor* self, bool everyone) {
   auto& st = self->state;
-  if (st.has_view && v.version <= st.view.version)
-    return; // stale or repeated
-  st.prev = st.has_view ? std::move(st.view) : cluster_view{};
-  st.view = std::move(v);
-  st.has_view = true;
-  st.stats.view_version = st.view.version;
-  // Members that left: whatever waited for them is routed anew.
-  std::deque<held_message> released;
-  for (auto it = st.peers.begin(); it != st.peers.end();) {
-    auto* m = find_member(st.view, it->first);
-    if (m == nullptr || m->router != it->second.router) {
-      for (auto& msg : it->second.held)
-        released.push_back(std::move(msg));
-      if (m == nullptr) {
-        it = st.peers.erase(it);
-        continue;
-      }
-      // A new incarnation of the member: a fresh connection.
-      it->second = peer{};
-    }
-    ++it;
-  }
+  for (auto it = st.peers.begin(); it != st.peers.end();)
+    it = find_member(st.view, it->first) ? std::next(it) : st.peers.erase(it);
   for (auto& m : st.view.members) {
     if (m.id == st.cfg.node_id)
       continue;
     auto& p = st.peers[m.id];
-    if (!p.router) {
+    bool changed = p.router != m.router;
+    if (changed) {
+      if (!everyone && !m.router)
+        continue; // a refresh never takes a working handle away
       p.router = m.router;
-      if (p.router)
+      p.reachable = static_cast<bool>(p.router);
+      if (p.reachable)
         self->monitor(p.router);
-      else
-        p.reachable = false;
     }
-    if (p.reachable)
-      self->send(p.router, adopted_atom::value, st.cfg.node_id, st.view.version);
+    if (!p.reachable || !(changed || everyone))
+      continue;
+    self->send(p.router, adopted_atom::value, st.cfg.node_id, st.view.version);
+    if (st.handed_off >= st.view.version)
+      self->send(p.router, handoff_atom::value, st.cfg.node_id, st.handed_off);
   }
+}
+
+void adopt_view(router_actor* self, cluster_view v) {
+  auto& st = self->state;
+  bool had_view = st.has_view;
+  if (v.version < st.view.version || (!had_view && v.version == st.view.version && v.version != 0))
+    return; // stale (or, while fenced, the view we were fenced in)
+  if (had_view && v.version == st.view.version) {
+    // The same view with new connections to members whose connection broke.
+    st.view = std::move(v);
+    take_handles(self, false);
+    unpark(self);
+    maybe_hand_off(self);
+    return;
+  }
+  auto before = had_view ? st.view : cluster_view{};
+  if (!had_view)
+    st.history = {without_me(st, v)};
+  st.has_view = true;
+  st.view = std::move(v);
+  st.stats.view_version = st.view.version;
+  st.history.push_back(st.view);
+  if (st.history.size() > history_max) {
+    // Forgetting views could ungate a key too early: gate everything instead.
+    while (st.history.size() > history_max)
+      st.history.pop_front();
+    st.history.front() = without_me(st, st.history.front());
+  }
+  take_handles(self, true);
+  trim_history(st);
   // Give up what is no longer ours; held messages follow to the new owner.
   std::vector<entity_ref> moving;
   for (auto& kv : st.live)
@@ -298,29 +382,28 @@ void adopt_view(router_actor* self, cluster_view v) {
       moving.push_back(kv.first);
   for (auto& ref : moving)
     passivate(self, st.live.at(ref));
-  // Anything unreachable peers held, waited-for peers that already handed
-  // off this view, and bounced messages: route again by the new view.
-  for (auto& kv : st.peers) {
-    auto& p = kv.second;
-    if (!p.reachable || st.progress[kv.first].handed_off >= st.view.version) {
-      for (auto& msg : p.held)
-        released.push_back(std::move(msg));
-      p.held.clear();
-    }
-  }
-  for (auto& msg : st.lagging)
-    released.push_back(std::move(msg));
-  st.lagging.clear();
-  for (auto& msg : st.no_view)
-    released.push_back(std::move(msg));
-  st.no_view.clear();
-  // Re-holding must not find these still queued: route only after clearing.
-  for (auto& msg : released)
-    route(self, std::move(msg));
+  unpark(self);
+  // Anonymously: the wake's reply must not come back to the router.
   for (auto& ref : st.cfg.resident)
-    if (owner_of(st.view, ref) == st.cfg.node_id && owner_of(st.prev, ref) != st.cfg.node_id)
-      self->send(self, route_atom::value, ref, st.cfg.resident_wake);
+    if (owner_of(st.view, ref) == st.cfg.node_id &&
+        (!had_view || owner_of(before, ref) != st.cfg.node_id))
+      caf::anon_send(self, route_atom::value, ref, st.cfg.resident_wake);
   maybe_hand_off(self);
+}
+
+/// Stops serving (the node lost its lease): every activation passivates
+/// and messages are parked until a newer view includes us again.
+void fence(router_actor* self) {
+  auto& st = self->state;
+  if (!st.has_view)
+    return;
+  st.has_view = false;
+  std::vector<entity_ref> all;
+  for (auto& kv : st.live)
+    if (!kv.second.passivating)
+      all.push_back(kv.first);
+  for (auto& ref : all)
+    passivate(self, st.live.at(ref));
 }
 
 /// The progress record of `id`, forgetting departed members if too many.
@@ -331,19 +414,11 @@ member_progress& progress_of(router_state& st, const std::string& id) {
   return st.progress[id];
 }
 
-void on_peer_handoff(router_actor* self, const std::string& from, std::uint64_t version) {
+void on_peer_progress(router_actor* self) {
   auto& st = self->state;
-  auto& pr = progress_of(st, from);
-  pr.handed_off = std::max(pr.handed_off, version);
-  auto it = st.peers.find(from);
-  if (it == st.peers.end())
-    return;
-  auto& p = it->second;
-  if (pr.handed_off < st.view.version || !p.reachable)
-    return;
-  auto held = std::move(p.held);
-  p.held.clear();
-  reroute_all(self, std::move(held));
+  trim_history(st);
+  unpark(self);
+  maybe_hand_off(self);
 }
 
 void on_peer_down(router_actor* self, const caf::actor_addr& addr) {
@@ -410,6 +485,10 @@ caf::behavior router_behavior(router_actor* self, router_config cfg,
   self->state.cfg = std::move(cfg);
   self->state.factories = std::move(factories);
   self->state.journal = std::move(journal);
+  // A stray reply or error (e.g. to a message sent without a request) must
+  // never stop the router.
+  self->set_default_handler(caf::drop);
+  self->set_error_handler([](caf::error&) {});
   self->set_down_handler([=](caf::down_msg& msg) {
     auto it = self->state.by_addr.find(msg.source);
     if (it == self->state.by_addr.end()) {
@@ -431,21 +510,26 @@ caf::behavior router_behavior(router_actor* self, router_config cfg,
     self->delayed_send(self, st.cfg.idle_scan_interval, idle_tick_atom::value);
   return {
     [=](route_atom, entity_ref& ref, caf::message& payload) {
+      auto& s = self->state;
       route(self, held_message{std::move(ref), self->make_response_promise(),
-                               std::move(payload), ""});
+                               std::move(payload), "", s.cfg.node_id, ++s.next_seq});
     },
-    [=](forward_atom, std::string& from, entity_ref& ref, caf::message& payload) {
+    [=](forward_atom, std::string& from, std::string& origin, std::uint64_t seq,
+        entity_ref& ref, caf::message& payload) {
       route(self, held_message{std::move(ref), self->make_response_promise(),
-                               std::move(payload), std::move(from)});
+                               std::move(payload), std::move(from), std::move(origin), seq});
     },
     [=](view_atom, cluster_view& v) { adopt_view(self, std::move(v)); },
+    [=](fence_atom) { fence(self); },
     [=](adopted_atom, const std::string& from, std::uint64_t version) {
       auto& pr = progress_of(self->state, from);
       pr.adopted = std::max(pr.adopted, version);
-      maybe_hand_off(self);
+      on_peer_progress(self);
     },
     [=](handoff_atom, const std::string& from, std::uint64_t version) {
-      on_peer_handoff(self, from, version);
+      auto& pr = progress_of(self->state, from);
+      pr.handed_off = std::max(pr.handed_off, version);
+      on_peer_progress(self);
     },
     [=](owner_atom, const entity_ref& ref) -> std::string {
       auto& s = self->state;

@@ -17,13 +17,13 @@
 /// Cluster mode (`node_id` set): the router learns the members from
 /// `(view_atom, cluster_view)` messages (cluster_view.hpp) and delivers a
 /// message locally only if placement makes this node the owner; otherwise it
-/// forwards it to the owner's router. Until the first view it holds messages.
-/// On a new view it passivates what it no longer owns (forwarding what it
-/// held for them) and, for keys it gains from a member that is still alive,
-/// holds other senders' messages until that member's handoff, so no message
-/// overtakes one sent before it (cluster_view.hpp has the protocol). Messages
-/// for a member whose connection broke are held until the view changes.
-/// Every buffer is bounded; over the bound a request is answered
+/// forwards it to the owner's router. On a new view it passivates what it no
+/// longer owns (forwarding what it held for them); keys it gains are gated
+/// until every member has handed off (cluster_view.hpp has the protocol).
+/// Messages that cannot go anywhere yet (before the first view, while
+/// fenced, for a gated key, for a member whose connection broke) are parked
+/// in one bounded queue and routed again on every view and handoff, in
+/// per-origin order; over `peer_buffer_max` a request is answered
 /// `unavailable` (never silently dropped).
 
 #include "cluster/entity_ref.hpp"
@@ -56,8 +56,7 @@ struct router_config {
 
   /// This node's id in the cluster; empty = a single node, all local.
   std::string node_id;
-  /// Messages held per member (awaiting its handoff or a new view after its
-  /// connection broke) and before the first view.
+  /// Messages parked (see above), all keys together.
   std::size_t peer_buffer_max = 100'000;
   /// Entities that must run wherever they are placed even without traffic
   /// (durable timer shards): the owner sends `resident_wake` to each one it

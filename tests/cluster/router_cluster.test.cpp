@@ -225,3 +225,70 @@ TEST_CASE("messages for a dead member's keys are held until the view drops it") 
   f.w.run();
   CHECK(p.next<storage::version_t>() == storage::version_t{1});
 }
+
+TEST_CASE("a fenced router stops serving and parks messages until a newer view has it") {
+  cluster_fixture f{"router_cluster.fence"};
+  f.start("n1");
+  auto p = f.w.make_probe();
+  auto v1 = f.view({"n1"});
+  f.give("n1", v1);
+  f.add(p, "n1", "a", "x");
+  f.w.run();
+  CHECK(p.next<storage::version_t>() == storage::version_t{1});
+  CHECK(f.stats(p, "n1").live == 1);
+  caf::anon_send(f.routers.at("n1"), cluster::fence_atom::value);
+  f.w.run();
+  CHECK(f.stats(p, "n1").live == 0);
+  f.add(p, "n1", "a", "y");
+  f.give("n1", v1); // the view it was fenced in does not count
+  f.w.run();
+  CHECK(p.size() == 0);
+  f.give("n1", f.view({"n1"}));
+  f.w.run();
+  CHECK(p.next<storage::version_t>() == storage::version_t{2});
+}
+
+TEST_CASE("the same view with a new handle reconnects a member whose connection broke") {
+  cluster_fixture f{"router_cluster.refresh"};
+  f.start("n1");
+  f.start("n2");
+  auto p = f.w.make_probe();
+  auto key = key_owned_by({"n1", "n2"}, "n2");
+  // n1 reaches n2 through a relay it monitors: killing the relay is a
+  // broken connection; a new relay is the new connection.
+  auto relay = [&] {
+    auto body = [](caf::event_based_actor* self, caf::actor target) -> caf::behavior {
+      return {
+          [=](cluster::forward_atom a, std::string& from, std::string& origin, std::uint64_t seq,
+              cluster::entity_ref& ref, caf::message& payload) {
+            return self->delegate(target, a, std::move(from), std::move(origin), seq,
+                                  std::move(ref), std::move(payload));
+          },
+          [=](cluster::adopted_atom a, std::string& from, std::uint64_t version) {
+            self->send(target, a, std::move(from), version);
+          },
+          [=](cluster::handoff_atom a, std::string& from, std::uint64_t version) {
+            self->send(target, a, std::move(from), version);
+          },
+      };
+    };
+    return f.w.sys().spawn(body, f.routers.at("n2"));
+  };
+  auto v = f.view({"n1", "n2"});
+  auto first = relay();
+  auto for_n1 = v;
+  for_n1.members[1].router = first;
+  f.give("n1", for_n1);
+  f.give("n2", v);
+  f.w.run();
+  caf::anon_send_exit(first, caf::exit_reason::kill);
+  f.w.run();
+  f.add(p, "n1", key, "x"); // parked: its owner is unreachable
+  f.w.run();
+  CHECK(p.size() == 0);
+  for_n1.members[1].router = relay();
+  f.give("n1", for_n1);
+  f.w.run();
+  CHECK(p.next<storage::version_t>() == storage::version_t{1});
+  CHECK(f.values(p, "n2", key) == std::vector<std::string>{"x"});
+}
