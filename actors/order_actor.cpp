@@ -116,8 +116,10 @@ void commit(order_actor* self, const cluster::entity_context& ctx,
                        // fenced. Either way our state may be behind the
                        // journal: stop, the next message re-reads it.
                        if (r.err().code == core::errc::conflict ||
-                           r.err().code == core::errc::unavailable)
+                           r.err().code == core::errc::unavailable) {
+                         ask_to_resubscribe(self, self->state.subs.all(), ctx.self.str());
                          self->quit(cluster::to_caf_error(r.err()));
+                       }
                        return;
                      }
                      auto& st = self->state;
@@ -578,7 +580,9 @@ caf::behavior order_behavior(order_actor* self, cluster::entity_context ctx,
     [=](const order_query& q) { return on_query(self, q); },
     [=](o_tick_atom) { on_tick(self, ctx); },
     [](const msg::ok_reply&) {}, // a notice's receiver acknowledged it
-    cluster::passivation_handler(self, ctx),
+    cluster::passivation_handler(self, ctx, [=] {
+      ask_to_resubscribe(self, self->state.subs.all(), ctx.self.str());
+    }),
   };
 }
 

@@ -82,6 +82,20 @@ inline caller system_caller() { return caller{msg::role::admin, "system"}; }
 /// rider_nearby, new_order, rider_arriving, offer, region_stats.
 using push_atom = caf::atom_constant<caf::atom("a.push")>;
 
+/// (resubscribe_atom, std::string topic): an activation with subscribers is
+/// stopping (passivation, its key moving to another node, a journal error);
+/// its subscriptions live in its memory only, so each gateway subscribes
+/// again through the router and the next activation, wherever it runs,
+/// knows it.
+using resubscribe_atom = caf::atom_constant<caf::atom("a.resub")>;
+
+/// Sends (resubscribe_atom, topic) to every gateway in `gateways`.
+template <class Self, class Gateways>
+void ask_to_resubscribe(Self* self, const Gateways& gateways, const std::string& topic) {
+  for (auto& gw : gateways)
+    self->send(gw, resubscribe_atom::value, topic);
+}
+
 /// A gateway asks an entity for pushes on its topic; the entity keeps the
 /// gateway actor (monitored, deduplicated) until unsubscribe or its death.
 struct subscribe_cmd {

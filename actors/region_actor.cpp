@@ -487,7 +487,9 @@ caf::behavior region_behavior(region_actor* self, cluster::entity_context ctx,
       stats_changed(self);
     },
     [=](r_tick_atom) { on_tick(self); },
-    cluster::passivation_handler(self, ctx),
+    cluster::passivation_handler(self, ctx, [=] {
+      ask_to_resubscribe(self, self->state.subscribers, "region:" + ctx.self.key);
+    }),
   };
 }
 

@@ -407,7 +407,9 @@ caf::behavior rider_behavior(rider_actor* self, cluster::entity_context ctx,
       drop_gateway(self, cmd.gateway.address());
       return msg::ok_reply{};
     },
-    cluster::passivation_handler(self, ctx),
+    cluster::passivation_handler(self, ctx, [=] {
+      ask_to_resubscribe(self, self->state.gateways, "rider:" + ctx.self.key);
+    }),
   };
 }
 

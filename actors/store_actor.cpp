@@ -78,8 +78,11 @@ caf::result<caf::message> journal_then(store_actor* self, const cluster::entity_
                    [=](core::result<storage::version_t> r) mutable {
                      if (!r) {
                        rp.deliver(cluster::to_caf_error(r.err()));
-                       if (r.err().code == core::errc::conflict)
-                         self->quit(cluster::to_caf_error(r.err())); // re-read
+                       if (r.err().code == core::errc::conflict) { // re-read
+                         ask_to_resubscribe(self, self->state.subscribers.all(),
+                                            ctx.self.str());
+                         self->quit(cluster::to_caf_error(r.err()));
+                       }
                        return;
                      }
                      self->state.version = *r;
@@ -237,7 +240,9 @@ caf::behavior store_behavior(store_actor* self, cluster::entity_context ctx,
       on_notify(self, ctx, n);
       return msg::ok_reply{};
     },
-    cluster::passivation_handler(self, ctx),
+    cluster::passivation_handler(self, ctx, [=] {
+      ask_to_resubscribe(self, self->state.subscribers.all(), ctx.self.str());
+    }),
   };
 }
 

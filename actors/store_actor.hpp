@@ -49,6 +49,7 @@ public:
       self->send(gw, push_atom::value, topic, x);
   }
   std::size_t size() const noexcept { return gws_.size(); }
+  const std::vector<caf::actor>& all() const noexcept { return gws_; }
 
 private:
   std::size_t max_;

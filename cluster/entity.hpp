@@ -96,4 +96,14 @@ auto passivation_handler(Self* self, const entity_context& ctx) {
   };
 }
 
+/// The same, calling `before()` first (e.g. to tell subscribers).
+template <class Self, class Before>
+auto passivation_handler(Self* self, const entity_context& ctx, Before before) {
+  return [self, ctx, before](passivate_atom) {
+    before();
+    self->send(ctx.router, passivated_atom::value, ctx.self);
+    self->quit();
+  };
+}
+
 } // namespace courier::cluster

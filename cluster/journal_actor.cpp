@@ -115,7 +115,10 @@ caf::behavior make_behavior(journal_actor* self,
       return backend->streams();
     },
     [=](commit_atom) { commit(self); },
-    [=](stats_atom) { return self->state.stats; },
+    [=](stats_atom) {
+      commit(self); // so a stats request also flushes (node shutdown uses it)
+      return self->state.stats;
+    },
   };
 }
 } // namespace

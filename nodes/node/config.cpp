@@ -68,6 +68,27 @@ std::map<std::string, setter> make_setters() {
   num("payment-transient-rate", 0, 1, [](node_config& c, double v) { c.domain.payment_transient_rate = v; });
   num("region-split-riders", 2, 1e7, [](node_config& c, double v) { c.domain.region_split_riders = static_cast<std::uint32_t>(v); });
   num("region-merge-riders", 1, 1e7, [](node_config& c, double v) { c.domain.region_merge_riders = static_cast<std::uint32_t>(v); });
+  num("cluster-port", 0, 65535, [](node_config& c, double v) { c.cluster_port = static_cast<std::uint16_t>(v); });
+  num("lease-ms", 200, 600'000, [](node_config& c, double v) { c.lease = milliseconds(static_cast<long>(v)); });
+  num("drain-timeout-s", 1, 3600, [](node_config& c, double v) { c.drain_timeout = milliseconds(static_cast<long>(v * 1000)); });
+  s["cluster"] = [](node_config& c, const std::string& v) -> core::result<core::unit_t> {
+    if (v.rfind("redis://", 0) != 0)
+      return bad("cluster", "expected redis://HOST:PORT, got '" + v + "'");
+    c.cluster_url = v;
+    return core::unit;
+  };
+  s["node-id"] = [](node_config& c, const std::string& v) -> core::result<core::unit_t> {
+    if (v.empty() || v.size() > 64 || v.find_first_of(" \t\n:,") != std::string::npos)
+      return bad("node-id", "1-64 characters without spaces, ':' or ','");
+    c.node_id = v;
+    return core::unit;
+  };
+  s["cluster-host"] = [](node_config& c, const std::string& v) -> core::result<core::unit_t> {
+    if (v.empty())
+      return bad("cluster-host", "must not be empty");
+    c.cluster_host = v;
+    return core::unit;
+  };
   s["data-dir"] = [](node_config& c, const std::string& v) -> core::result<core::unit_t> {
     if (v.empty())
       return bad("data-dir", "must not be empty");
@@ -186,6 +207,10 @@ core::result<node_config> parse_node_config(const std::vector<std::string>& args
   if (c.secret.empty())
     return core::error{errc::bad_request,
                        "no token secret: give --secret, --secret-file or --demo"};
+  if (c.clustered() && c.node_id.empty())
+    return core::error{errc::bad_request, "--cluster needs --node-id"};
+  if (!c.clustered() && !c.node_id.empty())
+    return core::error{errc::bad_request, "--node-id needs --cluster"};
   return c;
 }
 
@@ -203,6 +228,13 @@ std::string node_usage() {
   --io-threads N, --scheduler-threads N, --sessions-max N, --pending-bytes-max B,
   --messages-per-s-max R, --messages-burst-max N, --activations-max N,
   --idle-passivation-s S, --seed N
+cluster mode (without --cluster: one node on the embedded store):
+  --cluster redis://HOST:PORT   join the cluster whose membership and journal live there
+  --node-id ID           this node's id (required with --cluster)
+  --cluster-port P       CAF middleman port for other nodes (0 = any free port)
+  --cluster-host H       address other nodes reach this one at (default 127.0.0.1)
+  --lease-ms MS          membership lease (3000); a dead node is replaced after it
+  --drain-timeout-s S    SIGTERM hands entities off for at most this long (30)
 domain tunables:
   --offer-timeout-s S (15), --delay-alert-min M (30), --dispatch-radius-m M (3000),
   --store-radius-m M (3000), --payment-decline-rate F, --payment-timeout-rate F,

@@ -32,6 +32,16 @@ struct node_config {
   std::chrono::milliseconds request_timeout{std::chrono::seconds{5}};
   std::size_t activations_max = 1'000'000;
   std::chrono::milliseconds idle_passivation{std::chrono::minutes{10}};
+
+  // Cluster mode (all empty/zero: a single node on the embedded store).
+  std::string cluster_url;               ///< "redis://HOST:PORT"; empty = single node
+  std::string node_id;                   ///< this node's id in the cluster
+  std::uint16_t cluster_port = 0;        ///< CAF middleman port; 0 = any free port
+  std::string cluster_host = "127.0.0.1"; ///< address other members reach us at
+  std::chrono::milliseconds lease{3000}; ///< membership lease; a dead node is
+                                         ///< detected within about this long
+  std::chrono::milliseconds drain_timeout{std::chrono::seconds{30}};
+  bool clustered() const { return !cluster_url.empty(); }
 };
 
 /// The default secret of a --demo node (printed tokens are signed with it).

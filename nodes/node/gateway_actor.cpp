@@ -1,6 +1,8 @@
 #include "nodes/node/gateway_actor.hpp"
 
 #include "cluster/atoms.hpp"
+#include "cluster/cluster_view.hpp"
+#include "cluster/membership_actor.hpp"
 #include "cluster/entity.hpp"
 #include "cluster/errors.hpp"
 #include "core/assert.hpp"
@@ -15,6 +17,30 @@
 namespace courier::node {
 namespace {
 
+/// What it takes to subscribe to a topic's entity again.
+struct subscription {
+  cluster::entity_ref target;
+  caf::message command; ///< the subscribe_cmd
+};
+
+/// The newest order status a topic has seen.
+struct seen_status {
+  std::uint64_t version = 0;
+  msg::order_status status = msg::order_status::placed;
+  bool any = false;
+
+  /// Records (version, status) if newer; true if it is news for the
+  /// customer: a newer version with another status. (A catch-up after the
+  /// order moved may carry a newer version of the status already pushed.)
+  bool advance(std::uint64_t v, msg::order_status s) {
+    if (any && v <= version)
+      return false;
+    bool news = !any || s != status;
+    *this = seen_status{v, s, true};
+    return news;
+  }
+};
+
 struct gateway_state {
   gateway_actor_config cfg;
   caf::actor router;
@@ -23,6 +49,11 @@ struct gateway_state {
   std::unordered_map<std::string, std::unordered_set<std::uint64_t>> topics;
   std::unordered_map<std::uint64_t, std::unordered_map<std::string, cluster::entity_ref>>
       by_session;
+  /// topic -> the subscription to renew when its entity moves.
+  std::unordered_map<std::string, subscription> subs;
+  /// order topic -> the newest status it has seen (pushed or snapshot).
+  std::unordered_map<std::string, seen_status> order_versions;
+  cluster::cluster_view view; ///< the last one seen (cluster mode)
   static inline const char* name = "courier.gateway";
 };
 
@@ -41,6 +72,7 @@ void join(gateway_actor* self, const client_call& c) {
     return;
   mine.emplace(c.topic, c.target);
   st.topics[c.topic].insert(c.session_id);
+  st.subs.emplace(c.topic, subscription{c.target, c.command});
 }
 
 /// Removes a session from a topic; the last one out tells the entity.
@@ -53,6 +85,8 @@ void leave(gateway_actor* self, std::uint64_t session_id, const std::string& top
   it->second.erase(session_id);
   if (it->second.empty()) {
     st.topics.erase(it);
+    st.subs.erase(topic);
+    st.order_versions.erase(topic);
     cluster::tell(self, st.router, target,
                   actors::unsubscribe_cmd{caf::actor_cast<caf::actor>(self)});
   }
@@ -115,6 +149,7 @@ void call(gateway_actor* self, client_call c) {
             // Join before replying: pushes after this snapshot reach the
             // session, and the entity sends them after the reply.
             join(self, call);
+            self->state.order_versions[call.topic].advance(snap.version, snap.status);
             msg::subscribed s;
             s.order_id = core::order_id{call.target.key};
             s.snapshot = snap;
@@ -159,6 +194,58 @@ void fan_out(gateway_actor* self, const std::string& topic, const T& body,
   }
 }
 
+/// Subscribes `topic` again (its entity moved or its activation stopped).
+/// An order's snapshot may show a status change the move swallowed: it is
+/// pushed if it is news.
+void subscribe_again(gateway_actor* self, const std::string& topic) {
+  auto& st = self->state;
+  auto it = st.subs.find(topic);
+  if (it == st.subs.end())
+    return;
+  auto& sub = it->second;
+  if (sub.target.kind != actors::kind::order) {
+    // Its reply (ok or region stats) is dropped by the default handler.
+    self->send(st.router, cluster::route_atom::value, sub.target, sub.command);
+    return;
+  }
+  self->request(st.router, st.cfg.request_timeout, cluster::route_atom::value, sub.target,
+                sub.command)
+      .then(
+          [=](const msg::order_snapshot& snap) {
+            auto& s = self->state;
+            if (s.topics.count(topic) == 0)
+              return;
+            if (!s.order_versions[topic].advance(snap.version, snap.status))
+              return;
+            msg::order_status_msg missed;
+            missed.order_id = core::order_id{s.subs.at(topic).target.key};
+            missed.status = snap.status;
+            missed.version = snap.version;
+            missed.at_ms = s.cfg.clock != nullptr ? s.cfg.clock->now_ms() : 0;
+            fan_out(self, topic, missed, gateway::delivery::reliable());
+          },
+          [](caf::error&) {
+            // Unreachable for now; the next view or activation asks again.
+          });
+}
+
+/// Subscribes again to every entity whose owner changed with this view (a
+/// node that died cannot say its activations stopped).
+void resubscribe(gateway_actor* self, cluster::cluster_view v) {
+  auto& st = self->state;
+  if (v.version <= st.view.version)
+    return;
+  auto old = std::move(st.view);
+  st.view = std::move(v);
+  std::vector<std::string> moved;
+  for (auto& [topic, sub] : st.subs)
+    if (old.members.empty() ||
+        cluster::owner_of(old, sub.target) != cluster::owner_of(st.view, sub.target))
+      moved.push_back(topic);
+  for (auto& topic : moved)
+    subscribe_again(self, topic);
+}
+
 caf::behavior gateway_behavior(gateway_actor* self, gateway_actor_config cfg,
                                caf::actor router,
                                std::shared_ptr<session_directory> sessions,
@@ -169,6 +256,10 @@ caf::behavior gateway_behavior(gateway_actor* self, gateway_actor_config cfg,
   st.sessions = std::move(sessions);
   st.metrics = std::move(metrics);
   auto reliable = gateway::delivery::reliable();
+  // Replies to fire-and-forget commands (unsubscribe, re-subscribe) come
+  // back as plain messages or errors; none of them may stop the gateway.
+  self->set_error_handler([](caf::error&) {});
+  self->set_default_handler(caf::drop);
   return {
     [=](call_atom, client_call& c) { call(self, std::move(c)); },
     [=](leave_atom, leave_topic& l) {
@@ -180,8 +271,13 @@ caf::behavior gateway_behavior(gateway_actor* self, gateway_actor_config cfg,
     // Entities answer unsubscribe_cmd with ok; nothing waits for it.
     [=](const msg::ok_reply&) {},
     [=](actors::push_atom, const std::string& topic, const msg::order_status_msg& x) {
+      if (!self->state.order_versions[topic].advance(x.version, x.status))
+        return; // already pushed (an outbox re-send, or caught up on a move)
       fan_out(self, topic, x, reliable);
     },
+    [=](cluster::view_atom, cluster::cluster_view& v) { resubscribe(self, std::move(v)); },
+    [=](actors::resubscribe_atom, const std::string& topic) { subscribe_again(self, topic); },
+    [=](cluster::left_atom) {},
     [=](actors::push_atom, const std::string& topic, const msg::rider_position& x) {
       fan_out(self, topic, x, gateway::delivery::latest("pos:" + topic));
     },

@@ -10,7 +10,14 @@
 ///
 /// Messages: (call_atom, client_call); (leave_atom, leave_topic);
 /// (closed_atom, session_id); (push_atom, topic, msg::X).
+///
+/// Cluster mode: on `(view_atom, cluster_view)` it subscribes again to every
+/// entity whose owner changed (the new owner knows no subscribers: they are
+/// soft state) and, for an order, pushes the status it missed meanwhile.
+/// Order statuses go out in version order: one not newer than the last
+/// pushed on its topic (a re-sent or duplicated push) is not sent again.
 
+#include "core/clock.hpp"
 #include "nodes/node/client_link.hpp"
 
 #include <caf/atom.hpp>
@@ -31,6 +38,7 @@ using closed_atom = caf::atom_constant<caf::atom("n.closed")>;
 struct gateway_actor_config {
   std::chrono::milliseconds request_timeout{std::chrono::seconds{5}};
   std::size_t topics_per_session_max = 1024;
+  const core::clock* clock = nullptr; ///< for at_ms of catch-up pushes
 };
 
 caf::actor spawn_gateway_actor(caf::actor_system& sys, gateway_actor_config cfg,

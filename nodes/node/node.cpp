@@ -6,8 +6,10 @@
 #include "actors/payment_provider.hpp"
 #include "actors/reminder_actor.hpp"
 #include "cluster/atoms.hpp"
+#include "cluster/cluster_view.hpp"
 #include "cluster/entity.hpp"
 #include "cluster/journal_actor.hpp"
+#include "cluster/membership_actor.hpp"
 #include "cluster/registry.hpp"
 #include "messages/registry.hpp"
 #include "nodes/auth/token.hpp"
@@ -17,10 +19,16 @@
 #include "nodes/node/rest_handler.hpp"
 #include "nodes/node/sessions.hpp"
 #include "storage/file_backend.hpp"
+#include "storage/redis_backend.hpp"
+#include "storage/redis_membership.hpp"
 
 #include <caf/all.hpp>
+#include <caf/io/all.hpp>
 
+#include <atomic>
+#include <condition_variable>
 #include <filesystem>
+#include <mutex>
 #include <optional>
 #include <sstream>
 
@@ -37,6 +45,31 @@ public:
     set("logger.file-verbosity", caf::atom("quiet"));
     if (cfg.scheduler_threads > 0)
       set("scheduler.max-threads", cfg.scheduler_threads);
+    if (cfg.clustered())
+      load<caf::io::middleman>();
+  }
+};
+
+/// What the membership actor tells the node: that it has left the cluster
+/// (drained). Set from an actor thread, read by main's thread.
+struct cluster_events {
+  std::mutex mutex;
+  std::condition_variable changed;
+  bool left = false;
+  std::function<void()> on_left;
+
+  void mark_left() {
+    std::function<void()> f;
+    {
+      std::lock_guard<std::mutex> guard{mutex};
+      if (left)
+        return;
+      left = true;
+      f = on_left;
+    }
+    changed.notify_all();
+    if (f)
+      f();
   }
 };
 
@@ -86,6 +119,10 @@ void actor_metrics(std::ostringstream& os, const cluster::router_stats& r,
   line("courier_entity_passivations_total", "counter", r.passivations_total);
   line("courier_entity_messages_total", "counter", r.routed_total);
   line("courier_entity_rejected_total", "counter", r.rejected_total);
+  line("courier_entity_buffered_total", "counter", r.buffered_total);
+  line("courier_entity_forwarded_total", "counter", r.forwarded_total);
+  line("courier_cluster_view_version", "gauge", r.view_version);
+  line("courier_cluster_handoffs_total", "counter", r.handoffs_total);
   line("courier_journal_appends_total", "counter", j.appends);
   line("courier_journal_events_total", "counter", j.events);
   line("courier_journal_commits_total", "counter", j.commits);
@@ -108,10 +145,36 @@ struct node::impl {
   std::unique_ptr<rest_handler> rest;
   std::unique_ptr<gateway::gateway> servers;
   bool running = false;
+  // Cluster mode.
+  std::shared_ptr<std::atomic<std::uint64_t>> epoch =
+      std::make_shared<std::atomic<std::uint64_t>>(0);
+  std::shared_ptr<cluster_events> events = std::make_shared<cluster_events>();
+  caf::actor membership;
+  std::uint16_t cluster_port = 0;
 
+  core::result<std::unique_ptr<storage::journal_backend>> open_journal();
   core::result<core::unit_t> start_actors();
+  core::result<core::unit_t> join_cluster(const gateway::bound_ports& ports);
   void metrics_text(std::function<void(std::string)> done);
 };
+
+core::result<std::unique_ptr<storage::journal_backend>> node::impl::open_journal() {
+  if (cfg.clustered()) {
+    auto url = storage::parse_redis_url(cfg.cluster_url);
+    if (!url)
+      return url.err();
+    // Writes are fenced by this node's membership epoch (0 until it joins).
+    auto backend = storage::redis_backend::open(
+        *url, storage::redis_fence{storage::member_key(cfg.node_id), epoch});
+    if (!backend)
+      return backend.err();
+    return std::unique_ptr<storage::journal_backend>(std::move(*backend));
+  }
+  auto backend = storage::file_backend::open(cfg.data_dir + "/journal");
+  if (!backend)
+    return backend.err();
+  return std::unique_ptr<storage::journal_backend>(std::move(*backend));
+}
 
 core::result<core::unit_t> node::impl::start_actors() {
   std::error_code ec;
@@ -119,7 +182,7 @@ core::result<core::unit_t> node::impl::start_actors() {
   if (ec)
     return core::error{core::errc::internal,
                        "cannot create data dir " + cfg.data_dir + ": " + ec.message()};
-  auto backend = storage::file_backend::open(cfg.data_dir + "/journal");
+  auto backend = open_journal();
   if (!backend)
     return backend.err();
   actor_cfg.emplace(cfg);
@@ -141,16 +204,72 @@ core::result<core::unit_t> node::impl::start_actors() {
   cluster::router_config rc;
   rc.activations_max = cfg.activations_max;
   rc.idle_timeout = cfg.idle_passivation;
+  std::vector<cluster::entity_ref> reminder_shards;
+  for (std::uint32_t shard = 0; shard < cfg.domain.reminder_shards; ++shard)
+    reminder_shards.push_back(
+        cluster::entity_ref{actors::kind::reminder, std::to_string(shard)});
+  if (cfg.clustered()) {
+    // Durable timer shards run wherever placement puts them; each new owner
+    // wakes the shards it gains (so their due timers fire there).
+    rc.node_id = cfg.node_id;
+    rc.resident = reminder_shards;
+    rc.resident_wake = caf::make_message(actors::reminder_wake{});
+  }
   router = cluster::spawn_router(*sys, rc, actors::make_domain_factories(services), journal);
   gateway_actor_config gc;
   gc.request_timeout = cfg.request_timeout;
+  gc.clock = &clock;
   gateway_actor = spawn_gateway_actor(*sys, gc, router, sessions, metrics);
-  // Durable timers that came due while the node was down fire now.
-  for (std::uint32_t shard = 0; shard < cfg.domain.reminder_shards; ++shard)
-    cluster::tell_from_outside(router,
-                               cluster::entity_ref{actors::kind::reminder,
-                                                   std::to_string(shard)},
-                               actors::reminder_wake{});
+  if (!cfg.clustered()) {
+    // Durable timers that came due while the node was down fire now.
+    for (auto& ref : reminder_shards)
+      cluster::tell_from_outside(router, ref, actors::reminder_wake{});
+  }
+  return core::unit;
+}
+
+core::result<core::unit_t> node::impl::join_cluster(const gateway::bound_ports& ports) {
+  auto url = storage::parse_redis_url(cfg.cluster_url);
+  if (!url)
+    return url.err();
+  auto published = sys->middleman().publish(router, cfg.cluster_port, nullptr, true);
+  if (!published)
+    return core::error{core::errc::unavailable,
+                       "cannot publish the router on cluster port " +
+                           std::to_string(cfg.cluster_port) + ": " +
+                           sys->render(published.error())};
+  cluster_port = *published;
+  cluster::membership_config mc;
+  mc.redis = *url;
+  mc.node_id = cfg.node_id;
+  mc.host = cfg.cluster_host;
+  mc.cluster_port = cluster_port;
+  mc.http_port = ports.http;
+  mc.tcp_port = ports.tcp;
+  mc.lease = cfg.lease;
+  mc.epoch = epoch;
+  auto ev = events;
+  auto on_left = sys->spawn([ev](caf::event_based_actor*, int) -> caf::behavior {
+    return {
+      [ev](cluster::left_atom) { ev->mark_left(); },
+      [](cluster::view_atom, const cluster::cluster_view&) {},
+    };
+  }, 0);
+  membership = cluster::spawn_membership_actor(*sys, mc, router, {gateway_actor, on_left});
+  // Ready only once this node is in the cluster's view (a previous
+  // incarnation's lease may have to expire first).
+  auto wait = cfg.lease * 3 + std::chrono::seconds{10};
+  caf::scoped_actor self{*sys};
+  std::optional<core::error> failed;
+  self->request(membership, wait, cluster::joined_atom::value)
+      .receive([](std::uint64_t) {},
+               [&](caf::error& err) {
+                 failed = core::error{core::errc::unavailable,
+                                      "could not join the cluster at " + cfg.cluster_url +
+                                          ": " + sys->render(err)};
+               });
+  if (failed)
+    return *failed;
   return core::unit;
 }
 
@@ -200,7 +319,47 @@ core::result<gateway::bound_ports> node::start() {
     return ports.err();
   }
   m.running = true;
+  if (m.cfg.clustered()) {
+    if (auto joined = m.join_cluster(*ports); !joined) {
+      stop();
+      return joined.err();
+    }
+  }
   return ports;
+}
+
+std::uint16_t node::cluster_port() const { return impl_->cluster_port; }
+
+void node::on_left(std::function<void()> f) {
+  std::lock_guard<std::mutex> guard{impl_->events->mutex};
+  impl_->events->on_left = std::move(f);
+}
+
+bool node::has_left() const {
+  std::lock_guard<std::mutex> guard{impl_->events->mutex};
+  return impl_->events->left;
+}
+
+core::result<core::unit_t> node::drain() {
+  auto& m = *impl_;
+  if (!m.cfg.clustered() || !m.membership || has_left())
+    return core::unit;
+  {
+    caf::scoped_actor self{*m.sys};
+    std::optional<core::error> failed;
+    self->request(m.membership, std::chrono::seconds{5}, cluster::drain_atom::value)
+        .receive([](caf::unit_t) {},
+                 [&](caf::error& err) {
+                   failed = core::error{core::errc::unavailable,
+                                        "drain: " + m.sys->render(err)};
+                 });
+    if (failed)
+      return *failed;
+  }
+  std::unique_lock<std::mutex> lock{m.events->mutex};
+  if (!m.events->changed.wait_for(lock, m.cfg.drain_timeout, [&] { return m.events->left; }))
+    return core::error{core::errc::unavailable, "drain did not finish within --drain-timeout-s"};
+  return core::unit;
 }
 
 void node::stop() {
@@ -212,14 +371,17 @@ void node::stop() {
     m.servers->stop();
   if (!m.sys)
     return;
+  if (m.membership)
+    caf::anon_send_exit(m.membership, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(m.gateway_actor, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(m.router, caf::exit_reason::user_shutdown);
   {
     // Whatever the entities appended before they stopped is synced before
-    // the journal stops: a read forces the pending group commit.
+    // the journal stops: a stats request forces the pending group commit
+    // (and, unlike listing streams, costs nothing with a big journal).
     caf::scoped_actor self{*m.sys};
-    self->request(m.journal, std::chrono::seconds{10}, cluster::streams_atom::value)
-        .receive([](std::vector<std::string>&) {}, [](caf::error&) {});
+    self->request(m.journal, std::chrono::seconds{10}, cluster::stats_atom::value)
+        .receive([](cluster::journal_stats&) {}, [](caf::error&) {});
   }
   caf::anon_send_exit(m.journal, caf::exit_reason::user_shutdown);
   // The location-history writer lives in the registry (riders find it
@@ -235,6 +397,7 @@ void node::stop() {
   m.clients.reset();
   m.rest.reset();
   m.journal = nullptr;
+  m.membership = nullptr;
   m.router = nullptr;
   m.gateway_actor = nullptr;
   m.sys.reset(); // waits for every actor

@@ -8,6 +8,8 @@
 #include "nodes/gateway/gateway.hpp"
 #include "nodes/node/config.hpp"
 
+#include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -23,6 +25,18 @@ public:
   /// Opens the journal, starts actors and listeners. Errors (a port in use,
   /// a locked or corrupt data dir) are values with a clear message.
   core::result<gateway::bound_ports> start();
+
+  /// Cluster mode: the CAF middleman port the router is published on.
+  std::uint16_t cluster_port() const;
+
+  /// Cluster mode: hands this node's entities off to the other members and
+  /// leaves the cluster (waits at most --drain-timeout-s). No-op otherwise.
+  core::result<core::unit_t> drain();
+
+  /// Called (from another thread) once the node has left the cluster after
+  /// a drain, e.g. one started by `courier-ctl drain`.
+  void on_left(std::function<void()> f);
+  bool has_left() const;
 
   /// Stops accepting, closes sessions, lets entities finish, flushes the
   /// journal, stops actors. Idempotent.

@@ -20,4 +20,15 @@ int run_h3_command(const args_t& args, std::istream& in, std::ostream& out,
 int run_token_command(const args_t& args, std::istream& in, std::ostream& out,
                       std::ostream& err);
 
+/// `courier-ctl cluster status [--cluster URL] [--json]` and
+/// `courier-ctl cluster owner KIND KEY [--cluster URL]`: the membership view
+/// in Redis and the owner of an entity under placement.
+int run_cluster_command(const args_t& args, std::istream& in, std::ostream& out,
+                        std::ostream& err);
+
+/// `courier-ctl drain NODE [--cluster URL] [--wait-s S]`: marks NODE draining
+/// and waits until it has left the view.
+int run_drain_command(const args_t& args, std::istream& in, std::ostream& out,
+                      std::ostream& err);
+
 } // namespace courier::tools

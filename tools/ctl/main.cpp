@@ -9,7 +9,12 @@ int usage(std::ostream& os, int code) {
   os << "usage: courier-ctl COMMAND [ARGS]\n"
         "commands:\n"
         "  h3 SUBCOMMAND     H3 cell conversions (stdin -> stdout, one per line)\n"
-        "  token             print a client token (--role R --id ID --secret S [--ttl S])\n";
+        "  token             print a client token (--role R --id ID --secret S [--ttl S])\n"
+        "  cluster status    the cluster's members and view ([--cluster URL] [--json])\n"
+        "  cluster owner     the node owning entity KIND KEY ([--cluster URL])\n"
+        "  drain NODE        hand NODE's entities off and wait until it leaves\n"
+        "                    ([--cluster URL] [--wait-s S])\n"
+        "--cluster defaults to redis://127.0.0.1:6379; COMMAND --help for details\n";
   return code;
 }
 } // namespace
@@ -26,6 +31,10 @@ int main(int argc, char** argv) {
     return run_h3_command(args, std::cin, std::cout, std::cerr);
   if (cmd == "token")
     return run_token_command(args, std::cin, std::cout, std::cerr);
+  if (cmd == "cluster")
+    return run_cluster_command(args, std::cin, std::cout, std::cerr);
+  if (cmd == "drain")
+    return run_drain_command(args, std::cin, std::cout, std::cerr);
   std::cerr << "courier-ctl: unknown command '" << cmd << "'\n";
   return usage(std::cerr, 2);
 }

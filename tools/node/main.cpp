@@ -3,6 +3,7 @@
 #include "nodes/node/node.hpp"
 
 #include <csignal>
+#include <unistd.h>
 #include <cstdio>
 #include <iostream>
 #include <string>
@@ -40,6 +41,8 @@ int main(int argc, char** argv) {
   std::signal(SIGPIPE, SIG_IGN);
 
   bool demo = cfg->demo;
+  bool clustered = cfg->clustered();
+  std::string node_id = cfg->node_id;
   std::string data_dir = cfg->data_dir;
   courier::node::node n{std::move(*cfg)};
   auto ports = n.start();
@@ -54,11 +57,23 @@ int main(int argc, char** argv) {
     std::printf("courier-node: live map: http://127.0.0.1:%u/?token=%s\n", ports->http,
                 token.c_str());
   }
-  std::printf("courier-node: ready http=%u tcp=%u\n", ports->http, ports->tcp);
+  if (clustered)
+    std::printf("courier-node: ready http=%u tcp=%u cluster=%u node=%s\n", ports->http,
+                ports->tcp, n.cluster_port(), node_id.c_str());
+  else
+    std::printf("courier-node: ready http=%u tcp=%u\n", ports->http, ports->tcp);
   std::fflush(stdout);
+  // A drain started elsewhere (courier-ctl drain) ends like a SIGTERM.
+  n.on_left([] { kill(getpid(), SIGTERM); });
   int sig = wait_for_signal(set);
   std::printf("courier-node: signal %d, stopping\n", sig);
   std::fflush(stdout);
+  if (clustered && !n.has_left()) {
+    std::printf("courier-node: draining\n");
+    std::fflush(stdout);
+    if (auto drained = n.drain(); !drained)
+      std::fprintf(stderr, "courier-node: %s; stopping anyway\n", drained.err().message.c_str());
+  }
   n.stop();
   std::printf("courier-node: stopped\n");
   return 0;

@@ -115,10 +115,15 @@ class CourierNode {
           const line = buf.slice(0, i);
           buf = buf.slice(i + 1);
           this.lines.push(line);
-          const m = /^courier-node: ready http=(\d+) tcp=(\d+)/.exec(line);
+          // Cluster mode continues the line with ` cluster=P node=ID`.
+          const m = /^courier-node: ready http=(\d+) tcp=(\d+)(?: cluster=(\d+) node=(\S+))?/.exec(line);
           if (m) {
             this.http = Number(m[1]);
             this.tcp = Number(m[2]);
+            if (m[3] !== undefined) {
+              this.clusterPort = Number(m[3]);
+              this.nodeId = m[4];
+            }
             res();
           }
         }
@@ -225,8 +230,9 @@ class WsClient {
       pred = (m) => m.type === t;
       what = `'${t}'`;
     }
+    let check;
     return withTimeout(new Promise((res, rej) => {
-      const check = () => {
+      check = () => {
         const i = this.inbox.findIndex(pred);
         if (i >= 0) {
           const [m] = this.inbox.splice(i, 1);
@@ -239,7 +245,9 @@ class WsClient {
       };
       this.waiters.push(check);
       check();
-    }), ms, `${this.name} waiting for ${what}; last received: ${JSON.stringify(this.all.slice(-5))}`);
+    }), ms, `${this.name} waiting for ${what}; last received: ${JSON.stringify(this.all.slice(-5))}`)
+      // A wait that timed out must not consume a later matching message.
+      .finally(() => { this.waiters = this.waiters.filter((w) => w !== check); });
   }
 
   /// Sends `msg` with a fresh ref; resolves with the reply or error echoing

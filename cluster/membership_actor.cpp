@@ -1,0 +1,301 @@
+#include "cluster/membership_actor.hpp"
+
+#include "cluster/atoms.hpp"
+#include "cluster/cluster_view.hpp"
+#include "cluster/router_actor.hpp"
+#include "storage/redis_membership.hpp"
+
+#include <caf/all.hpp>
+#include <caf/io/all.hpp>
+
+#include <algorithm>
+#include <cstdio>
+#include <map>
+#include <utility>
+
+namespace courier::cluster {
+
+std::chrono::milliseconds membership_config::tick() const {
+  return std::clamp(lease / 6, std::chrono::milliseconds{50}, std::chrono::milliseconds{500});
+}
+
+namespace {
+
+/// How long a membership step waits for the local router.
+constexpr std::chrono::seconds router_timeout{2};
+
+struct connected_member {
+  std::uint64_t epoch = 0;
+  caf::actor router; ///< null if the connect failed
+};
+
+struct membership_state {
+  membership_config cfg;
+  caf::actor router;
+  std::vector<caf::actor> listeners;
+  std::unique_ptr<storage::redis_membership> table;
+  std::uint64_t epoch = 0;          ///< 0 = not joined
+  std::uint64_t view_version = 0;   ///< last view sent
+  bool in_view = false;             ///< the last view has us, not draining
+  bool draining = false;            ///< our record says draining
+  bool left = false;
+  std::string stats = "{}";         ///< entity counts for the next renewal
+  std::map<std::string, connected_member> connected;
+  storage::membership_view last_view; ///< the view last published
+  /// When the lease was last taken or renewed (the actor's clock): a node
+  /// that could not renew for a whole lease may already be replaced.
+  caf::actor_clock::time_point renewed_at;
+  std::vector<caf::response_promise> waiting_join;
+  static inline const char* name = "courier.membership";
+};
+
+using membership_actor = caf::stateful_actor<membership_state>;
+
+void log(const membership_state& st, const std::string& what) {
+  std::fprintf(stderr, "courier-node: cluster %s: %s\n", st.cfg.node_id.c_str(), what.c_str());
+}
+
+/// "order=3,rider=2" -> {"order":3,"rider":2}
+std::string counts_json(const std::string& counts) {
+  std::string out = "{";
+  std::size_t pos = 0;
+  while (pos < counts.size()) {
+    auto end = counts.find(',', pos);
+    if (end == std::string::npos)
+      end = counts.size();
+    auto item = counts.substr(pos, end - pos);
+    auto eq = item.find('=');
+    if (eq != std::string::npos) {
+      if (out.size() > 1)
+        out += ',';
+      out += '"' + item.substr(0, eq) + "\":" + item.substr(eq + 1);
+    }
+    pos = end + 1;
+  }
+  return out + "}";
+}
+
+caf::actor connect_to(membership_actor* self, const storage::member_record& m) {
+  auto& st = self->state;
+  auto& c = st.connected[m.id];
+  if (c.epoch == m.epoch && c.router)
+    return c.router;
+  c.epoch = m.epoch;
+  auto handle = self->system().middleman().remote_actor(m.host, m.cluster_port);
+  if (!handle) {
+    log(st, "cannot reach " + m.id + " at " + m.host + ":" + std::to_string(m.cluster_port) +
+                ": " + self->system().render(handle.error()));
+    c.router = nullptr;
+  } else {
+    c.router = std::move(*handle);
+    self->monitor(c.router); // a broken connection is made again (reconnect)
+  }
+  return c.router;
+}
+
+void publish_view(membership_actor* self, const storage::membership_view& v) {
+  auto& st = self->state;
+  cluster_view view;
+  view.version = v.version;
+  bool me = false, me_draining = false;
+  for (auto& m : v.members) {
+    member x;
+    x.id = m.id;
+    x.epoch = m.epoch;
+    x.draining = m.draining;
+    if (m.id == st.cfg.node_id) {
+      if (m.epoch != st.epoch)
+        continue; // an older incarnation of us, about to expire
+      x.router = st.router;
+      me = true;
+      me_draining = m.draining;
+    } else {
+      x.router = connect_to(self, m);
+    }
+    view.members.push_back(std::move(x));
+  }
+  for (auto it = st.connected.begin(); it != st.connected.end();)
+    it = std::any_of(v.members.begin(), v.members.end(),
+                     [&](auto& m) { return m.id == it->first; })
+             ? std::next(it)
+             : st.connected.erase(it);
+  st.view_version = v.version;
+  st.last_view = v;
+  st.in_view = me && !me_draining;
+  if (me_draining && !st.draining)
+    log(st, "draining: handing entities off");
+  st.draining = me_draining;
+  self->send(st.router, view_atom::value, view);
+  for (auto& l : st.listeners)
+    self->send(l, view_atom::value, view);
+  if (me)
+    for (auto& rp : st.waiting_join)
+      rp.deliver(v.version);
+  if (me)
+    st.waiting_join.clear();
+}
+
+/// Stops serving: the journal refuses our writes, the router passivates
+/// everything and parks messages; the next tick joins again.
+void fence(membership_actor* self, const std::string& why) {
+  auto& st = self->state;
+  log(st, "fenced (epoch " + std::to_string(st.epoch) + "): " + why + "; rejoining");
+  st.epoch = 0;
+  st.cfg.epoch->store(0);
+  st.in_view = false;
+  self->send(st.router, fence_atom::value);
+}
+
+/// Connects again to members of the current view whose connection broke
+/// or was never made; if one succeeds, the router (and the listeners) get
+/// the same view with the new handle.
+void reconnect(membership_actor* self) {
+  auto& st = self->state;
+  bool any = false;
+  for (auto& m : st.last_view.members) {
+    if (m.id == st.cfg.node_id)
+      continue;
+    auto it = st.connected.find(m.id);
+    if (it != st.connected.end() && it->second.router)
+      continue;
+    any = connect_to(self, m) != nullptr || any;
+  }
+  if (any)
+    publish_view(self, st.last_view);
+}
+
+/// Leaves once the router has handed off the draining view and runs nothing.
+void maybe_leave(membership_actor* self) {
+  auto version = self->state.view_version;
+  self->request(self->state.router, router_timeout, stats_atom::value)
+      .then([=](const router_stats& rs) {
+        auto& st = self->state;
+        if (st.left || !st.draining || rs.live > 0 || rs.handed_off_version < version)
+          return;
+        if (auto ok = st.table->leave(st.cfg.node_id, st.epoch); !ok) {
+          log(st, "leave failed: " + ok.err().message);
+          return;
+        }
+        st.left = true;
+        st.cfg.epoch->store(0);
+        log(st, "drained and left the cluster");
+        for (auto& l : st.listeners)
+          self->send(l, left_atom::value);
+      }, [](caf::error&) {});
+}
+
+void tick(membership_actor* self) {
+  auto& st = self->state;
+  if (st.left)
+    return;
+  if (!st.table) {
+    // A call may block this long: a tick, so a Redis that hangs cannot keep
+    // us from noticing the lease running out.
+    auto t = storage::redis_membership::connect(st.cfg.redis, st.cfg.tick());
+    if (!t) {
+      log(st, "cannot reach " + st.cfg.redis.str() + ": " + t.err().message);
+      return;
+    }
+    st.table = std::move(*t);
+  }
+  if (st.epoch == 0) {
+    storage::member_record me;
+    me.id = st.cfg.node_id;
+    me.host = st.cfg.host;
+    me.cluster_port = st.cfg.cluster_port;
+    me.http_port = st.cfg.http_port;
+    me.tcp_port = st.cfg.tcp_port;
+    me.stats = st.stats;
+    auto sent = self->clock().now();
+    auto e = st.table->join(me, st.cfg.lease);
+    if (!e) {
+      if (e.err().code != core::errc::conflict)
+        log(st, "join failed: " + e.err().message);
+      return; // conflict: our previous incarnation's lease has not expired yet
+    }
+    st.epoch = *e;
+    st.cfg.epoch->store(st.epoch);
+    st.renewed_at = sent;
+    log(st, "joined with epoch " + std::to_string(st.epoch));
+  } else {
+    // Redis starts the new lease after we send; our deadline counts from
+    // the send, a tick early, so we stop serving before anyone replaces us.
+    auto sent = self->clock().now();
+    auto renewed = st.table->renew(st.cfg.node_id, st.epoch, st.cfg.lease, st.stats);
+    if (!renewed) {
+      log(st, "lease renewal failed: " + renewed.err().message);
+      if (self->clock().now() - st.renewed_at >= st.cfg.lease - st.cfg.tick())
+        fence(self, "no renewal for (nearly) a whole lease");
+      return;
+    }
+    if (!*renewed) {
+      fence(self, "the lease was lost");
+    } else {
+      st.renewed_at = sent;
+    }
+  }
+  auto v = st.table->read_view();
+  if (!v) {
+    log(st, "reading the view failed: " + v.err().message);
+    return;
+  }
+  if (v->version != st.view_version)
+    publish_view(self, *v);
+  else
+    reconnect(self);
+  if (st.draining)
+    maybe_leave(self);
+  self->request(st.router, router_timeout, counts_atom::value)
+      .then([=](const std::string& counts) { self->state.stats = counts_json(counts); },
+            [](caf::error&) {});
+}
+
+caf::behavior membership_behavior(membership_actor* self, membership_config cfg,
+                                  caf::actor router, std::vector<caf::actor> listeners) {
+  auto& st = self->state;
+  st.cfg = std::move(cfg);
+  st.router = std::move(router);
+  st.listeners = std::move(listeners);
+  self->set_down_handler([=](caf::down_msg& msg) {
+    for (auto& kv : self->state.connected)
+      if (kv.second.router && kv.second.router.address() == msg.source) {
+        log(self->state, "connection to " + kv.first + " broke");
+        kv.second.router = nullptr; // the next tick connects again
+      }
+  });
+  self->send(self, tick_atom::value);
+  return {
+    [=](tick_atom) {
+      tick(self);
+      if (!self->state.left)
+        self->delayed_send(self, self->state.cfg.tick(), tick_atom::value);
+    },
+    [=](joined_atom) -> caf::result<std::uint64_t> {
+      auto& s = self->state;
+      if (s.in_view)
+        return s.view_version;
+      s.waiting_join.push_back(self->make_response_promise());
+      return caf::delegated<std::uint64_t>{};
+    },
+    [=](drain_atom) -> caf::result<caf::unit_t> {
+      auto& s = self->state;
+      if (s.left)
+        return caf::unit;
+      if (!s.table || s.epoch == 0)
+        return caf::make_error(caf::sec::runtime_error, "not joined");
+      if (auto ok = s.table->set_draining(s.cfg.node_id); !ok)
+        return caf::make_error(caf::sec::runtime_error, ok.err().message);
+      return caf::unit;
+    },
+  };
+}
+
+} // namespace
+
+caf::actor spawn_membership_actor(caf::actor_system& sys, membership_config cfg,
+                                  caf::actor router, std::vector<caf::actor> listeners) {
+  return sys.spawn<caf::detached>(membership_behavior, std::move(cfg), std::move(router),
+                                  std::move(listeners));
+}
+
+} // namespace courier::cluster
