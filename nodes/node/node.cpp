@@ -348,7 +348,7 @@ core::result<core::unit_t> node::drain() {
     caf::scoped_actor self{*m.sys};
     std::optional<core::error> failed;
     self->request(m.membership, std::chrono::seconds{5}, cluster::drain_atom::value)
-        .receive([](caf::unit_t) {},
+        .receive([] {}, // the answer to a unit result is an empty message
                  [&](caf::error& err) {
                    failed = core::error{core::errc::unavailable,
                                         "drain: " + m.sys->render(err)};

@@ -371,6 +371,9 @@ describe('drain under load', () => {
           const exit = await H.withTimeout(victim.exit, 60000, 'n2 exit after SIGTERM');
           console.log(`n2 SIGTERM -> exit ${JSON.stringify(exit)} in ${Date.now() - t0} ms; stdout: ${victim.lines.slice(-3).join(' | ')}`);
           assert.equal(exit.code, 0, `n2 exits 0 after SIGTERM (got ${JSON.stringify(exit)})`);
+          // It drained and left, rather than giving up and just stopping.
+          assert.doesNotMatch(victim.stderr, /stopping anyway/, `n2 drained: ${victim.stderrTail()}`);
+          assert.match(victim.stderr, /drained and left the cluster/, `n2 left: ${victim.stderrTail()}`);
           return { term_ms: Date.now() - t0, exit };
         },
       });
