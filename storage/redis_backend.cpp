@@ -124,9 +124,6 @@ redis_backend::open(const redis_url& url, std::optional<redis_fence> fence,
   auto client = redis_client::connect(url, timeout);
   if (!client)
     return client.err();
-  auto pong = (*client)->command({"PING"});
-  if (!pong)
-    return pong.err();
   return std::unique_ptr<redis_backend>(new redis_backend(std::move(*client), std::move(fence)));
 }
 

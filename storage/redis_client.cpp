@@ -130,6 +130,9 @@ redis_client::connect(const redis_url& url, std::chrono::milliseconds timeout) {
   std::unique_ptr<redis_client> client(new redis_client(url, timeout));
   if (auto ok = client->reconnect(); !ok)
     return ok.err();
+  // A listening socket is not yet a server that answers (it may be loading).
+  if (auto pong = client->command({"PING"}); !pong)
+    return pong.err();
   return client;
 }
 

@@ -40,7 +40,8 @@ struct redis_reply {
 /// One connection to Redis; see the file comment.
 class redis_client {
 public:
-  /// Connects (with `timeout` for connect and for every command).
+  /// Connects (with `timeout` for connect and for every command) and checks
+  /// that the server answers PING.
   static core::result<std::unique_ptr<redis_client>>
   connect(const redis_url& url, std::chrono::milliseconds timeout);
   ~redis_client();

@@ -179,9 +179,6 @@ redis_membership::connect(const redis_url& url, std::chrono::milliseconds timeou
   auto client = redis_client::connect(url, timeout);
   if (!client)
     return client.err();
-  auto pong = (*client)->command({"PING"});
-  if (!pong)
-    return pong.err();
   return std::unique_ptr<redis_membership>(new redis_membership(std::move(*client)));
 }
 

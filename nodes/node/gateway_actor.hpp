@@ -11,11 +11,12 @@
 /// Messages: (call_atom, client_call); (leave_atom, leave_topic);
 /// (closed_atom, session_id); (push_atom, topic, msg::X).
 ///
-/// Cluster mode: on `(view_atom, cluster_view)` it subscribes again to every
-/// entity whose owner changed (the new owner knows no subscribers: they are
-/// soft state) and, for an order, pushes the status it missed meanwhile.
-/// Order statuses go out in version order: one not newer than the last
-/// pushed on its topic (a re-sent or duplicated push) is not sent again.
+/// Subscriptions are soft state on the entity: on `(resubscribe_atom,
+/// topic)` (an activation stopping) and, in cluster mode, on `(view_atom,
+/// cluster_view)` for every entity whose owner changed, it subscribes again
+/// and, for an order, pushes the status it missed meanwhile. Order statuses
+/// go out in version order and each status once: one not newer than the
+/// last seen on its topic, or the same status again, is not sent.
 
 #include "core/clock.hpp"
 #include "nodes/node/client_link.hpp"

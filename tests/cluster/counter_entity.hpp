@@ -3,6 +3,7 @@
 // value it is given and can list every value it has ever accepted.
 
 #include "cluster/entity.hpp"
+#include "cluster/placement.hpp"
 #include "cluster/router_actor.hpp"
 
 #include <atomic>
@@ -61,6 +62,27 @@ inline cluster::entity_factories counter_factories(
                ++*activations;
              return sys.spawn(counter_entity, ctx);
            }}};
+}
+
+/// The counter entity with this key.
+inline cluster::entity_ref counter(const std::string& key) { return {"counter", key}; }
+
+/// Where rendezvous hashing over `ids` places counter `key`.
+inline std::string owner_in(const std::vector<std::string>& ids, const std::string& key) {
+  return ids[static_cast<std::size_t>(cluster::place(ids, counter(key)))];
+}
+
+/// The first key "k<i>" (i >= salt) that `ids` place on `owner` and, if
+/// `later_ids` is given, `later_ids` place on `later_owner`.
+inline std::string key_owned_by(const std::vector<std::string>& ids, const std::string& owner,
+                                int salt = 0, const std::vector<std::string>& later_ids = {},
+                                const std::string& later_owner = {}) {
+  for (int i = salt;; ++i) {
+    auto key = "k" + std::to_string(i);
+    if (owner_in(ids, key) == owner &&
+        (later_ids.empty() || owner_in(later_ids, key) == later_owner))
+      return key;
+  }
 }
 
 } // namespace courier::testing

@@ -27,20 +27,10 @@ using namespace courier;
 using namespace std::chrono_literals;
 using testing::add_atom;
 using testing::get_atom;
+using testing::counter;
+using testing::key_owned_by;
 
 namespace {
-
-cluster::entity_ref counter(const std::string& key) { return {"counter", key}; }
-
-/// A key that rendezvous hashing over `ids` places on `owner`.
-std::string key_owned_by(const std::vector<std::string>& ids, const std::string& owner,
-                         int salt = 0) {
-  for (int i = salt;; ++i) {
-    auto key = "k" + std::to_string(i);
-    if (ids[static_cast<std::size_t>(cluster::place(ids, counter(key)))] == owner)
-      return key;
-  }
-}
 
 /// Every message a probe holds that is a T, in order.
 template <class T>
@@ -543,14 +533,7 @@ TEST_CASE("a joining node waits for the previous owner's handoff before serving 
   c.start("n1");
   c.start("n2");
   c.start("n3");
-  std::string key;
-  for (int i = 0;; ++i) {
-    key = "k" + std::to_string(i);
-    std::vector<std::string> before{"n1", "n3"}, after{"n1", "n2", "n3"};
-    if (before[static_cast<std::size_t>(cluster::place(before, counter(key)))] == "n3" &&
-        after[static_cast<std::size_t>(cluster::place(after, counter(key)))] == "n2")
-      break;
-  }
+  auto key = key_owned_by({"n1", "n3"}, "n3", 0, {"n1", "n2", "n3"}, "n2");
   auto v1 = c.view({"n1", "n3"});
   c.give("n1", v1);
   c.give("n3", v1);
@@ -586,14 +569,7 @@ TEST_CASE("a key stays held for its previous owner's handoff across a second vie
   c.start("n1");
   c.start("n2");
   c.start("n3");
-  std::string key;
-  for (int i = 0;; ++i) {
-    key = "k" + std::to_string(i);
-    std::vector<std::string> v1{"n1", "n2"}, v3{"n2", "n3"};
-    if (v1[static_cast<std::size_t>(cluster::place(v1, counter(key)))] == "n1" &&
-        v3[static_cast<std::size_t>(cluster::place(v3, counter(key)))] == "n2")
-      break;
-  }
+  auto key = key_owned_by({"n1", "n2"}, "n1", 0, {"n2", "n3"}, "n2");
   auto v1 = c.view({"n1", "n2"});
   c.give("n1", v1);
   c.give("n2", v1);
@@ -622,13 +598,7 @@ TEST_CASE("a message bounced to a member that adopted the new view first is not 
   manual_cluster c{"multi_node.bug.lagging"};
   c.start("n1");
   c.start("n2");
-  std::string key;
-  for (int i = 0;; ++i) {
-    key = "k" + std::to_string(i);
-    std::vector<std::string> ids{"n1", "n2"};
-    if (ids[static_cast<std::size_t>(cluster::place(ids, counter(key)))] == "n1")
-      break;
-  }
+  auto key = key_owned_by({"n1", "n2"}, "n1");
   auto v1 = c.view({"n1", "n2"});
   c.give("n1", v1);
   c.give("n2", v1);
@@ -654,13 +624,7 @@ TEST_CASE("a forward parked since an older view does not pass the handoff gate")
   manual_cluster c{"multi_node.bug.stale_from"};
   c.start("n1");
   c.start("n2");
-  std::string key;
-  for (int i = 0;; ++i) {
-    key = "k" + std::to_string(i);
-    std::vector<std::string> ids{"n1", "n2"};
-    if (ids[static_cast<std::size_t>(cluster::place(ids, counter(key)))] == "n2")
-      break;
-  }
+  auto key = key_owned_by({"n1", "n2"}, "n2");
   auto va = c.view({"n1", "n2"}, {"n2"}); // the key is n1's
   auto vb = c.view({"n1", "n2"}, {"n1"}); // n2's
   auto vc = c.view({"n1", "n2"}, {"n2"}); // n1's

@@ -14,10 +14,10 @@ using namespace courier;
 using namespace std::chrono_literals;
 using testing::add_atom;
 using testing::get_atom;
+using testing::counter;
+using testing::key_owned_by;
 
 namespace {
-
-cluster::entity_ref counter(const std::string& key) { return {"counter", key}; }
 
 /// Sends `(add, value)` to a counter as the probe; its reply lands in the probe.
 void add(harness::world& w, const harness::probe& p, const caf::actor& router,

@@ -16,10 +16,10 @@
 using namespace courier;
 using testing::add_atom;
 using testing::get_atom;
+using testing::counter;
+using testing::key_owned_by;
 
 namespace {
-
-cluster::entity_ref counter(const std::string& key) { return {"counter", key}; }
 
 struct cluster_fixture {
   harness::world w;
@@ -80,16 +80,6 @@ struct cluster_fixture {
     return *s;
   }
 };
-
-/// A key that `ids` place on `owner`.
-std::string key_owned_by(const std::vector<std::string>& ids, const std::string& owner,
-                         int salt = 0) {
-  for (int i = salt;; ++i) {
-    auto key = "k" + std::to_string(i);
-    if (ids[static_cast<std::size_t>(cluster::place(ids, counter(key)))] == owner)
-      return key;
-  }
-}
 
 } // namespace
 

@@ -112,6 +112,20 @@ std::unique_ptr<storage::redis_membership> open_table(const std::string& url_tex
   return std::move(*table);
 }
 
+/// Connects and reads the view; prints the error otherwise.
+std::optional<storage::membership_view> read_view(const std::string& url_text,
+                                                  const std::string& who, std::ostream& err) {
+  auto table = open_table(url_text, who, err);
+  if (!table)
+    return std::nullopt;
+  auto v = table->read_view();
+  if (!v) {
+    err << who << ": error: " << v.err().message << "\n";
+    return std::nullopt;
+  }
+  return std::move(*v);
+}
+
 /// A member's `stats` ({"order":3,...}) as a JSON object; an empty object if
 /// it is missing or not an object.
 json entities_of(const storage::member_record& m) {
@@ -177,14 +191,9 @@ int run_status(const cluster_args& a, std::ostream& out, std::ostream& err) {
     cluster_usage(err);
     return 2;
   }
-  auto table = open_table(a.cluster, who, err);
-  if (!table)
+  auto v = read_view(a.cluster, who, err);
+  if (!v)
     return 1;
-  auto v = table->read_view();
-  if (!v) {
-    err << who << ": error: " << v.err().message << "\n";
-    return 1;
-  }
   if (a.json)
     out << to_json(*v).dump() << "\n";
   else
@@ -205,14 +214,9 @@ int run_owner(const cluster_args& a, std::ostream& out, std::ostream& err) {
         << core::limits::id_chars_max << " characters)\n";
     return 2;
   }
-  auto table = open_table(a.cluster, who, err);
-  if (!table)
+  auto v = read_view(a.cluster, who, err);
+  if (!v)
     return 1;
-  auto v = table->read_view();
-  if (!v) {
-    err << who << ": error: " << v.err().message << "\n";
-    return 1;
-  }
   // The routers' rule (cluster_view.cpp placement_ids): draining members
   // are skipped.
   std::vector<std::string> ids;
