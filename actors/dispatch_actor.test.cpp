@@ -1,6 +1,7 @@
 // Dispatch: the pure candidate logic and the offer flow in the harness.
 #include "actors/dispatch_state.hpp"
 #include "actors/rider_test_kit.hpp"
+#include "tests/harness/seeds.hpp"
 
 #include <doctest/doctest.h>
 
@@ -350,15 +351,10 @@ void random_dispatch_run(std::uint64_t seed) {
 } // namespace
 
 TEST_CASE("property_no_rider_holds_two_orders_and_every_dispatch_assigns_exactly_one") {
-  auto seed = harness::pick_seed("dispatch.property");
-  std::uint64_t runs = 1000;
-  if (const char* env = std::getenv("COURIER_PROPERTY_RUNS"); env && *env)
-    runs = std::strtoull(env, nullptr, 10);
   auto t0 = std::chrono::steady_clock::now();
-  for (std::uint64_t i = 0; i < runs; ++i)
-    random_dispatch_run(seed + i);
+  auto rep = harness::for_each_seed("dispatch.property", {}, 1000, random_dispatch_run);
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                 std::chrono::steady_clock::now() - t0).count();
   std::printf("dispatch.property: %llu seeds in %lld ms\n",
-              static_cast<unsigned long long>(runs), static_cast<long long>(ms));
+              static_cast<unsigned long long>(rep.run), static_cast<long long>(ms));
 }

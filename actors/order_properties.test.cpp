@@ -9,10 +9,11 @@
 //   commands stop and time passes every order ends delivered with one
 //   capture, or not delivered with its authorization voided (or never
 //   approved).
-// COURIER_SEED=<s> replays seed s alone; COURIER_PROPERTY_SEEDS=<n> changes
-// the count (default 1000).
+// Seeds follow tests/harness/seeds.hpp (COURIER_SEED=<s> replays seed s
+// alone; COURIER_SEEDS=<n> changes the count, default 1000).
 #include "actors/order_state.hpp"
 #include "actors/order_testing.hpp"
+#include "tests/harness/seeds.hpp"
 
 #include <chrono>
 #include <cstdlib>
@@ -231,27 +232,17 @@ struct run {
   }
 };
 
-std::uint64_t seed_count() {
-  if (const char* env = std::getenv("COURIER_SEED"); env && *env)
-    return 1;
-  if (const char* env = std::getenv("COURIER_PROPERTY_SEEDS"); env && *env)
-    return std::strtoull(env, nullptr, 10);
-  return 1000;
-}
-
 } // namespace
 
 TEST_CASE("orders_never_regress_acks_survive_crashes_and_money_always_settles") {
-  auto base = harness::pick_seed("order.properties");
-  auto n = seed_count();
   domain_config cfg;
   cfg.payment_decline_rate = 0.15;
   cfg.payment_transient_rate = 0.2;
   cfg.payment_timeout_rate = 0.05;
   cfg.payment_retries_max = 3;
   cfg.reminder_shards = 4;
-  for (std::uint64_t k = 0; k < n; ++k) {
-    run r{base + k, cfg};
+  auto rep = harness::for_each_seed("order.properties", {}, 1000, [&](std::uint64_t seed) {
+    run r{seed, cfg};
     r.d.upsert_store("s-1", gangnam, 3000);
     for (int i = 0; i < orders_per_seed; ++i) {
       order_track o;
@@ -263,10 +254,10 @@ TEST_CASE("orders_never_regress_acks_survive_crashes_and_money_always_settles") 
     r.chaos();
     r.settle();
     r.check_saga();
-  }
+  });
   std::string summary;
   for (auto& [status, count] : endings)
     summary += status + "=" + std::to_string(count) + " ";
-  MESSAGE("property seeds run: " << n << " from base " << base << "; crashes " << crashes_total
+  MESSAGE("property seeds run: " << rep.run << " from base " << rep.base << "; crashes " << crashes_total
                                  << "; endings " << summary);
 }

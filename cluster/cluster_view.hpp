@@ -27,6 +27,15 @@
 /// The membership actor may also send `(fence_atom)`: the node lost its lease
 /// (e.g. it cannot reach Redis), so the router passivates everything and
 /// parks messages until a newer view includes it again.
+///
+/// And after every join or renewal `(lease_atom, caf::timespan until)`: the
+/// instant (the actor clock's time since its epoch) before which no other
+/// member can have replaced this node, a safety margin before the lease
+/// runs out. Past it the router serves nothing: it parks messages until
+/// the next lease message, so a node whose membership stalled (a paused
+/// process, a stuck thread) cannot answer from state another owner has
+/// moved past. A router that never heard a lease message (tests with
+/// hand-given views) does not check.
 #include "cluster/entity_ref.hpp"
 
 #include <caf/actor.hpp>
@@ -43,6 +52,7 @@ using forward_atom = caf::atom_constant<caf::atom("c.fwd")>;
 using adopted_atom = caf::atom_constant<caf::atom("c.adopted")>;
 using handoff_atom = caf::atom_constant<caf::atom("c.handoff")>;
 using fence_atom = caf::atom_constant<caf::atom("c.fence")>;
+using lease_atom = caf::atom_constant<caf::atom("c.lease")>;
 /// router: `(owner_atom, entity_ref) -> std::string` owner id ("" = none).
 using owner_atom = caf::atom_constant<caf::atom("c.owner")>;
 /// router: `(counts_atom) -> std::string` live entities by kind, "k=n,k=n".

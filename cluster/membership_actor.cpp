@@ -135,6 +135,15 @@ void publish_view(membership_actor* self, const storage::membership_view& v) {
     st.waiting_join.clear();
 }
 
+/// Tells the router until when it may serve: a tick before the lease taken
+/// at `sent` (our clock) runs out, as the self-fence below counts.
+void confirm_lease(membership_actor* self, caf::actor_clock::time_point sent) {
+  auto& st = self->state;
+  auto until = sent + st.cfg.lease - st.cfg.tick();
+  self->send(st.router, lease_atom::value,
+             std::chrono::duration_cast<caf::timespan>(until.time_since_epoch()));
+}
+
 /// Stops serving: the journal refuses our writes, the router passivates
 /// everything and parks messages; the next tick joins again.
 void fence(membership_actor* self, const std::string& why) {
@@ -216,6 +225,7 @@ void tick(membership_actor* self) {
     st.epoch = *e;
     st.cfg.epoch->store(st.epoch);
     st.renewed_at = sent;
+    confirm_lease(self, sent);
     log(st, "joined with epoch " + std::to_string(st.epoch));
   } else {
     // Redis starts the new lease after we send; our deadline counts from
@@ -232,6 +242,7 @@ void tick(membership_actor* self) {
       fence(self, "the lease was lost");
     } else {
       st.renewed_at = sent;
+      confirm_lease(self, sent);
     }
   }
   auto v = st.table->read_view();

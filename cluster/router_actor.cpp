@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <deque>
 #include <list>
+#include <optional>
 #include <map>
 #include <unordered_map>
 #include <utility>
@@ -90,6 +91,8 @@ struct router_state {
   std::unordered_map<entity_ref, std::size_t> parked_keys;
   std::uint64_t next_seq = 0;
   std::uint64_t handed_off = 0; ///< view version we sent handoff for
+  /// Serve only before this instant (see lease_atom); unset: not checked.
+  std::optional<caf::actor_clock::time_point> lease_until;
 
   bool clustered() const { return !cfg.node_id.empty(); }
   static inline const char* name = "courier.router";
@@ -300,6 +303,10 @@ void route(router_actor* self, held_message msg) {
     return park(self, std::move(msg), "older messages for it wait");
   if (!st.has_view)
     return park(self, std::move(msg), "the node is not a cluster member now");
+  if (st.lease_until && self->clock().now() >= *st.lease_until) {
+    st.stats.lease_waits_total += 1;
+    return park(self, std::move(msg), "the node's lease is not confirmed");
+  }
   auto owner = owner_of(st.view, msg.ref);
   if (owner.empty()) {
     st.stats.rejected_total += 1;
@@ -521,6 +528,16 @@ caf::behavior router_behavior(router_actor* self, router_config cfg,
     },
     [=](view_atom, cluster_view& v) { adopt_view(self, std::move(v)); },
     [=](fence_atom) { fence(self); },
+    [=](lease_atom, caf::timespan until) {
+      auto& s = self->state;
+      auto t = caf::actor_clock::time_point{
+          std::chrono::duration_cast<caf::actor_clock::duration_type>(until)};
+      if (s.lease_until && t <= *s.lease_until)
+        return;
+      s.lease_until = t;
+      unpark(self);
+      maybe_hand_off(self);
+    },
     [=](adopted_atom, const std::string& from, std::uint64_t version) {
       auto& pr = progress_of(self->state, from);
       pr.adopted = std::max(pr.adopted, version);

@@ -78,12 +78,13 @@ struct router_stats {
   std::uint64_t handoffs_total = 0;     ///< handoffs this router completed
   std::uint64_t view_version = 0;       ///< the view it routes by (0: none)
   std::uint64_t handed_off_version = 0; ///< the last view it handed off
+  std::uint64_t lease_waits_total = 0;  ///< messages parked past the lease deadline
 
   template <class Inspector>
   friend typename Inspector::result_type inspect(Inspector& f, router_stats& x) {
     return f(x.live, x.activations_total, x.passivations_total, x.routed_total,
              x.buffered_total, x.rejected_total, x.crashed_total, x.forwarded_total,
-             x.handoffs_total, x.view_version, x.handed_off_version);
+             x.handoffs_total, x.view_version, x.handed_off_version, x.lease_waits_total);
   }
 };
 

@@ -4,11 +4,13 @@
 // order across a hop, crash failover, drain, partition + fencing), then a
 // property test of the order side over >= 1,000 seeded runs with
 // partitions, crashes, restarts, drains and link faults.
-// COURIER_SEED=<s> replays seed s alone; COURIER_SEEDS=<n> changes the count.
+// Seeds follow tests/harness/seeds.hpp: COURIER_SEED=<s> replays seed s
+// alone; COURIER_SEEDS=<n> changes the count.
 #include "actors/order_state.hpp"
 #include "actors/order_testing.hpp"
 #include "tests/cluster/counter_entity.hpp"
 #include "tests/harness/cluster_world.hpp"
+#include "tests/harness/seeds.hpp"
 
 #include "cluster/atoms.hpp"
 #include "cluster/cluster_view.hpp"
@@ -91,20 +93,9 @@ struct counter_cluster {
   }
 };
 
-/// Runs `scenario(seed)` for COURIER_SCENARIO_SEEDS seeds (default 50) from
-/// one printed base; COURIER_SEED=<s> runs seed s alone. A failure names its seed.
-template <class Scenario>
-void for_seeds(const std::string& label, Scenario scenario) {
-  auto base = harness::pick_seed(label);
-  std::uint64_t n = 50;
-  if (const char* env = std::getenv("COURIER_SEED"); env && *env)
-    n = 1;
-  else if (const char* env2 = std::getenv("COURIER_SCENARIO_SEEDS"); env2 && *env2)
-    n = std::strtoull(env2, nullptr, 10);
-  for (std::uint64_t k = 0; k < n; ++k) {
-    INFO("seed " << base + k << " (replay: COURIER_SEED=" << base + k << ")");
-    scenario(base + k);
-  }
+/// Runs a scenario over 50 seeds (tests/harness/seeds.hpp's policy).
+void for_seeds(const std::string& label, const std::function<void(std::uint64_t)>& scenario) {
+  harness::for_each_seed(label, {}, 50, scenario);
 }
 
 } // namespace
@@ -406,6 +397,43 @@ TEST_CASE("a drain hands its keys off without reordering and the node leaves") {
   });
 }
 
+TEST_CASE("a node whose membership stalls stops serving before its lease runs out") {
+  // Found by the multi-node property test once it stalled memberships
+  // (issue #16's seed hunt, e.g. seed 7546524673181681061): a node that
+  // neither renews nor notices (a paused process, a stuck membership
+  // thread) kept answering reads from an activation whose key another
+  // member had taken over and moved on: a read went back from version 3 to
+  // version 2. The router now serves only until the lease deadline the
+  // membership last confirmed.
+  for_seeds("multi_node.stall", [&](std::uint64_t seed) {
+    counter_cluster c{seed};
+    auto& cw = c.cw;
+    auto key = key_owned_by(cw.config().nodes, "n1");
+    c.add(c.p, "n1", key, "a");
+    cw.run();
+    REQUIRE(c.p.next<storage::version_t>() == storage::version_t{1});
+    cw.stall("n1");
+    cw.advance(cw.config().lease + 2 * cw.config().tick);
+    CHECK(cw.store().members().count("n1") == 0);
+    c.add(c.p, "n2", key, "b"); // the key's new owner moves on
+    cw.advance(1s);
+    REQUIRE(c.p.next<storage::version_t>() == storage::version_t{2});
+    c.p.clear();
+    cw.send(c.p, "n1", counter(key), caf::make_message(get_atom::value));
+    cw.advance(1s);
+    CHECK(c.p.size() == 0); // parked, not answered from the stale activation
+    CHECK(c.stats("n1")->lease_waits_total >= 1);
+    // Healed: n1 notices it was fenced, joins again, and the parked read
+    // goes to the key's owner.
+    cw.heal();
+    cw.advance(3 * cw.config().lease);
+    auto v = c.p.next<std::vector<std::string>>();
+    REQUIRE(v.has_value());
+    CHECK(*v == std::vector<std::string>{"a", "b"});
+    CHECK(cw.store().stats().two_owner_violations == 0);
+  });
+}
+
 TEST_CASE("a partitioned owner is fenced, its keys move, and it rejoins after the heal") {
   for_seeds("multi_node.partition", [&](std::uint64_t seed) {
     counter_cluster c{seed};
@@ -680,9 +708,13 @@ using msg::order_status;
 constexpr int orders_per_seed = 4;
 constexpr int steps_per_seed = 100;
 
+/// Seeds that once failed, run first on every run (issue #16: every node
+/// had crashed or drained and left when the final check began).
+const std::vector<std::uint64_t> property_regressions = {6448721948994625519ULL};
+
 /// Totals over all seeds, printed at the end (shows the faults happened).
 struct totals {
-  std::uint64_t crashes = 0, restarts = 0, partitions = 0, expiries = 0, fenced = 0,
+  std::uint64_t crashes = 0, restarts = 0, partitions = 0, stalls = 0, expiries = 0, fenced = 0,
                 leaves = 0, breaks = 0, duplicated = 0, delayed = 0, views = 0,
                 acked_orders = 0, acked_commands = 0, reads = 0;
 };
@@ -906,7 +938,7 @@ struct cluster_run {
   void fault() {
     auto& nodes = cw->config().nodes;
     auto node = nodes[pick(nodes.size())];
-    switch (pick(7)) {
+    switch (pick(8)) {
       case 0:
         if (cw->up_nodes().size() > 1)
           cw->crash(node);
@@ -933,9 +965,16 @@ struct cluster_run {
         cw->break_link(nodes[i], nodes[j]);
         break;
       }
-      default:
+      case 6:
         cw->store().fail_next_appends(node, 1, pick(2) ? harness::append_fault::refused
                                                        : harness::append_fault::lost_ack);
+        break;
+      default:
+        // Healed like a partition: its writes meanwhile must meet the fence.
+        if (!partitioned) {
+          cw->stall(node);
+          partitioned = true;
+        }
         break;
     }
   }
@@ -999,7 +1038,8 @@ struct cluster_run {
       if (!o.placed_acked)
         continue;
       all.acked_orders += 1;
-      auto via = any_up(); // a node that left after draining stays down
+      auto via = any_up(); // settle() brought every node back
+      REQUIRE_MESSAGE(!via.empty(), "seed " << seed << ": no node is up after settling");
       in_flight f{cw->make_probe(), i, std::max(o.seen_version, o.acked_version), o.seen_rank,
                   via};
       cw->send(f.from, via, order_ref(o.id), admin_read());
@@ -1030,6 +1070,7 @@ struct cluster_run {
     all.crashes += s.crashes;
     all.restarts += s.restarts;
     all.partitions += s.partitions;
+    all.stalls += s.stalls;
     all.expiries += s.expiries;
     all.fenced += cw->store().stats().fenced;
     all.leaves += s.leaves;
@@ -1039,14 +1080,6 @@ struct cluster_run {
     all.views += s.views;
   }
 };
-
-std::uint64_t seed_count() {
-  if (const char* env = std::getenv("COURIER_SEED"); env && *env)
-    return 1;
-  if (const char* env = std::getenv("COURIER_SEEDS"); env && *env)
-    return std::strtoull(env, nullptr, 10);
-  return 1000;
-}
 
 } // namespace
 
@@ -1094,14 +1127,13 @@ TEST_CASE("a durable timer set on a node that crashes fires on the key's new own
 
 TEST_CASE("on 3 nodes under partitions and crashes no acked order is lost, no status goes "
           "back, and no entity has two writing owners") {
-  auto base = harness::pick_seed("multi_node.properties");
-  auto n = seed_count();
   domain_config dcfg;
   dcfg.payment_decline_rate = 0.1;
   dcfg.payment_transient_rate = 0.1;
   dcfg.reminder_shards = 2;
-  for (std::uint64_t k = 0; k < n; ++k) {
-    cluster_run r{base + k, dcfg};
+  auto rep = harness::for_each_seed("multi_node.properties", property_regressions, 1000,
+                                    [&](std::uint64_t seed) {
+    cluster_run r{seed, dcfg};
     r.cw->send(r.cw->make_probe(), "n1", store_ref(core::store_id{"s-1"}),
                caf::make_message(store_upsert_cmd{
                    {msg::role::admin, "a-1"},
@@ -1126,12 +1158,25 @@ TEST_CASE("on 3 nodes under partitions and crashes no acked order is lost, no st
     r.check_end();
     r.tally();
     r.print_events_if_failed();
-  }
-  MESSAGE("multi-node seeds run: " << n << " from base " << base << "; crashes " << all.crashes
-          << ", restarts " << all.restarts << ", partitions " << all.partitions
+  });
+  MESSAGE("multi-node seeds run: " << rep.run << " from base " << rep.base << "; crashes " << all.crashes
+          << ", restarts " << all.restarts << ", partitions " << all.partitions << ", stalls " << all.stalls
           << ", lease expiries " << all.expiries << ", fenced writes " << all.fenced
           << ", drained+left " << all.leaves << ", broken links " << all.breaks
           << ", duplicated " << all.duplicated << ", delayed " << all.delayed
           << ", views " << all.views << ", acked commands " << all.acked_commands
           << ", acked orders checked " << all.acked_orders << ", reads " << all.reads);
+  // A property run proves something only if its faults happened.
+  if (rep.run >= 100) {
+    CHECK(all.crashes > 0);
+    CHECK(all.restarts > 0);
+    CHECK(all.partitions > 0);
+    CHECK(all.stalls > 0);
+    CHECK(all.expiries > 0);
+    CHECK(all.fenced > 0);
+    CHECK(all.leaves > 0);
+    CHECK(all.breaks > 0);
+    CHECK(all.duplicated > 0);
+    CHECK(all.delayed > 0);
+  }
 }

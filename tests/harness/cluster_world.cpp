@@ -519,6 +519,8 @@ public:
       nodes[id].id = id;
       start(nodes[id]);
       nodes[id].cell->epoch = store->join(id, cfg.lease);
+      nodes[id].renewed_at = w.sched().clock().now();
+      confirm_lease(nodes[id]);
       nodes[id].joined = true;
       stats.joins += 1;
       event(name(nodes[id]) + " joins with epoch " + std::to_string(nodes[id].cell->epoch));
@@ -659,11 +661,19 @@ public:
     return milliseconds{static_cast<std::int64_t>(max == 0 ? 0 : w.rng()() % (max + 1))};
   }
 
+  /// As membership_actor: the router may serve until a tick before the
+  /// lease just taken runs out.
+  void confirm_lease(node_proc& p) {
+    auto until = p.renewed_at + cfg.lease - cfg.tick;
+    caf::anon_send(p.router, cluster::lease_atom::value,
+                   std::chrono::duration_cast<caf::timespan>(until.time_since_epoch()));
+  }
+
   /// One membership round: renew, notice fencing, join, expire, drain, publish.
   void tick(caf::event_based_actor* self) {
     for (auto& id : cfg.nodes) {
       auto& p = nodes.at(id);
-      if (!p.up)
+      if (!p.up || stalled.count(id) > 0)
         continue;
       if (!p.cell->store_reachable) {
         // As membership_actor: no renewal for (nearly) a whole lease, so it
@@ -681,6 +691,7 @@ public:
         if (store->may_write(*p.cell)) {
           store->renew(id, cfg.lease);
           p.renewed_at = w.sched().clock().now();
+          confirm_lease(p);
         } else {
           p.cell->epoch = 0; // lease lost: fenced; the next view lacks us
           p.delivered = 0;
@@ -691,6 +702,7 @@ public:
       } else if (!p.left && !store->lease_valid(id)) {
         p.cell->epoch = store->join(id, cfg.lease);
         p.renewed_at = w.sched().clock().now();
+        confirm_lease(p);
         p.joined = true;
         stats.joins += 1;
         event(name(p) + " joins with epoch " + std::to_string(p.cell->epoch));
@@ -710,7 +722,8 @@ public:
     for (auto& id : cfg.nodes) {
       auto& p = nodes.at(id);
       // A process reads views once it joined (membership_actor joins first).
-      if (p.up && p.joined && p.cell->store_reachable && p.delivered < store->view_version())
+      if (p.up && p.joined && p.cell->store_reachable && stalled.count(id) == 0 &&
+          p.delivered < store->view_version())
         deliver_view(p, lag());
     }
   }
@@ -740,7 +753,8 @@ public:
     for (auto& id : cfg.nodes) {
       auto& p = nodes.at(id);
       auto row = store->members().find(id);
-      if (!p.up || p.leave_asked || row == store->members().end() || !row->second.draining ||
+      if (!p.up || p.leave_asked || stalled.count(id) > 0 || row == store->members().end() ||
+          !row->second.draining ||
           row->second.epoch != p.cell->epoch || !p.cell->store_reachable)
         continue;
       p.leave_asked = true;
@@ -781,6 +795,7 @@ public:
   bool trace = std::getenv("COURIER_CLUSTER_TRACE") != nullptr;
   std::map<std::string, node_proc> nodes;
   std::set<std::string> isolated; ///< node ids cut from the store
+  std::set<std::string> stalled;  ///< node ids whose membership stands still
   std::uint64_t incarnations = 0;
   cluster_stats stats;
   caf::actor controller;
@@ -849,6 +864,7 @@ void cluster_world::restart(const std::string& node) {
   if (p.up)
     return;
   impl_->stats.restarts += 1;
+  impl_->stalled.erase(node);
   impl_->start(p);
   impl_->event(impl_->name(p) + " starts");
   run();
@@ -878,6 +894,7 @@ void cluster_world::heal() {
   impl_->event("heal");
   impl_->net.heal_all();
   impl_->isolated.clear();
+  impl_->stalled.clear();
   for (auto& kv : impl_->nodes)
     kv.second.cell->store_reachable = true;
   if (impl_->cfg.reconnect)
@@ -887,6 +904,12 @@ void cluster_world::heal() {
 void cluster_world::break_link(const std::string& a, const std::string& b) {
   impl_->event("connection " + a + "-" + b + " breaks");
   impl_->net.break_link(a, b);
+}
+
+void cluster_world::stall(const std::string& node) {
+  impl_->stats.stalls += 1;
+  impl_->event(node + "'s membership stalls (its router serves on with its last view)");
+  impl_->stalled.insert(node);
 }
 
 void cluster_world::drain(const std::string& node) {
@@ -922,18 +945,34 @@ bool cluster_world::converged() {
   return true;
 }
 
+bool cluster_world::serving_all() const {
+  auto& members = impl_->store->members();
+  for (auto& id : impl_->cfg.nodes) {
+    auto& p = impl_->nodes.at(id);
+    auto row = members.find(id);
+    if (!p.up || row == members.end() || row->second.draining ||
+        row->second.epoch != p.cell->epoch)
+      return false;
+  }
+  return true;
+}
+
 bool cluster_world::settle(std::chrono::milliseconds max) {
   heal();
-  for (auto& id : impl_->cfg.nodes)
-    restart(id);
   auto waited = milliseconds{0};
-  while (!converged()) {
+  for (;;) {
+    // Restarted on every tick, not once: a draining node may finish and
+    // leave while we settle (issue #16: all three drained, and the final
+    // check found no node up). An operator brings a drained node back.
+    for (auto& id : impl_->cfg.nodes)
+      restart(id);
+    if (serving_all() && converged())
+      return true;
     if (waited >= max)
       return false;
     advance(impl_->cfg.tick);
     waited += impl_->cfg.tick;
   }
-  return true;
 }
 
 } // namespace courier::harness

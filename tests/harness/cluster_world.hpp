@@ -264,6 +264,7 @@ struct cluster_stats {
   std::uint64_t fenced_noticed = 0; ///< nodes that learnt they had been fenced
   std::uint64_t leaves = 0;      ///< drained nodes that left
   std::uint64_t partitions = 0;
+  std::uint64_t stalls = 0;      ///< membership stalls (see cluster_world::stall)
   std::uint64_t router_failures = 0; ///< routers that stopped while their node was up
 };
 
@@ -318,6 +319,12 @@ public:
   void heal();
   /// Breaks one connection (both directions) now.
   void break_link(const std::string& a, const std::string& b);
+  /// The node's membership stands still (a process paused, a membership
+  /// thread stuck): no renewals, no self-fencing, no new views, until heal()
+  /// or a restart; its router and entities keep serving with the last view.
+  /// Its lease expires and others take its keys, so what it still writes
+  /// must be refused by the store's fence.
+  void stall(const std::string& node);
   /// Marks the node draining; once its router has handed everything off it
   /// leaves the table and stops.
   void drain(const std::string& node);
@@ -337,8 +344,13 @@ public:
   /// Every up node holds a current epoch and routes by the table's view
   /// (queries the routers; runs the world).
   bool converged();
-  /// Heals, restarts every down node, and advances time tick by tick until
-  /// converged() (at most `max`). Returns converged().
+  /// Every configured node is up and a member with its current epoch, not
+  /// draining: the whole cluster serves.
+  bool serving_all() const;
+  /// Heals, then advances time tick by tick, restarting every node that is
+  /// down (crashed, or drained and left, also during the settling), until
+  /// serving_all() and converged() (at most `max`). Returns whether it got
+  /// there.
   bool settle(std::chrono::milliseconds max = std::chrono::seconds{60});
 
 private:

@@ -1,4 +1,5 @@
 #include "tests/harness/harness.hpp"
+#include "tests/harness/seeds.hpp"
 
 #include "cluster/journal_actor.hpp"
 #include "cluster/registry.hpp"
@@ -54,12 +55,17 @@ private:
 };
 
 std::uint64_t pick_seed(const std::string& label) {
-  std::uint64_t seed = 0;
+  // One policy with for_each_seed (seeds.hpp): fixed per label unless told.
+  std::uint64_t seed = fixed_base(label);
   if (const char* env = std::getenv("COURIER_SEED"); env && *env) {
     seed = std::strtoull(env, nullptr, 10);
-  } else {
-    std::random_device rd;
-    seed = (std::uint64_t{rd()} << 32) ^ rd();
+  } else if (const char* base = std::getenv("COURIER_SEED_BASE"); base && *base) {
+    if (std::string{base} == "random") {
+      std::random_device rd;
+      seed = (std::uint64_t{rd()} << 32) ^ rd();
+    } else {
+      seed = std::strtoull(base, nullptr, 10);
+    }
   }
   std::printf("harness: %s seed=%llu (replay: COURIER_SEED=%llu)\n",
               label.c_str(), static_cast<unsigned long long>(seed),
