@@ -31,6 +31,11 @@ struct entity_context {
   entity_ref self;
   caf::actor router;
   caf::actor journal;
+  /// The node's membership epoch when this activation started (0: single
+  /// node). Its writes carry it, so an activation that outlives a fence
+  /// (busy awaiting a reply when told to stop) cannot write after the node
+  /// rejoined under a new epoch and another member took its key.
+  std::uint64_t epoch = 0;
 };
 
 /// Sends `xs...` to the entity `target` (fire and forget). Per-sender order
@@ -76,7 +81,7 @@ template <class Self, class Done>
 void persist(Self* self, const entity_context& ctx, storage::version_t expected,
              std::vector<std::string> events, Done done) {
   self->request(ctx.journal, journal_request_timeout, append_atom::value,
-                ctx.self.str(), expected, std::move(events))
+                ctx.self.str(), expected, std::move(events), ctx.epoch)
       .await(
           [=](storage::version_t v) mutable {
             done(core::result<storage::version_t>{v});

@@ -81,8 +81,9 @@ caf::behavior make_behavior(journal_actor* self,
   self->state.backend = backend;
   return {
     [=](append_atom, const std::string& stream, storage::version_t expected,
-        std::vector<std::string>& events) -> caf::result<storage::version_t> {
-      storage::append_request req{stream, expected, std::move(events)};
+        std::vector<std::string>& events,
+        std::uint64_t epoch) -> caf::result<storage::version_t> {
+      storage::append_request req{stream, expected, std::move(events), epoch};
       auto written = backend->append(req);
       if (!written) {
         self->state.stats.failures += 1;

@@ -4,7 +4,8 @@
 /// turns many entities' appends into one group commit (one fsync), then
 /// acknowledges each. Protocol (all requests; errors are caf::errors in
 /// Courier's category, see errors.hpp):
-///   (append_atom, stream, expected_version, vector<string> events) -> version_t
+///   (append_atom, stream, expected_version, vector<string> events, epoch) -> version_t
+///     (epoch: the writer's membership epoch, see storage::append_request)
 ///   (read_atom, stream) -> storage::recovered_stream
 ///   (snapshot_atom, stream, version, payload) -> caf::unit_t
 ///   (streams_atom) -> vector<string>

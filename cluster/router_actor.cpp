@@ -42,6 +42,7 @@ struct activation {
   time_point last_used;
   std::list<entity_ref>::iterator lru_pos; ///< valid only while !passivating
   bool passivating = false;
+  bool told = false; ///< passivate (or exit) sent; counts in stops_in_flight
   std::vector<held_message> held;
 };
 
@@ -94,6 +95,14 @@ struct router_state {
   /// Serve only before this instant (see lease_atom); unset: not checked.
   std::optional<caf::actor_clock::time_point> lease_until;
 
+  /// Passivating activations not told yet, oldest first (see
+  /// router_config::stops_in_flight_max); may name ones that finished.
+  std::deque<entity_ref> stop_queue;
+  std::size_t stops_in_flight = 0;
+  /// Set when the router was told to exit: it stops its activations (in
+  /// bounded bursts), answers everything else `unavailable`, then quits.
+  std::optional<caf::error> exiting;
+
   bool clustered() const { return !cfg.node_id.empty(); }
   static inline const char* name = "courier.router";
 };
@@ -109,19 +118,39 @@ caf::error unavailable(const std::string& why) {
 
 // -- local activations -----------------------------------------------------
 
-void passivate(router_actor* self, activation& act) {
+/// Tells activations to stop, oldest request first, while fewer than
+/// stops_in_flight_max are stopping: passivate, or exit once the router exits.
+void tell_stops(router_actor* self) {
+  auto& st = self->state;
+  while (st.stops_in_flight < st.cfg.stops_in_flight_max && !st.stop_queue.empty()) {
+    auto it = st.live.find(st.stop_queue.front());
+    st.stop_queue.pop_front();
+    if (it == st.live.end() || it->second.told)
+      continue; // finished (crashed) or told already
+    it->second.told = true;
+    st.stops_in_flight += 1;
+    if (st.exiting)
+      self->send_exit(it->second.handle, *st.exiting);
+    else
+      self->send(it->second.handle, passivate_atom::value);
+  }
+}
+
+void passivate(router_actor* self, const entity_ref& ref) {
+  auto& st = self->state;
+  auto& act = st.live.at(ref);
   COURIER_ASSERT(!act.passivating);
   act.passivating = true;
-  self->state.lru.erase(act.lru_pos);
-  self->send(act.handle, passivate_atom::value);
+  st.lru.erase(act.lru_pos);
+  st.stop_queue.push_back(ref);
+  tell_stops(self);
 }
 
 /// Passivates the least recently used live activations above the limit.
 void enforce_limit(router_actor* self) {
   auto& st = self->state;
   while (st.lru.size() >= st.cfg.activations_max && !st.lru.empty()) {
-    auto ref = st.lru.back();
-    passivate(self, st.live.at(ref));
+    passivate(self, st.lru.back());
   }
 }
 
@@ -131,7 +160,12 @@ activation* activate(router_actor* self, const entity_ref& ref) {
   if (factory == st.factories.end())
     return nullptr;
   enforce_limit(self);
-  entity_context ctx{ref, caf::actor_cast<caf::actor>(self), st.journal};
+  entity_context ctx{ref, caf::actor_cast<caf::actor>(self), st.journal, 0};
+  if (st.clustered()) {
+    auto me = find_member(st.view, st.cfg.node_id);
+    COURIER_ASSERT(me != nullptr); // route() activates only with a view that has us
+    ctx.epoch = me->epoch;
+  }
   auto handle = factory->second(self->system(), ctx);
   COURIER_ASSERT(handle != nullptr);
   self->monitor(handle);
@@ -294,6 +328,10 @@ void forward(router_actor* self, const std::string& owner, held_message msg) {
 
 void route(router_actor* self, held_message msg) {
   auto& st = self->state;
+  if (st.exiting) {
+    st.stats.rejected_total += 1;
+    return msg.promise.deliver(unavailable("the node is stopping"));
+  }
   if (!st.clustered())
     return deliver_local(self, std::move(msg));
   // A local activation still stopping goes first: queue behind it.
@@ -314,8 +352,8 @@ void route(router_actor* self, held_message msg) {
     return;
   }
   if (owner != st.cfg.node_id) {
-    if (auto it = st.live.find(msg.ref); it != st.live.end()) {
-      passivate(self, it->second);
+    if (st.live.count(msg.ref) != 0) {
+      passivate(self, msg.ref);
       return deliver_local(self, std::move(msg));
     }
     return forward(self, owner, std::move(msg));
@@ -356,6 +394,8 @@ void take_handles(router_actor* self, bool everyone) {
 
 void adopt_view(router_actor* self, cluster_view v) {
   auto& st = self->state;
+  if (st.exiting)
+    return;
   bool had_view = st.has_view;
   if (v.version < st.view.version || (!had_view && v.version == st.view.version && v.version != 0))
     return; // stale (or, while fenced, the view we were fenced in)
@@ -388,7 +428,7 @@ void adopt_view(router_actor* self, cluster_view v) {
     if (!kv.second.passivating && owner_of(st.view, kv.first) != st.cfg.node_id)
       moving.push_back(kv.first);
   for (auto& ref : moving)
-    passivate(self, st.live.at(ref));
+    passivate(self, ref);
   unpark(self);
   // Anonymously: the wake's reply must not come back to the router.
   for (auto& ref : st.cfg.resident)
@@ -402,7 +442,7 @@ void adopt_view(router_actor* self, cluster_view v) {
 /// and messages are parked until a newer view includes us again.
 void fence(router_actor* self) {
   auto& st = self->state;
-  if (!st.has_view)
+  if (!st.has_view || st.exiting)
     return;
   st.has_view = false;
   std::vector<entity_ref> all;
@@ -410,7 +450,7 @@ void fence(router_actor* self) {
     if (!kv.second.passivating)
       all.push_back(kv.first);
   for (auto& ref : all)
-    passivate(self, st.live.at(ref));
+    passivate(self, ref);
 }
 
 /// The progress record of `id`, forgetting departed members if too many.
@@ -466,10 +506,21 @@ void finished(router_actor* self, const entity_ref& ref) {
   auto held = std::move(it->second.held);
   if (!it->second.passivating)
     st.lru.erase(it->second.lru_pos);
+  if (it->second.told)
+    st.stops_in_flight -= 1;
   st.by_addr.erase(it->second.handle.address());
   st.live.erase(it);
+  if (st.exiting) {
+    for (auto& msg : held)
+      msg.promise.deliver(unavailable("the node is stopping"));
+    tell_stops(self);
+    if (st.live.empty())
+      self->quit(*st.exiting);
+    return;
+  }
   for (auto& msg : held)
     route(self, std::move(msg));
+  tell_stops(self);
   maybe_hand_off(self);
 }
 
@@ -479,10 +530,9 @@ void scan_idle(router_actor* self) {
   std::size_t done = 0;
   while (!st.lru.empty() && done < st.cfg.idle_passivations_per_scan_max) {
     auto ref = st.lru.back();
-    auto& act = st.live.at(ref);
-    if (act.last_used + st.cfg.idle_timeout > now)
+    if (st.live.at(ref).last_used + st.cfg.idle_timeout > now)
       break;
-    passivate(self, act);
+    passivate(self, ref);
     ++done;
   }
 }
@@ -508,9 +558,26 @@ caf::behavior router_behavior(router_actor* self, router_config cfg,
     finished(self, ref);
   });
   self->set_exit_handler([=](caf::exit_msg& msg) {
-    for (auto& kv : self->state.live)
-      self->send_exit(kv.second.handle, msg.reason);
-    self->quit(msg.reason);
+    auto& s = self->state;
+    if (s.live.empty())
+      return self->quit(msg.reason);
+    if (s.exiting)
+      return;
+    // Every activation exits, in bounded bursts (stops_in_flight_max); the
+    // router quits with the last one. What waits gets `unavailable`.
+    s.exiting = msg.reason;
+    s.stop_queue.clear();
+    for (auto& kv : s.live)
+      if (!kv.second.told)
+        s.stop_queue.push_back(kv.first);
+    for (auto& kv : s.live)
+      if (kv.second.told)
+        self->send_exit(kv.second.handle, msg.reason); // passivating: hurry it
+    for (auto& m : s.parked)
+      m.promise.deliver(unavailable("the node is stopping"));
+    s.parked.clear();
+    s.parked_keys.clear();
+    tell_stops(self);
   });
   auto& st = self->state;
   if (st.cfg.idle_timeout.count() > 0)

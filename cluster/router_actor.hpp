@@ -53,6 +53,13 @@ struct router_config {
   std::size_t idle_passivations_per_scan_max = 10'000;
   /// Messages held for one entity while it passivates.
   std::size_t buffer_max = 1024;
+  /// Activations told to stop (passivate, or exit when the router stops)
+  /// and not yet finished; the rest wait in the router. Each told one is a
+  /// job in a CAF worker's queue, and CAF 0.17's work stealing takes from a
+  /// queue's tail by walking it from the head: 100k jobs queued at once made
+  /// stopping quadratic and a node with 100k entities never finished
+  /// SIGTERM (issue #17).
+  std::size_t stops_in_flight_max = 1024;
 
   /// This node's id in the cluster; empty = a single node, all local.
   std::string node_id;

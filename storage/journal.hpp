@@ -32,6 +32,11 @@ struct append_request {
   std::string stream;
   version_t expected = 0;
   std::vector<std::string> events;
+  /// The cluster membership epoch the writer was started under; a fenced
+  /// backend refuses the write unless it is still the member's epoch (a
+  /// writer from before a fence and rejoin must not write with the new
+  /// one). 0: the backend's current epoch (single node, tools).
+  std::uint64_t epoch = 0;
 };
 
 /// One stored event.

@@ -128,6 +128,7 @@ redis_backend::open(const redis_url& url, std::optional<redis_fence> fence,
 }
 
 core::result<core::unit_t> redis_backend::fence_args(const std::string& stream,
+                                                     std::uint64_t writer_epoch,
                                                      std::vector<std::string>& keys,
                                                      std::string& epoch_arg) const {
   epoch_arg.clear();
@@ -138,6 +139,11 @@ core::result<core::unit_t> redis_backend::fence_args(const std::string& stream,
   if (epoch == 0)
     return make_error(errc::unavailable, "journal write to '" + stream +
                                              "' refused: this node holds no membership epoch");
+  if (writer_epoch != 0 && writer_epoch != epoch)
+    return make_error(errc::unavailable, "journal write to '" + stream +
+                                             "' refused: its writer started under epoch " +
+                                             std::to_string(writer_epoch) + ", the node holds " +
+                                             std::to_string(epoch));
   keys.push_back(fence_->member_key);
   epoch_arg = std::to_string(epoch);
   return core::unit;
@@ -148,7 +154,7 @@ core::result<version_t> redis_backend::append(const append_request& req) {
     return ok.err();
   std::vector<std::string> keys{events_key(req.stream), snapshot_key(req.stream), streams_key};
   std::string epoch;
-  if (auto ok = fence_args(req.stream, keys, epoch); !ok)
+  if (auto ok = fence_args(req.stream, req.epoch, keys, epoch); !ok)
     return ok.err();
   std::vector<std::string> args;
   args.reserve(4 + req.events.size());
@@ -210,7 +216,7 @@ core::result<core::unit_t> redis_backend::save_snapshot(const std::string& strea
     return ok;
   std::vector<std::string> keys{events_key(stream), snapshot_key(stream), streams_key};
   std::string epoch;
-  if (auto ok = fence_args(stream, keys, epoch); !ok)
+  if (auto ok = fence_args(stream, 0, keys, epoch); !ok)
     return ok;
   auto reply = client_->eval(snapshot_script(), keys,
                              {stream, std::to_string(version), std::move(epoch),

@@ -72,9 +72,11 @@ public:
 
 private:
   redis_backend(std::unique_ptr<redis_client> client, std::optional<redis_fence> fence);
-  /// Adds the fence's key to `keys` and its epoch to `epoch_arg` ("" without
-  /// a fence); unavailable when the node holds no epoch.
-  core::result<core::unit_t> fence_args(const std::string& stream,
+  /// Adds the fence's key to `keys` and the epoch to check to `epoch_arg`
+  /// ("" without a fence): `writer_epoch` if set, else the node's; a
+  /// writer's epoch that is not the node's current one is refused at once
+  /// (unavailable), as is a node that holds no epoch.
+  core::result<core::unit_t> fence_args(const std::string& stream, std::uint64_t writer_epoch,
                                         std::vector<std::string>& keys,
                                         std::string& epoch_arg) const;
 

@@ -71,6 +71,15 @@ std::map<std::string, setter> make_setters() {
   num("cluster-port", 0, 65535, [](node_config& c, double v) { c.cluster_port = static_cast<std::uint16_t>(v); });
   num("lease-ms", 200, 600'000, [](node_config& c, double v) { c.lease = milliseconds(static_cast<long>(v)); });
   num("drain-timeout-s", 1, 3600, [](node_config& c, double v) { c.drain_timeout = milliseconds(static_cast<long>(v * 1000)); });
+  s["scheduler-policy"] = [](node_config& c, const std::string& v) -> core::result<core::unit_t> {
+    if (v == "sharing")
+      c.scheduler = scheduler_policy::sharing;
+    else if (v == "stealing")
+      c.scheduler = scheduler_policy::stealing;
+    else
+      return bad("scheduler-policy", "expected sharing or stealing, got '" + v + "'");
+    return core::unit;
+  };
   s["cluster"] = [](node_config& c, const std::string& v) -> core::result<core::unit_t> {
     if (v.rfind("redis://", 0) != 0)
       return bad("cluster", "expected redis://HOST:PORT, got '" + v + "'");
@@ -228,6 +237,8 @@ std::string node_usage() {
   --io-threads N, --scheduler-threads N, --sessions-max N, --pending-bytes-max B,
   --messages-per-s-max R, --messages-burst-max N, --activations-max N,
   --idle-passivation-s S, --seed N
+  --scheduler-threads N  CAF workers (default: one per core)
+  --scheduler-policy P   sharing (default) | stealing: CAF's scheduler
 cluster mode (without --cluster: one node on the embedded store):
   --cluster redis://HOST:PORT   join the cluster whose membership and journal live there
   --node-id ID           this node's id (required with --cluster)

@@ -13,6 +13,9 @@
 
 namespace courier::node {
 
+/// CAF's scheduler policy (node_config::scheduler).
+enum class scheduler_policy { sharing, stealing };
+
 /// How chatty the node's log is.
 enum class log_level { error, warning, info, debug };
 
@@ -23,6 +26,12 @@ struct node_config {
   log_level log = log_level::info;
   bool demo = false;                     ///< print an admin token and the live map URL
   std::size_t scheduler_threads = 0;     ///< CAF workers; 0 = number of cores
+  /// CAF's scheduler policy. `sharing` (one queue, idle workers sleep on a
+  /// condition variable) is the default: CAF 0.17's work stealing steals a
+  /// queue's tail by walking it from the head, so a burst of 100k ready
+  /// actors (activation, passivation, shutdown) went quadratic (issue #17),
+  /// and its idle workers poll. `stealing` keeps CAF's default.
+  scheduler_policy scheduler = scheduler_policy::sharing;
   actors::domain_config domain;
   std::uint64_t seed = 0;                ///< for simulated providers; 0 = from time
   // per-connection limits enforced by the client handler

@@ -25,12 +25,14 @@
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <filesystem>
 #include <mutex>
 #include <optional>
 #include <sstream>
+#include <thread>
 
 namespace courier::node {
 namespace {
@@ -43,8 +45,13 @@ public:
     actors::register_domain_types(*this);
     set("logger.console-verbosity", caf::atom("quiet"));
     set("logger.file-verbosity", caf::atom("quiet"));
-    if (cfg.scheduler_threads > 0)
-      set("scheduler.max-threads", cfg.scheduler_threads);
+    // CAF 0.17 defaults to max(cores, 4) workers: on a small machine that
+    // oversubscribes the cores the gateway's IO threads also need.
+    auto cores = std::max(1u, std::thread::hardware_concurrency());
+    set("scheduler.max-threads",
+        cfg.scheduler_threads > 0 ? cfg.scheduler_threads : std::size_t{cores});
+    if (cfg.scheduler == scheduler_policy::sharing)
+      set("scheduler.policy", caf::atom("sharing"));
     if (cfg.clustered())
       load<caf::io::middleman>();
   }

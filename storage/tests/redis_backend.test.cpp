@@ -110,6 +110,31 @@ TEST_CASE("fenced_writer_with_a_stale_epoch_is_unavailable_and_writes_nothing") 
   CHECK(j->version("order:o-1") == 2);
 }
 
+TEST_CASE("a_writer_started_under_an_older_epoch_is_refused_after_the_node_rejoins") {
+  // Issue #16's seed hunt: an activation busy when its node fenced itself
+  // wrote after the node rejoined, with the node's new epoch, while the
+  // key's new owner ran it (two writers). Writes carry their writer's epoch.
+  COURIER_REDIS_SERVER_OR_SKIP(server);
+  auto table = open_table(server);
+  auto e1 = table->join(member("n1"), 10s);
+  REQUIRE(e1.ok());
+  auto epoch = std::make_shared<std::atomic<std::uint64_t>>(*e1);
+  auto j = open_backend(server, redis_fence{member_key("n1"), epoch});
+  storage::append_request first{"order:o-1", 0, {"e1"}, *e1};
+  REQUIRE(j->append(first).ok());
+  REQUIRE(table->leave("n1", *e1).ok());
+  auto e2 = table->join(member("n1"), 10s);
+  REQUIRE(e2.ok());
+  epoch->store(*e2); // rejoined
+  storage::append_request late{"order:o-1", 1, {"late"}, *e1};
+  auto refused = j->append(late);
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.err().code == core::errc::unavailable);
+  CHECK(j->version("order:o-1") == 1);
+  storage::append_request fresh{"order:o-1", 1, {"e2"}, *e2};
+  CHECK(j->append(fresh).ok());
+}
+
 TEST_CASE("fenced_writer_whose_lease_expired_is_unavailable_and_writes_nothing") {
   COURIER_REDIS_SERVER_OR_SKIP(server);
   auto table = open_table(server);

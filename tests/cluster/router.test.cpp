@@ -145,14 +145,47 @@ TEST_CASE("acknowledged_events_survive_a_crash_and_the_unsynced_tail_is_lost") {
   CHECK(values.back() == "acked9");
 }
 
+TEST_CASE("a_stopping_router_stops_its_activations_in_bounded_bursts_and_quits_last") {
+  // Issue #17: the router used to send every activation its exit at once;
+  // each became a job in one CAF worker queue, and CAF 0.17's work stealing
+  // walks a queue from its head to steal its tail, so stopping 100k
+  // entities was quadratic and SIGTERM never finished. Now at most
+  // stops_in_flight_max activations are told at a time.
+  harness::world w{harness::pick_seed("router.stop_bursts"), harness::order_policy::fifo};
+  cluster::router_config cfg;
+  cfg.stops_in_flight_max = 8;
+  auto router = w.spawn_router(testing::counter_factories(), cfg);
+  auto p = w.make_probe();
+  constexpr int n = 200;
+  for (int i = 0; i < n; ++i)
+    add(w, p, router, "k" + std::to_string(i), "v");
+  w.run();
+  REQUIRE(stats_of(w, p, router).live == static_cast<std::uint64_t>(n));
+  bool router_done = false;
+  router->attach_functor([&router_done](const caf::error&) { router_done = true; });
+  p.clear();
+  caf::anon_send_exit(router, caf::exit_reason::user_shutdown);
+  REQUIRE(w.step()); // the router takes the exit
+  add(w, p, router, "k1", "late"); // asked while stopping
+  std::size_t most_runnable = 0;
+  while (w.step())
+    most_runnable = std::max(most_runnable, w.sched().jobs.size());
+  // The router, its told activations, and the probe at most.
+  CHECK(most_runnable <= cfg.stops_in_flight_max + 2);
+  CHECK(router_done);
+  auto late = p.next<caf::error>();
+  REQUIRE(late.has_value()); // unavailable, never silence
+  CHECK(cluster::from_caf_error(*late).code == core::errc::unavailable);
+}
+
 TEST_CASE("a_stale_expected_version_gets_conflict") {
   harness::world w{harness::pick_seed("journal.conflict")};
   auto p = w.make_probe();
   std::vector<std::string> ev{"e"};
   caf::send_as(p.handle, w.journal(), cluster::append_atom::value,
-               std::string{"s:1"}, storage::version_t{0}, ev);
+               std::string{"s:1"}, storage::version_t{0}, ev, std::uint64_t{0});
   caf::send_as(p.handle, w.journal(), cluster::append_atom::value,
-               std::string{"s:1"}, storage::version_t{0}, ev);
+               std::string{"s:1"}, storage::version_t{0}, ev, std::uint64_t{0});
   w.run();
   // The conflict is answered at once; the first append only after its
   // group commit, so the replies may come in either order.

@@ -433,6 +433,13 @@ core::result<storage::version_t> shared_store::append(fence_cell& cell,
                                                       const storage::append_request& r) {
   if (auto ok = writable(cell, r.stream); !ok)
     return ok.err();
+  if (r.epoch != 0 && r.epoch != cell.epoch) {
+    stats_.fenced += 1;
+    return core::error{core::errc::unavailable,
+                       "FENCED journal write to '" + r.stream + "' refused: its writer started " +
+                           "under epoch " + std::to_string(r.epoch) + ", " + cell.node +
+                           " holds " + std::to_string(cell.epoch)};
+  }
   auto inj = faults_.find(cell.node);
   append_fault how = append_fault::refused;
   bool inject = inj != faults_.end() && inj->second.left > 0;
