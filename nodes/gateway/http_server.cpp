@@ -1,13 +1,16 @@
 // HTTP connections and WebSocket sessions on the same port (Beast).
 #include "nodes/gateway/detail/responder_state.hpp"
 #include "nodes/gateway/detail/server.hpp"
+#include "nodes/gateway/detail/ws_frames.hpp"
 
 #include <boost/asio/post.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
 
+#include <array>
 #include <optional>
+#include <vector>
 
 namespace courier::gateway::detail {
 namespace {
@@ -17,44 +20,32 @@ namespace http = beast::http;
 namespace websocket = beast::websocket;
 
 constexpr std::string_view ws_path = "/v1/ws";
-constexpr std::size_t ws_close_reason_max = 123; // RFC 6455: 125 minus the code
-
 std::chrono::milliseconds ms(std::int64_t v) { return std::chrono::milliseconds{v}; }
 
-/// `text` cut to at most `max` bytes without splitting a UTF-8 sequence
-/// (a close reason must be valid UTF-8).
-std::string utf8_prefix(const std::string& text, std::size_t max) {
-  if (text.size() <= max)
-    return text;
-  auto n = max;
-  while (n > 0 && (static_cast<unsigned char>(text[n]) & 0xC0) == 0x80)
-    --n;
-  return text.substr(0, n);
-}
-
 /// A WebSocket session, created from an upgrade request read by http_conn.
+/// Beast performs the upgrade; then the session frames messages itself
+/// (detail/ws_frames.hpp) on the bare socket, so everything queued for it
+/// goes out in one gathered write.
 class ws_conn final : public session_conn {
 public:
   ws_conn(server_context& ctx, net::any_io_executor strand, std::string remote,
           beast::tcp_stream stream, http::request<http::string_body> req)
       : session_conn(ctx, std::move(strand), transport::ws, std::move(remote),
-                     /*idle_by_watchdog=*/false),
+                     /*idle_by_watchdog=*/true),
         ws_(std::move(stream)),
-        req_(std::move(req)) {}
+        req_(std::move(req)),
+        reader_(ctx.cfg.frame_bytes_max) {}
 
   void start() {
     if (!enlist())
       return;
     tune_session_socket(ctx_.cfg, beast::get_lowest_layer(ws_).socket());
-    beast::get_lowest_layer(ws_).expires_never(); // websocket has its own timeouts
+    beast::get_lowest_layer(ws_).expires_never(); // the handshake has its own timeout
     websocket::stream_base::timeout t;
     t.handshake_timeout = ms(ctx_.cfg.handshake_timeout_ms);
-    t.idle_timeout = ctx_.cfg.idle_timeout_ms > 0 ? ms(ctx_.cfg.idle_timeout_ms)
-                                                  : websocket::stream_base::none();
-    t.keep_alive_pings = ctx_.cfg.idle_timeout_ms > 0;
+    t.idle_timeout = websocket::stream_base::none();
+    t.keep_alive_pings = false;
     ws_.set_option(t);
-    ws_.read_message_max(ctx_.cfg.frame_bytes_max);
-    ws_.auto_fragment(false);
     ws_.set_option(websocket::stream_base::decorator([](websocket::response_type& res) {
       res.set(http::field::server, "courier");
     }));
@@ -62,6 +53,11 @@ public:
   }
 
 private:
+  /// Frames in one gathered write (each adds two iovecs; IOV_MAX is 1024).
+  static constexpr std::size_t frames_per_write = 64;
+  /// Bytes asked of the socket per read.
+  static constexpr std::size_t read_chunk_bytes = 16 * 1024;
+
   std::shared_ptr<ws_conn> self() {
     return std::static_pointer_cast<ws_conn>(shared_from_this());
   }
@@ -72,62 +68,130 @@ private:
       teardown();
       return;
     }
+    sock_.emplace(beast::get_lowest_layer(ws_).release_socket());
+    error_code ignored;
+    sock_->non_blocking(true, ignored); // writes are tried at once (session_conn::pump)
     open();
     read();
   }
 
   void read() {
-    ws_.async_read(buf_, [self = self()](const error_code& ec, std::size_t) {
-      self->on_read(ec);
-    });
+    sock_->async_read_some(net::buffer(chunk_),
+                           [self = self()](const error_code& ec, std::size_t n) {
+                             self->on_read(ec, n);
+                           });
   }
 
-  void on_read(const error_code& ec) {
-    if (ec == websocket::error::message_too_big) {
-      bad_framing("message exceeds " + std::to_string(ctx_.cfg.frame_bytes_max) + " bytes");
-      teardown(); // Beast has already failed the connection (close code 1009)
-      return;
-    }
-    if (ec) {
+  void on_read(const error_code& ec, std::size_t n) {
+    if (ec || done_) {
       teardown();
       return;
     }
-    auto kind = ws_.got_text() ? frame_kind::text : frame_kind::binary;
-    frame_in(frame{kind, beast::buffers_to_string(buf_.data())});
-    buf_.consume(buf_.size());
+    reader_.feed(std::string_view{chunk_.data(), n});
+    for (;;) {
+      auto ev = reader_.next();
+      using k = ws_event::kind;
+      if (ev.what == k::none)
+        break;
+      if (ev.what == k::message) {
+        frame_in(frame{ev.text ? frame_kind::text : frame_kind::binary, std::move(ev.payload)});
+      } else if (ev.what == k::ping) {
+        peer_active();
+        queue_control(ws_opcode::pong, ev.payload);
+      } else if (ev.what == k::pong) {
+        peer_active();
+      } else if (ev.what == k::close) {
+        peer_closed_ = true;
+        if (close_sent_) {
+          teardown(); // the close handshake is complete
+          return;
+        }
+        core_->close("client closed");
+      } else { // error: the stream cannot be parsed any more
+        failure_code_ = static_cast<ws_close_code>(ev.code);
+        bad_framing(ev.reason);
+        return; // stop reading; the close (and its deadline) ends it
+      }
+    }
+    if (peer_closed_)
+      return; // nothing more comes from a peer that closed
     read();
   }
 
-  void start_write() override {
-    ws_.text(current_.kind == frame_kind::text);
-    ws_.async_write(net::buffer(current_.data),
-                    [self = self()](const error_code& ec, std::size_t) {
-                      self->write_done(ec);
-                    });
+  void queue_control(ws_opcode op, const std::string& payload) {
+    if (control_out_.size() > 4 * (ws_control_bytes_max + 2))
+      return; // a flood of pings: answering the last few is enough
+    auto h = ws_frame_header(op, payload.size());
+    control_out_.append(reinterpret_cast<const char*>(h.bytes.data()), h.size);
+    control_out_ += payload;
+    kick();
   }
 
+  std::size_t frames_per_write_max() const override { return frames_per_write; }
+  bool control_pending() const override { return !control_out_.empty(); }
+
+  tcp::socket& socket() override { return *sock_; }
+
+  void prepare_write(std::vector<net::const_buffer>& out) override {
+    COURIER_ASSERT(current_.size() <= frames_per_write);
+    writing_control_ = std::move(control_out_);
+    control_out_.clear();
+    if (!writing_control_.empty())
+      out.push_back(net::buffer(writing_control_));
+    for (std::size_t i = 0; i < current_.size(); ++i) {
+      auto& f = current_[i];
+      headers_[i] = ws_frame_header(
+          f.kind == frame_kind::text ? ws_opcode::text : ws_opcode::binary, f.data.size());
+      out.push_back(net::buffer(headers_[i].bytes.data(), headers_[i].size));
+      out.push_back(net::buffer(f.data));
+    }
+  }
+
+  void finish_write() override { writing_control_.clear(); }
+
   void begin_close(const std::string& reason) override {
-    websocket::close_reason cr{websocket::close_code::normal,
-                               utf8_prefix(reason, ws_close_reason_max)};
-    if (reason == "slow consumer")
-      cr.code = websocket::close_code::policy_error;
+    auto code = ws_close_code::normal;
+    if (failure_code_)
+      code = *failure_code_;
+    else if (reason == "slow consumer")
+      code = ws_close_code::policy_error;
     else if (reason.rfind("bad framing", 0) == 0)
-      cr.code = websocket::close_code::protocol_error;
+      code = ws_close_code::protocol_error;
     else if (reason == "server shutting down")
-      cr.code = websocket::close_code::going_away;
-    ws_.async_close(cr, [self = self()](const error_code&) { self->teardown(); });
+      code = ws_close_code::going_away;
+    close_frame_ = ws_close_payload(code, reason);
+    auto h = ws_frame_header(ws_opcode::close, close_frame_.size());
+    close_frame_.insert(0, reinterpret_cast<const char*>(h.bytes.data()), h.size);
+    close_sent_ = true;
+    net::async_write(*sock_, net::buffer(close_frame_),
+                     [self = self()](const error_code& ec, std::size_t) {
+                       // Done when the peer's close arrives (or its
+                       // deadline passes); at once if it closed first or
+                       // we stopped reading.
+                       if (ec || self->peer_closed_ || self->failure_code_)
+                         self->teardown();
+                     });
   }
 
   void cut() override {
     error_code ignored;
-    auto& sock = beast::get_lowest_layer(ws_).socket();
+    auto& sock = sock_ ? *sock_ : beast::get_lowest_layer(ws_).socket();
     sock.shutdown(tcp::socket::shutdown_both, ignored);
     sock.close(ignored);
   }
 
-  websocket::stream<beast::tcp_stream> ws_;
+  websocket::stream<beast::tcp_stream> ws_; ///< for the upgrade only
   http::request<http::string_body> req_;
-  beast::flat_buffer buf_;
+  std::optional<tcp::socket> sock_;          ///< after the upgrade
+  ws_reader reader_;
+  std::array<char, read_chunk_bytes> chunk_{};
+  std::string control_out_;     ///< pongs to send
+  std::string writing_control_; ///< the control bytes of the write in flight
+  std::array<ws_header, frames_per_write> headers_{};
+  std::string close_frame_;
+  bool close_sent_ = false;
+  bool peer_closed_ = false;
+  std::optional<ws_close_code> failure_code_;
 };
 
 /// A plain HTTP connection (keep-alive, one request at a time); hands a

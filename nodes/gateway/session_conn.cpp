@@ -1,6 +1,7 @@
 #include "nodes/gateway/detail/server.hpp"
 
 #include <boost/asio/post.hpp>
+#include <boost/asio/write.hpp>
 
 namespace courier::gateway::detail {
 
@@ -79,32 +80,81 @@ void session_conn::on_wake() {
 void session_conn::pump() {
   if (done_ || writing_ || closing_io_)
     return;
-  auto w = core_->poll();
-  if (w.next) {
-    current_ = std::move(*w.next);
+  for (;;) {
+    auto w = core_->poll(frames_per_write_max());
+    if (w.next.empty() && !control_pending()) {
+      if (w.close)
+        return close_after_writes(w.reason);
+      return;
+    }
+    current_ = std::move(w.next);
+    bufs_.clear();
+    prepare_write(bufs_);
+    // Most writes fit the socket buffer at once: write now, without a
+    // completion round trip through the io_context; only what does not
+    // fit goes out asynchronously.
+    auto total = net::buffer_size(bufs_);
+    error_code ec;
+    auto n = socket().write_some(bufs_, ec);
+    if (ec == net::error::would_block || ec == net::error::try_again) {
+      ec = {};
+      n = 0;
+    }
+    if (ec) {
+      finish_write();
+      teardown();
+      return;
+    }
+    if (n == total) {
+      count_written();
+      continue;
+    }
     writing_ = true;
-    start_write();
+    auto rest = std::make_shared<std::vector<net::const_buffer>>();
+    std::size_t skip = n;
+    for (auto& b : bufs_) {
+      if (skip >= b.size()) {
+        skip -= b.size();
+        continue;
+      }
+      rest->push_back(b + skip);
+      skip = 0;
+    }
+    net::async_write(socket(), *rest,
+                     [self = shared_from_this(), rest](const error_code& e, std::size_t) {
+                       self->write_done(e);
+                     });
     return;
   }
-  if (w.close) {
-    closing_io_ = true;
-    if (!close_deadline_) {
-      close_deadline_ = steady::now() + ms(ctx_.cfg.close_timeout_ms);
-      arm_watchdog();
-    }
-    begin_close(w.reason);
+}
+
+void session_conn::close_after_writes(const std::string& reason) {
+  closing_io_ = true;
+  if (!close_deadline_) {
+    close_deadline_ = steady::now() + ms(ctx_.cfg.close_timeout_ms);
+    arm_watchdog();
   }
+  begin_close(reason);
+}
+
+void session_conn::count_written() {
+  std::size_t bytes = 0;
+  for (auto& f : current_)
+    bytes += f.data.size();
+  ctx_.stats->frames_out.fetch_add(current_.size(), std::memory_order_relaxed);
+  ctx_.stats->bytes_out.fetch_add(bytes, std::memory_order_relaxed);
+  current_.clear(); // free the buffers now, not at the next write
+  finish_write();
 }
 
 void session_conn::write_done(const error_code& ec) {
   writing_ = false;
   if (ec) {
+    finish_write();
     teardown();
     return;
   }
-  ctx_.stats->frames_out.fetch_add(1, std::memory_order_relaxed);
-  ctx_.stats->bytes_out.fetch_add(current_.data.size(), std::memory_order_relaxed);
-  current_.data = std::string{}; // free the buffer now, not at the next write
+  count_written();
   pump();
 }
 

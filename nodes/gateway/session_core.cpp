@@ -91,11 +91,17 @@ bool session_core::take_wake() {
   return state_ != state::open;
 }
 
-io_work session_core::poll() {
+io_work session_core::poll(std::size_t frames_max) {
+  COURIER_ASSERT(frames_max > 0);
   std::lock_guard<std::mutex> guard{m_};
   io_work w;
-  w.next = outbox_.pop();
-  if (!w.next && state_ == state::closing) {
+  while (w.next.size() < frames_max) {
+    auto f = outbox_.pop();
+    if (!f)
+      break;
+    w.next.push_back(std::move(*f));
+  }
+  if (w.next.empty() && state_ == state::closing) {
     w.close = true;
     w.reason = close_reason_;
   }

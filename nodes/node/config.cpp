@@ -237,7 +237,7 @@ std::string node_usage() {
   --io-threads N, --scheduler-threads N, --sessions-max N, --pending-bytes-max B,
   --messages-per-s-max R, --messages-burst-max N, --activations-max N,
   --idle-passivation-s S, --seed N
-  --scheduler-threads N  CAF workers (default: one per core)
+  --scheduler-threads N  CAF workers (default: one per core this process may use)
   --scheduler-policy P   sharing (default) | stealing: CAF's scheduler
 cluster mode (without --cluster: one node on the embedded store):
   --cluster redis://HOST:PORT   join the cluster whose membership and journal live there

@@ -41,12 +41,19 @@ struct seen_status {
   }
 };
 
+/// A subscribed session as the fan-out uses it: looked up in the session
+/// directory once, at subscription, so a push takes no lock.
+struct subscriber {
+  std::weak_ptr<gateway::session> session;
+  encoding enc = encoding::json;
+};
+
 struct gateway_state {
   gateway_actor_config cfg;
   caf::actor router;
   std::shared_ptr<session_directory> sessions;
   std::shared_ptr<node_metrics> metrics;
-  std::unordered_map<std::string, std::unordered_set<std::uint64_t>> topics;
+  std::unordered_map<std::string, std::unordered_map<std::uint64_t, subscriber>> topics;
   std::unordered_map<std::uint64_t, std::unordered_map<std::string, cluster::entity_ref>>
       by_session;
   /// topic -> the subscription to renew when its entity moves.
@@ -70,8 +77,11 @@ void join(gateway_actor* self, const client_call& c) {
   auto& mine = st.by_session[c.session_id];
   if (mine.size() >= st.cfg.topics_per_session_max)
     return;
+  auto found = st.sessions->find(c.session_id);
+  if (!found)
+    return; // closed meanwhile
   mine.emplace(c.topic, c.target);
-  st.topics[c.topic].insert(c.session_id);
+  st.topics[c.topic].insert_or_assign(c.session_id, subscriber{found->first, found->second});
   st.subs.emplace(c.topic, subscription{c.target, c.command});
 }
 
@@ -181,17 +191,18 @@ void fan_out(gateway_actor* self, const std::string& topic, const T& body,
     return;
   auto env = envelope_of(body, "");
   std::optional<gateway::frame> as_json, as_proto;
-  for (auto id : it->second) {
-    auto found = st.sessions->find(id);
-    if (!found)
-      continue;
-    auto& [session, enc] = *found;
-    auto& cached = enc == encoding::json ? as_json : as_proto;
+  std::uint64_t pushed = 0;
+  for (auto& [id, sub] : it->second) {
+    auto session = sub.session.lock();
+    if (!session)
+      continue; // closed: closed_atom removes it
+    auto& cached = sub.enc == encoding::json ? as_json : as_proto;
     if (!cached)
-      cached = encode_frame(env, enc);
+      cached = encode_frame(env, sub.enc);
     session->push(*cached, how);
-    st.metrics->message_out(env.body.index());
+    ++pushed;
   }
+  st.metrics->message_out(env.body.index(), pushed);
 }
 
 /// Subscribes `topic` again (its entity moved or its activation stopped).

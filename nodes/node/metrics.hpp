@@ -24,7 +24,9 @@ public:
   static constexpr std::size_t codes = static_cast<std::size_t>(core::errc::internal) + 1;
 
   void message_in(std::size_t type_index) noexcept { bump(in_, type_index); }
-  void message_out(std::size_t type_index) noexcept { bump(out_, type_index); }
+  void message_out(std::size_t type_index, std::uint64_t n = 1) noexcept {
+    bump(out_, type_index, n);
+  }
   void error(core::errc code) noexcept { bump(errors_, static_cast<std::size_t>(code)); }
 
   std::uint64_t in(std::size_t i) const noexcept { return in_[i].load(std::memory_order_relaxed); }
@@ -38,9 +40,10 @@ public:
 
 private:
   template <std::size_t N>
-  static void bump(std::array<std::atomic<std::uint64_t>, N>& a, std::size_t i) noexcept {
-    if (i < N)
-      a[i].fetch_add(1, std::memory_order_relaxed);
+  static void bump(std::array<std::atomic<std::uint64_t>, N>& a, std::size_t i,
+                   std::uint64_t n = 1) noexcept {
+    if (i < N && n > 0)
+      a[i].fetch_add(n, std::memory_order_relaxed);
   }
   std::array<std::atomic<std::uint64_t>, types> in_{};
   std::array<std::atomic<std::uint64_t>, types> out_{};

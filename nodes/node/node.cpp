@@ -34,8 +34,20 @@
 #include <sstream>
 #include <thread>
 
+#include <sched.h>
+
 namespace courier::node {
 namespace {
+
+/// Cores this process may run on: its CPU affinity (taskset, cgroups'
+/// cpusets), which hardware_concurrency() ignores.
+std::size_t usable_cores() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0)
+    return static_cast<std::size_t>(CPU_COUNT(&set));
+  return std::max(1u, std::thread::hardware_concurrency());
+}
 
 class node_actor_config : public caf::actor_system_config {
 public:
@@ -47,9 +59,8 @@ public:
     set("logger.file-verbosity", caf::atom("quiet"));
     // CAF 0.17 defaults to max(cores, 4) workers: on a small machine that
     // oversubscribes the cores the gateway's IO threads also need.
-    auto cores = std::max(1u, std::thread::hardware_concurrency());
     set("scheduler.max-threads",
-        cfg.scheduler_threads > 0 ? cfg.scheduler_threads : std::size_t{cores});
+        cfg.scheduler_threads > 0 ? cfg.scheduler_threads : usable_cores());
     if (cfg.scheduler == scheduler_policy::sharing)
       set("scheduler.policy", caf::atom("sharing"));
     if (cfg.clustered())

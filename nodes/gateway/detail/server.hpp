@@ -112,13 +112,28 @@ protected:
   void frame_in(frame f);
   /// Broken framing: counted, on_bad_framing, then close.
   void bad_framing(std::string reason);
-  /// Completion of start_write.
+  /// Completion of an asynchronous write (the rest of a batch).
   void write_done(const error_code& ec);
   /// Ends the connection once: cut, detach, on_close, unregister.
   void teardown();
 
-  /// Write current_ (one at a time).
-  virtual void start_write() = 0;
+  /// The bytes to write for current_ (and any control bytes), in order, as
+  /// buffers into memory the transport keeps until finish_write().
+  virtual void prepare_write(std::vector<net::const_buffer>& out) = 0;
+  /// The prepared bytes are written (or the write failed).
+  virtual void finish_write() {}
+  /// The connected socket (writes go to it directly).
+  virtual tcp::socket& socket() = 0;
+  /// Frames one write may take.
+  virtual std::size_t frames_per_write_max() const { return 1; }
+  /// Transport bytes of its own to write (a WebSocket pong) even when no
+  /// frame is queued: a write then goes with current_ empty.
+  virtual bool control_pending() const { return false; }
+  /// Starts a write now if none is in flight (after control_pending()
+  /// became true).
+  void kick() { pump(); }
+  /// The peer showed it is alive without a frame (a WebSocket pong).
+  void peer_active() { last_in_ = steady::now(); }
   /// Graceful close after the last write; ends in teardown().
   virtual void begin_close(const std::string& reason) = 0;
   /// Closes the socket now; pending operations fail.
@@ -127,7 +142,7 @@ protected:
   server_context& ctx_;
   const net::any_io_executor strand_;
   const std::shared_ptr<session_core> core_;
-  frame current_; ///< the frame being written
+  std::vector<frame> current_; ///< the frames being written
   bool done_ = false;
 
 private:
@@ -136,6 +151,10 @@ private:
   void pump();
   void arm_watchdog();
   void on_watchdog(const error_code& ec);
+  void count_written();
+  void close_after_writes(const std::string& reason);
+
+  std::vector<net::const_buffer> bufs_; ///< the batch being written
 
   net::steady_timer watchdog_;
   const bool idle_by_watchdog_;

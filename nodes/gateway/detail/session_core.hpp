@@ -15,6 +15,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace courier::gateway::detail {
 
@@ -30,7 +31,7 @@ protected:
 
 /// What the IO side should do next (see session_core::poll).
 struct io_work {
-  std::optional<frame> next; ///< a frame to write now
+  std::vector<frame> next;   ///< frames to write now, in order (may be empty)
   bool close = false;        ///< nothing left to write and close requested
   std::string reason;        ///< the close reason, if close
 };
@@ -62,7 +63,7 @@ public:
   /// the session is closing.
   bool take_wake();
   /// Returns the next frame, or the close order once the queue is empty.
-  io_work poll();
+  io_work poll(std::size_t frames_max);
   /// Disconnects the IO half for good: later pushes return closed.
   void detach();
 
