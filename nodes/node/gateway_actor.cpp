@@ -11,6 +11,8 @@
 
 #include <caf/all.hpp>
 
+#include <algorithm>
+#include <map>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -61,6 +63,17 @@ struct gateway_state {
   /// order topic -> the newest status it has seen (pushed or snapshot).
   std::unordered_map<std::string, seen_status> order_versions;
   cluster::cluster_view view; ///< the last one seen (cluster mode)
+  /// request_deadlines::swept: calls in flight by id, oldest first, each
+  /// with its deadline; a call still here at its deadline fails with
+  /// `unavailable` and its late answer is dropped. Bounded by the sessions'
+  /// requests_in_flight_max (a call leaves when answered or expired).
+  struct pending_call {
+    caf::actor_clock::time_point deadline;
+    std::shared_ptr<reply_sink> sink;
+    std::string ref;
+  };
+  std::map<std::uint64_t, pending_call> pending;
+  std::uint64_t next_call = 0;
   static inline const char* name = "courier.gateway";
 };
 
@@ -113,20 +126,59 @@ void session_closed(gateway_actor* self, std::uint64_t session_id) {
     leave(self, session_id, topic, target);
 }
 
+using sweep_atom = caf::atom_constant<caf::atom("n.sweep")>;
+
+/// Fails the swept calls whose deadline passed.
+void sweep(gateway_actor* self) {
+  auto& st = self->state;
+  auto now = self->clock().now();
+  for (auto it = st.pending.begin(); it != st.pending.end();) {
+    if (it->second.deadline > now) {
+      ++it;
+      continue;
+    }
+    core::error e{core::errc::unavailable, "no answer within the request timeout"};
+    st.metrics->error(e.code);
+    it->second.sink->fail(e, it->second.ref);
+    it = st.pending.erase(it);
+  }
+}
+
 /// Sends `c.command` to its entity; `on_reply(Reply&)` finishes the call.
 template <class Reply, class OnReply>
 void ask(gateway_actor* self, client_call c, OnReply on_reply) {
   auto sink = c.sink;
   auto ref = c.ref;
   auto metrics = self->state.metrics;
-  self->request(self->state.router, self->state.cfg.request_timeout,
-                cluster::route_atom::value, c.target, c.command)
-      .then([=](Reply& reply) mutable { on_reply(reply, c); },
-            [=](caf::error& err) {
-              auto e = cluster::from_caf_error(err);
-              metrics->error(e.code);
-              sink->fail(e, ref);
-            });
+  auto& st = self->state;
+  if (st.cfg.deadlines == request_deadlines::per_request) {
+    self->request(st.router, st.cfg.request_timeout, cluster::route_atom::value, c.target,
+                  c.command)
+        .then([=](Reply& reply) mutable { on_reply(reply, c); },
+              [=](caf::error& err) {
+                auto e = cluster::from_caf_error(err);
+                metrics->error(e.code);
+                sink->fail(e, ref);
+              });
+    return;
+  }
+  auto id = ++st.next_call;
+  st.pending.emplace(id, gateway_state::pending_call{
+                             self->clock().now() + st.cfg.request_timeout, sink, ref});
+  // An answer after the deadline finds its call gone (already failed).
+  self->request(st.router, caf::infinite, cluster::route_atom::value, c.target, c.command)
+      .then(
+          [=](Reply& reply) mutable {
+            if (self->state.pending.erase(id) > 0)
+              on_reply(reply, c);
+          },
+          [=](caf::error& err) {
+            if (self->state.pending.erase(id) == 0)
+              return;
+            auto e = cluster::from_caf_error(err);
+            metrics->error(e.code);
+            sink->fail(e, ref);
+          });
 }
 
 void call(gateway_actor* self, client_call c) {
@@ -271,7 +323,14 @@ caf::behavior gateway_behavior(gateway_actor* self, gateway_actor_config cfg,
   // back as plain messages or errors; none of them may stop the gateway.
   self->set_error_handler([](caf::error&) {});
   self->set_default_handler(caf::drop);
+  auto sweep_every = std::max(cfg.request_timeout / 4, std::chrono::milliseconds{1});
+  if (cfg.deadlines == request_deadlines::swept)
+    self->delayed_send(self, sweep_every, sweep_atom::value);
   return {
+    [=](sweep_atom) {
+      sweep(self);
+      self->delayed_send(self, sweep_every, sweep_atom::value);
+    },
     [=](call_atom, client_call& c) { call(self, std::move(c)); },
     [=](leave_atom, leave_topic& l) {
       auto& mine = self->state.by_session[l.session_id];

@@ -236,6 +236,7 @@ core::result<core::unit_t> node::impl::start_actors() {
   router = cluster::spawn_router(*sys, rc, actors::make_domain_factories(services), journal);
   gateway_actor_config gc;
   gc.request_timeout = cfg.request_timeout;
+  gc.deadlines = cfg.clustered() ? request_deadlines::per_request : request_deadlines::swept;
   gc.clock = &clock;
   gateway_actor = spawn_gateway_actor(*sys, gc, router, sessions, metrics);
   if (!cfg.clustered()) {
