@@ -32,24 +32,24 @@ public:
           beast::tcp_stream stream, http::request<http::string_body> req)
       : session_conn(ctx, std::move(strand), transport::ws, std::move(remote),
                      /*idle_by_watchdog=*/true),
-        ws_(std::move(stream)),
+        ws_(std::in_place, std::move(stream)),
         req_(std::move(req)),
         reader_(ctx.cfg.frame_bytes_max) {}
 
   void start() {
     if (!enlist())
       return;
-    tune_session_socket(ctx_.cfg, beast::get_lowest_layer(ws_).socket());
-    beast::get_lowest_layer(ws_).expires_never(); // the handshake has its own timeout
+    tune_session_socket(ctx_.cfg, beast::get_lowest_layer(*ws_).socket());
+    beast::get_lowest_layer(*ws_).expires_never(); // the handshake has its own timeout
     websocket::stream_base::timeout t;
     t.handshake_timeout = ms(ctx_.cfg.handshake_timeout_ms);
     t.idle_timeout = websocket::stream_base::none();
     t.keep_alive_pings = false;
-    ws_.set_option(t);
-    ws_.set_option(websocket::stream_base::decorator([](websocket::response_type& res) {
+    ws_->set_option(t);
+    ws_->set_option(websocket::stream_base::decorator([](websocket::response_type& res) {
       res.set(http::field::server, "courier");
     }));
-    ws_.async_accept(req_, [self = self()](const error_code& ec) { self->on_accept(ec); });
+    ws_->async_accept(req_, [self = self()](const error_code& ec) { self->on_accept(ec); });
   }
 
 private:
@@ -68,26 +68,36 @@ private:
       teardown();
       return;
     }
-    sock_.emplace(beast::get_lowest_layer(ws_).release_socket());
+    sock_.emplace(beast::get_lowest_layer(*ws_).release_socket());
+    ws_.reset(); // Beast's stream and its buffers are not needed any more
     error_code ignored;
     sock_->non_blocking(true, ignored); // writes are tried at once (session_conn::pump)
     open();
     read();
   }
 
+  /// Waits until the socket is readable, then reads into the IO thread's
+  /// buffer: an idle session holds no read buffer of its own.
   void read() {
-    sock_->async_read_some(net::buffer(chunk_),
-                           [self = self()](const error_code& ec, std::size_t n) {
-                             self->on_read(ec, n);
-                           });
+    sock_->async_wait(tcp::socket::wait_read,
+                      [self = self()](const error_code& ec) { self->on_readable(ec); });
   }
 
-  void on_read(const error_code& ec, std::size_t n) {
+  void on_readable(const error_code& ec) {
     if (ec || done_) {
       teardown();
       return;
     }
-    reader_.feed(std::string_view{chunk_.data(), n});
+    thread_local std::array<char, read_chunk_bytes> chunk;
+    error_code rec;
+    auto n = sock_->read_some(net::buffer(chunk), rec);
+    if (rec == net::error::would_block || rec == net::error::try_again)
+      return read();
+    if (rec) { // including EOF
+      teardown();
+      return;
+    }
+    reader_.feed(std::string_view{chunk.data(), n});
     for (;;) {
       auto ev = reader_.next();
       using k = ws_event::kind;
@@ -138,16 +148,31 @@ private:
     control_out_.clear();
     if (!writing_control_.empty())
       out.push_back(net::buffer(writing_control_));
+    // Headers go into one string sized first, so the buffers into it stay
+    // valid while it is written.
+    headers_.clear();
+    headers_.reserve(current_.size() * sizeof(ws_header::bytes));
+    std::vector<std::size_t> at;
+    for (auto& f : current_) {
+      auto h = ws_frame_header(f.kind == frame_kind::text ? ws_opcode::text : ws_opcode::binary,
+                               f.data.size());
+      at.push_back(headers_.size());
+      headers_.append(reinterpret_cast<const char*>(h.bytes.data()), h.size);
+    }
     for (std::size_t i = 0; i < current_.size(); ++i) {
-      auto& f = current_[i];
-      headers_[i] = ws_frame_header(
-          f.kind == frame_kind::text ? ws_opcode::text : ws_opcode::binary, f.data.size());
-      out.push_back(net::buffer(headers_[i].bytes.data(), headers_[i].size));
-      out.push_back(net::buffer(f.data));
+      auto end = i + 1 < at.size() ? at[i + 1] : headers_.size();
+      out.push_back(net::buffer(headers_.data() + at[i], end - at[i]));
+      out.push_back(net::buffer(current_[i].data));
     }
   }
 
-  void finish_write() override { writing_control_.clear(); }
+  void finish_write() override {
+    writing_control_.clear();
+    if (headers_.capacity() > idle_header_bytes_max)
+      std::string{}.swap(headers_); // an idle session keeps no big buffers
+    else
+      headers_.clear();
+  }
 
   void begin_close(const std::string& reason) override {
     auto code = ws_close_code::normal;
@@ -175,19 +200,21 @@ private:
 
   void cut() override {
     error_code ignored;
-    auto& sock = sock_ ? *sock_ : beast::get_lowest_layer(ws_).socket();
+    auto& sock = sock_ ? *sock_ : beast::get_lowest_layer(*ws_).socket();
     sock.shutdown(tcp::socket::shutdown_both, ignored);
     sock.close(ignored);
   }
 
-  websocket::stream<beast::tcp_stream> ws_; ///< for the upgrade only
+  /// Header bytes a session keeps allocated between writes.
+  static constexpr std::size_t idle_header_bytes_max = 256;
+
+  std::optional<websocket::stream<beast::tcp_stream>> ws_; ///< until the upgrade is done
   http::request<http::string_body> req_;
   std::optional<tcp::socket> sock_;          ///< after the upgrade
   ws_reader reader_;
-  std::array<char, read_chunk_bytes> chunk_{};
   std::string control_out_;     ///< pongs to send
   std::string writing_control_; ///< the control bytes of the write in flight
-  std::array<ws_header, frames_per_write> headers_{};
+  std::string headers_;         ///< frame headers of the write in flight
   std::string close_frame_;
   bool close_sent_ = false;
   bool peer_closed_ = false;

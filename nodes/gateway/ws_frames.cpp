@@ -54,7 +54,10 @@ ws_event ws_reader::fail(ws_close_code code, std::string why) {
 
 void ws_reader::compact() {
   if (pos_ == in_.size()) {
-    in_.clear();
+    if (in_.capacity() > idle_buffer_bytes_max)
+      std::string{}.swap(in_); // an idle session keeps no big buffer
+    else
+      in_.clear();
     pos_ = 0;
   } else if (pos_ > 4096 && pos_ * 2 > in_.size()) {
     in_.erase(0, pos_);

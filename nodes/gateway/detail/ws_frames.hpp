@@ -92,6 +92,9 @@ public:
   std::size_t buffered() const noexcept { return in_.size() - pos_; }
 
 private:
+  /// Buffer bytes a reader keeps allocated while nothing is buffered.
+  static constexpr std::size_t idle_buffer_bytes_max = 1024;
+
   ws_event fail(ws_close_code code, std::string why);
   void compact();
 
