@@ -230,6 +230,30 @@ TEST_CASE("websocket text and binary frames are echoed with their kind") {
   CHECK(f.gw.stats().sessions_open == 0);
 }
 
+TEST_CASE("websocket pings are answered, fragments join, and a large message passes whole") {
+  fixture f;
+  net::io_context io;
+  auto ws = ws_connect(io, f.ports.http);
+  bool pong = false;
+  ws->control_callback([&pong](websocket::frame_type kind, beast::string_view payload) {
+    if (kind == websocket::frame_type::pong && payload == "p-1")
+      pong = true;
+  });
+  ws->ping("p-1");
+  // A fragmented text message (auto_fragment with a small write buffer).
+  ws->auto_fragment(true);
+  ws->write_buffer_bytes(8);
+  ws->text(true);
+  std::string big(3000, 'q');
+  ws->write(net::buffer(big));
+  beast::flat_buffer buf;
+  ws->read(buf); // the echo; the pong is seen on the way
+  CHECK(pong);
+  CHECK(beast::buffers_to_string(buf.data()) == big);
+  ws->close(websocket::close_code::normal);
+  CHECK(f.h.wait([&] { return f.h.closed_locked() == 1; }));
+}
+
 TEST_CASE("tcp length-prefixed frames are echoed, including empty and maximal ones") {
   fixture f;
   net::io_context io;

@@ -109,8 +109,8 @@ public:
   /// The framing itself is broken (oversize TCP length prefix, oversize or
   /// malformed WebSocket message). No more frames will be read; the handler
   /// may push an error, and the gateway then closes the session (queued
-  /// frames are flushed first on TCP; on WebSocket, Beast has already failed
-  /// the connection with close code 1009/1002, so pushes are discarded).
+  /// frames are flushed first; a WebSocket then gets close code 1009 for
+  /// an oversize message, 1002 for a broken frame).
   virtual void on_bad_framing(const session_ptr& s, std::string reason) = 0;
   /// The connection is gone; no more calls for `s` follow.
   virtual void on_close(const session_ptr& s) = 0;
