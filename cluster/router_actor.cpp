@@ -136,13 +136,14 @@ void tell_stops(router_actor* self) {
   }
 }
 
-void passivate(router_actor* self, const entity_ref& ref) {
+/// `ref` by value: callers pass lru.back(), which this erases.
+void passivate(router_actor* self, entity_ref ref) {
   auto& st = self->state;
   auto& act = st.live.at(ref);
   COURIER_ASSERT(!act.passivating);
   act.passivating = true;
   st.lru.erase(act.lru_pos);
-  st.stop_queue.push_back(ref);
+  st.stop_queue.push_back(std::move(ref));
   tell_stops(self);
 }
 

@@ -97,6 +97,8 @@ private:
       teardown();
       return;
     }
+    if (draining_)
+      return read(); // after a protocol error: discard until the peer's EOF
     reader_.feed(std::string_view{chunk.data(), n});
     for (;;) {
       auto ev = reader_.next();
@@ -190,11 +192,19 @@ private:
     close_sent_ = true;
     net::async_write(*sock_, net::buffer(close_frame_),
                      [self = self()](const error_code& ec, std::size_t) {
-                       // Done when the peer's close arrives (or its
-                       // deadline passes); at once if it closed first or
-                       // we stopped reading.
-                       if (ec || self->peer_closed_ || self->failure_code_)
-                         self->teardown();
+                       // Done when the peer's close arrives (or the close
+                       // deadline passes); at once if it closed first.
+                       if (ec || self->peer_closed_)
+                         return self->teardown();
+                       if (self->failure_code_) {
+                         // Its stream cannot be parsed: half-close and read
+                         // to EOF, so unread bytes do not reset the
+                         // connection before the close frame is read.
+                         error_code ignored;
+                         self->sock_->shutdown(tcp::socket::shutdown_send, ignored);
+                         self->draining_ = true;
+                         self->read();
+                       }
                      });
   }
 
@@ -218,6 +228,7 @@ private:
   std::string close_frame_;
   bool close_sent_ = false;
   bool peer_closed_ = false;
+  bool draining_ = false; ///< reading only to see the peer's EOF
   std::optional<ws_close_code> failure_code_;
 };
 
