@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build ccache pkg-config git
   libcaf-dev libboost-dev libboost-system-dev
-  libprotobuf-dev protobuf-compiler libhiredis-dev libssl-dev
+  libprotobuf-dev protobuf-compiler libhiredis-dev libssl-dev libmimalloc-dev
   nlohmann-json3-dev doctest-dev
   redis-server chromium
 )
