@@ -11,8 +11,8 @@
 #include <algorithm>
 #include <deque>
 #include <list>
-#include <optional>
 #include <map>
+#include <optional>
 #include <unordered_map>
 #include <utility>
 #include <vector>
