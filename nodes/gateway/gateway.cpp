@@ -16,7 +16,12 @@ server_context::server_context(gateway_config c, session_handler& s, http_handle
       sessions(s),
       http(h),
       stats(std::make_shared<gateway_stats>()),
+      wakes(std::make_shared<wake_queue>(ioc)),
       ioc(static_cast<int>(cfg.io_threads)) {}
+
+server_context::~server_context() {
+  wakes->close(); // before the io_context goes: no post may reach it after
+}
 
 bool server_context::add(std::uint64_t id, std::shared_ptr<connection> c) {
   std::lock_guard<std::mutex> guard{m_};
@@ -155,10 +160,19 @@ struct gateway::impl {
     return "";
   }
 
-  /// Accept loop; each socket gets its own strand.
+  /// The executor a new connection runs on: its own strand, or with a
+  /// single IO thread the io_context itself (handlers never run concurrently
+  /// there, and the drain of wake-ups then runs each session's pump inline).
+  net::any_io_executor connection_executor() {
+    if (ctx.cfg.io_threads == 1)
+      return ctx.ioc.get_executor();
+    return net::make_strand(ctx.ioc);
+  }
+
+  /// Accept loop; each socket gets its own executor (see above).
   void accept(listener& l, void (*start)(detail::server_context&, tcp::socket)) {
     l.acceptor.async_accept(
-        net::make_strand(ctx.ioc), [this, &l, start](const error_code& ec, tcp::socket s) {
+        connection_executor(), [this, &l, start](const error_code& ec, tcp::socket s) {
           if (!l.acceptor.is_open() || ec == net::error::operation_aborted)
             return;
           if (!ec) {
@@ -210,7 +224,11 @@ core::result<bound_ports> gateway::start() {
   im.accept(im.tcp_listener, &detail::start_tcp_session);
   im.work.emplace(im.ctx.ioc.get_executor());
   for (std::size_t i = 0; i < im.ctx.cfg.io_threads; ++i)
-    im.threads.emplace_back([&im] { im.ctx.ioc.run(); });
+    im.threads.emplace_back([&im] {
+      if (im.ctx.cfg.on_io_thread_start)
+        im.ctx.cfg.on_io_thread_start();
+      im.ctx.ioc.run();
+    });
   im.state = impl::phase::running;
   return ports;
 }

@@ -14,6 +14,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <functional>
 #include <string>
 
 namespace courier::gateway {
@@ -28,6 +29,8 @@ struct gateway_config {
   std::uint16_t http_port = 8080; ///< HTTP + WebSocket (/v1/ws); 0 = any free port
   std::uint16_t tcp_port = 7070;  ///< raw TCP; 0 = any free port
   std::size_t io_threads = 1;     ///< threads running the io_context (>= 1)
+  /// Runs first on each IO thread (e.g. to set its scheduling policy).
+  std::function<void()> on_io_thread_start;
 
   /// Largest inbound frame (TCP length prefix, WebSocket message) and
   /// largest outbound frame.

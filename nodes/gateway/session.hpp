@@ -90,6 +90,19 @@ public:
 
 using session_ptr = std::shared_ptr<session>;
 
+/// While one is open on a thread, the IO wake-ups that pushes made on that
+/// thread owe are held back and handed to the IO threads in one go when it
+/// ends: a fan-out to N sessions then costs one cross-thread hand-off, not
+/// N. Scopes nest (the outermost one hands off). Open one around a loop of
+/// push() calls; never keep one open while waiting for anything.
+class push_batch {
+public:
+  push_batch() noexcept;
+  ~push_batch();
+  push_batch(const push_batch&) = delete;
+  push_batch& operator=(const push_batch&) = delete;
+};
+
 /// Implemented by the node wiring; receives the sessions' events.
 ///
 /// All calls come from the gateway's IO threads (on_close may also come from

@@ -1,13 +1,82 @@
 #include "nodes/gateway/detail/server.hpp"
 
+#include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 
-namespace courier::gateway::detail {
+#include <algorithm>
+
+namespace courier::gateway {
+namespace detail {
 
 namespace {
 std::chrono::milliseconds ms(std::int64_t v) { return std::chrono::milliseconds{v}; }
+
+/// The open push_batch scopes of this thread and the queues they owe a kick.
+struct open_batches {
+  int depth = 0;
+  std::vector<std::shared_ptr<wake_queue>> owed; ///< usually one: one gateway per node
+};
+thread_local open_batches tl_batches;
 } // namespace
+
+void wake_queue::add(std::shared_ptr<session_conn> c) {
+  std::lock_guard<std::mutex> guard{m_};
+  if (closed_)
+    return;
+  woken_.push_back(std::move(c));
+  if (posted_)
+    return;
+  if (tl_batches.depth > 0) {
+    auto& owed = tl_batches.owed;
+    if (std::find(owed.begin(), owed.end(), shared_from_this()) == owed.end())
+      owed.push_back(shared_from_this());
+    return;
+  }
+  posted_ = true;
+  net::post(*ioc_, [self = shared_from_this()] { self->drain(); });
+}
+
+void wake_queue::kick() {
+  std::lock_guard<std::mutex> guard{m_};
+  if (closed_ || posted_ || woken_.empty())
+    return;
+  posted_ = true;
+  net::post(*ioc_, [self = shared_from_this()] { self->drain(); });
+}
+
+void wake_queue::close() {
+  std::lock_guard<std::mutex> guard{m_};
+  closed_ = true;
+  woken_.clear();
+}
+
+void wake_queue::drain() {
+  std::vector<std::shared_ptr<session_conn>> batch;
+  {
+    std::lock_guard<std::mutex> guard{m_};
+    batch.swap(woken_);
+    posted_ = false;
+  }
+  for (auto& c : batch)
+    c->run_wake();
+}
+
+} // namespace detail
+
+push_batch::push_batch() noexcept { ++detail::tl_batches.depth; }
+
+push_batch::~push_batch() {
+  auto& b = detail::tl_batches;
+  if (--b.depth > 0)
+    return;
+  auto owed = std::move(b.owed);
+  b.owed.clear();
+  for (auto& q : owed)
+    q->kick();
+}
+
+namespace detail {
 
 session_conn::session_conn(server_context& ctx, net::any_io_executor strand,
                            transport t, std::string remote, bool idle_by_watchdog)
@@ -61,8 +130,15 @@ void session_conn::bad_framing(std::string reason) {
 }
 
 void session_conn::wake() {
-  // Called under the session mutex from any thread: only post.
-  net::post(strand_, [self = shared_from_this()] { self->on_wake(); });
+  // Called under the session mutex from any thread: only queue.
+  ctx_.wakes->add(shared_from_this());
+}
+
+void session_conn::run_wake() {
+  // Inline when this IO thread may run the session's handlers now (a
+  // single IO thread, or already on its strand); posted to the strand
+  // otherwise.
+  net::dispatch(strand_, [self = shared_from_this()] { self->on_wake(); });
 }
 
 void session_conn::on_wake() {
@@ -230,4 +306,5 @@ void session_conn::abandon() {
   teardown();
 }
 
-} // namespace courier::gateway::detail
+} // namespace detail
+} // namespace courier::gateway

@@ -80,6 +80,15 @@ std::map<std::string, setter> make_setters() {
       return bad("scheduler-policy", "expected sharing or stealing, got '" + v + "'");
     return core::unit;
   };
+  s["thread-policy"] = [](node_config& c, const std::string& v) -> core::result<core::unit_t> {
+    if (v == "batch")
+      c.threads = thread_policy::batch;
+    else if (v == "normal")
+      c.threads = thread_policy::normal;
+    else
+      return bad("thread-policy", "expected batch or normal, got '" + v + "'");
+    return core::unit;
+  };
   s["cluster"] = [](node_config& c, const std::string& v) -> core::result<core::unit_t> {
     if (v.rfind("redis://", 0) != 0)
       return bad("cluster", "expected redis://HOST:PORT, got '" + v + "'");
@@ -239,6 +248,8 @@ std::string node_usage() {
   --idle-passivation-s S, --seed N
   --scheduler-threads N  CAF workers (default: one per core this process may use)
   --scheduler-policy P   sharing (default) | stealing: CAF's scheduler
+  --thread-policy P      batch (default: SCHED_BATCH, hand-offs between threads
+                         batch up instead of preempting) | normal (SCHED_OTHER)
 cluster mode (without --cluster: one node on the embedded store):
   --cluster redis://HOST:PORT   join the cluster whose membership and journal live there
   --node-id ID           this node's id (required with --cluster)

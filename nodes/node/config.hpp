@@ -16,6 +16,9 @@ namespace courier::node {
 /// CAF's scheduler policy (node_config::scheduler).
 enum class scheduler_policy { sharing, stealing };
 
+/// How the kernel schedules the node's threads (node_config::threads).
+enum class thread_policy { batch, normal };
+
 /// How chatty the node's log is.
 enum class log_level { error, warning, info, debug };
 
@@ -32,6 +35,13 @@ struct node_config {
   /// actors (activation, passivation, shutdown) went quadratic (issue #17),
   /// and its idle workers poll. `stealing` keeps CAF's default.
   scheduler_policy scheduler = scheduler_policy::sharing;
+  /// `batch` (default) runs the CAF workers and the gateway's IO threads
+  /// under SCHED_BATCH: a thread that wakes another (a frame handed to an
+  /// actor, a push handed to the IO thread) is not preempted by it, so
+  /// hand-offs pile up and are taken in batches instead of costing a
+  /// context switch each (measured in bench/README.md). `normal` keeps
+  /// SCHED_OTHER.
+  thread_policy threads = thread_policy::batch;
   actors::domain_config domain;
   std::uint64_t seed = 0;                ///< for simulated providers; 0 = from time
   // per-connection limits enforced by the client handler

@@ -244,6 +244,7 @@ void fan_out(gateway_actor* self, const std::string& topic, const T& body,
   auto env = envelope_of(body, "");
   std::optional<gateway::frame> as_json, as_proto;
   std::uint64_t pushed = 0;
+  gateway::push_batch batch; // one hand-off to the IO threads for all of them
   for (auto& [id, sub] : it->second) {
     auto session = sub.session.lock();
     if (!session)

@@ -49,6 +49,23 @@ std::size_t usable_cores() {
   return std::max(1u, std::thread::hardware_concurrency());
 }
 
+/// Puts the calling thread under SCHED_BATCH (see node_config::threads).
+/// Best effort: a kernel that refuses leaves the thread as it was.
+void use_batch_scheduling() {
+  sched_param p{};
+  p.sched_priority = 0;
+  (void)sched_setscheduler(0, SCHED_BATCH, &p); // 0: the calling thread
+}
+
+/// Applies the thread policy to every thread CAF starts (workers, clock,
+/// middleman).
+class batch_thread_hook final : public caf::thread_hook {
+public:
+  void init(caf::actor_system&) override {}
+  void thread_started() override { use_batch_scheduling(); }
+  void thread_terminates() override {}
+};
+
 class node_actor_config : public caf::actor_system_config {
 public:
   explicit node_actor_config(const node_config& cfg) {
@@ -63,6 +80,8 @@ public:
         cfg.scheduler_threads > 0 ? cfg.scheduler_threads : usable_cores());
     if (cfg.scheduler == scheduler_policy::sharing)
       set("scheduler.policy", caf::atom("sharing"));
+    if (cfg.threads == thread_policy::batch)
+      add_thread_hook<batch_thread_hook>();
     if (cfg.clustered())
       load<caf::io::middleman>();
   }
@@ -330,7 +349,10 @@ core::result<gateway::bound_ports> node::start() {
   m.rest = std::make_unique<rest_handler>(
       m.cfg.secret, m.clock, m.gateway_actor, m.metrics,
       [this](std::function<void(std::string)> done) { impl_->metrics_text(std::move(done)); });
-  m.servers = std::make_unique<gateway::gateway>(m.cfg.gateway, *m.clients, *m.rest);
+  auto gw = m.cfg.gateway;
+  if (m.cfg.threads == thread_policy::batch)
+    gw.on_io_thread_start = use_batch_scheduling;
+  m.servers = std::make_unique<gateway::gateway>(std::move(gw), *m.clients, *m.rest);
   auto ports = m.servers->start();
   if (!ports) {
     m.running = true;

@@ -30,6 +30,32 @@ using tcp = net::ip::tcp;
 using error_code = boost::system::error_code;
 using steady = std::chrono::steady_clock;
 
+class session_conn;
+
+/// Sessions woken from foreign threads (actors pushing), handed to the IO
+/// threads in batches: one post per batch instead of one per session, and
+/// none at all while a push_batch is open on the pushing thread (it kicks
+/// the queue when it ends). add() is called under the woken session's
+/// mutex, so it only appends and maybe posts.
+class wake_queue : public std::enable_shared_from_this<wake_queue> {
+public:
+  explicit wake_queue(net::io_context& ioc) : ioc_(&ioc) {}
+  void add(std::shared_ptr<session_conn> c);
+  /// Posts a drain if sessions wait and none is posted.
+  void kick();
+  /// The io_context is going away: nothing is posted from now on.
+  void close();
+
+private:
+  void drain();
+
+  std::mutex m_;
+  net::io_context* ioc_;
+  std::vector<std::shared_ptr<session_conn>> woken_; ///< bounded by the live sessions (a session is in it at most once: its own wake flag)
+  bool posted_ = false;
+  bool closed_ = false;
+};
+
 /// Anything the gateway must be able to close at stop().
 class connection {
 public:
@@ -47,6 +73,7 @@ public:
 class server_context {
 public:
   server_context(gateway_config c, session_handler& s, http_handler& h);
+  ~server_context();
 
   /// Registers a live connection; false once stopping (the caller then
   /// closes itself).
@@ -77,6 +104,8 @@ private:
   std::unordered_map<std::uint64_t, std::shared_ptr<connection>> live_;
 
 public:
+  /// Holds only the io_context's address (it is constructed right after).
+  const std::shared_ptr<wake_queue> wakes;
   net::io_context ioc; // last member: destroyed first
 };
 
@@ -146,6 +175,9 @@ protected:
   bool done_ = false;
 
 private:
+  friend class wake_queue;
+  /// Runs on_wake on this session's executor (from a wake_queue drain).
+  void run_wake();
   void wake() override;
   void on_wake();
   void pump();
