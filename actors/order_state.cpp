@@ -280,8 +280,9 @@ std::vector<order_effect> order_state::pending_effects() const {
     out.push_back(E::dispatch_start);
   if (ended_unpaid && d.dispatch_started && !done(E::dispatch_stop))
     out.push_back(E::dispatch_stop);
-  if ((d.status == S::delivered || d.status == S::cancelled) && !d.rider_id.empty() &&
-      !done(E::rider_released))
+  // Any ending frees the rider: also `rejected`, since a store may reject
+  // an order a rider was already assigned to (issue #12, item 3).
+  if (is_terminal(d.status) && !d.rider_id.empty() && !done(E::rider_released))
     out.push_back(E::rider_released);
   if (is_terminal(d.status) && d.alerted && !done(E::delay_cleared))
     out.push_back(E::delay_cleared);

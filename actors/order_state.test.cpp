@@ -113,3 +113,20 @@ TEST_CASE("order_events_round_trip_through_the_journal_encoding") {
   REQUIRE(pb.ok());
   CHECK(pb->reply_key == "o-1");
 }
+
+TEST_CASE("a_rider_assigned_to_an_order_the_store_then_rejects_is_released") {
+  // Issue #12 item 3: assigned while `accepted`, then the store says no.
+  using E = order_effect;
+  auto st = placed();
+  for (auto& ev : st.decide_payment(pay_step::authorize, pay_outcome::approved, 2000))
+    st.apply(ev);
+  st.apply(*st.decide_change(as(msg::role::store, "s-1"), S::accepted, 3000));
+  auto assigned = st.decide_assign("r-7", "f-1", 3100);
+  REQUIRE(assigned);
+  for (auto& ev : *assigned)
+    st.apply(ev);
+  REQUIRE(st.data().rider_id == "r-7");
+  st.apply(*st.decide_change(as(msg::role::store, "s-1"), S::rejected, 3200));
+  auto p = st.pending_effects();
+  CHECK(std::find(p.begin(), p.end(), E::rider_released) != p.end());
+}

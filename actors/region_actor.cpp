@@ -370,6 +370,12 @@ caf::result<msg::radius_result> on_radius(region_actor* self, radius_trigger_cmd
     return fail(core::errc::forbidden, "radius triggers are for admins");
   if (cmd.body.target != st.ctx.self.key)
     return fail(core::errc::bad_request, "target is not this cell");
+  // Stores read the cap of their region cell (region_res); a cap on any
+  // other cell would be `applied` and never consulted (issue #12, item 6).
+  if (!st.valid || st.res != cfg_of(self).region_res)
+    return fail(core::errc::bad_request,
+                "radius triggers take a resolution-" + std::to_string(cfg_of(self).region_res) +
+                    " H3 cell or store:<id>");
   auto kind = cmd.body.trigger;
   auto radius = static_cast<std::int64_t>(std::llround(cmd.body.radius_m));
   if (kind != msg::radius_trigger_kind::restore && radius <= 0)

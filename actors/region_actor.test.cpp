@@ -256,3 +256,20 @@ TEST_CASE("region_radius_triggers_apply_in_order_and_survive_a_crash") {
   CHECK(c.reason.has_value());
   CHECK(r.ask_as<region_radius>(region_ref(cell), region_radius_query{}).radius_m == none_i64);
 }
+
+TEST_CASE("a_radius_trigger_on_a_cell_stores_never_consult_is_refused") {
+  // Issue #12 item 6: a finer (or coarser) cell than the region resolution
+  // took the trigger (`applied`) and nothing ever read it.
+  rig r{harness::pick_seed("region.radius_res")};
+  auto region = cell_of(r.svc->cfg, {gangnam_lat, gangnam_lng});
+  auto finer = children_of(region, r.svc->cfg.region_res + 1).front();
+  msg::radius_trigger t;
+  t.target = finer;
+  t.trigger = msg::radius_trigger_kind::weather;
+  t.radius_m = 1500;
+  CHECK(code_of(r.ask(region_ref(finer), radius_trigger_cmd{rig::admin(), t})) ==
+        core::errc::bad_request);
+  t.target = region;
+  CHECK(r.ask_as<msg::radius_result>(region_ref(region), radius_trigger_cmd{rig::admin(), t})
+            .applied);
+}

@@ -1,6 +1,7 @@
 #include "nodes/node/command_map.hpp"
 
 #include "actors/order_actor.hpp"
+#include "geo/cell.hpp"
 
 #include <caf/all.hpp>
 
@@ -27,12 +28,23 @@ order_cmd action(const caller& who, order_action a) {
   return c;
 }
 
+/// The region entity a client's cell names: a valid H3 cell, keyed by H3's
+/// canonical spelling (so "08830E1D8DBFFFFF" and "8830e1d8dbfffff" reach
+/// the same entity). Anything else is bad_request: no entity is activated
+/// for it (issue #12, item 6).
+core::result<cluster::entity_ref> region_of(const std::string& text) {
+  auto cell = geo::string_to_cell(text);
+  if (!cell)
+    return core::error{errc::bad_request, "'" + text.substr(0, 40) + "' is not an H3 cell"};
+  return region_ref(geo::cell_to_string(*cell));
+}
+
 /// The entity an admin radius trigger targets: "store:<id>" or a cell.
-cluster::entity_ref radius_target(const std::string& target) {
+core::result<cluster::entity_ref> radius_target(const std::string& target) {
   static const std::string prefix = "store:";
   if (target.rfind(prefix, 0) == 0)
     return store_ref(core::store_id{target.substr(prefix.size())});
-  return region_ref(target);
+  return region_of(target);
 }
 
 struct router_visitor {
@@ -128,7 +140,13 @@ struct router_visitor {
   core::result<routed_command> operator()(const msg::radius_trigger& x) const {
     if (who.role != role::admin)
       return forbidden("radius_trigger", who.role);
-    return to(radius_target(x.target), caf::make_message(radius_trigger_cmd{who, x}),
+    auto target = radius_target(x.target);
+    if (!target)
+      return target.err();
+    auto cmd = x;
+    if (target->kind == kind::region)
+      cmd.target = target->key; // the canonical spelling the region checks
+    return to(std::move(*target), caf::make_message(radius_trigger_cmd{who, std::move(cmd)}),
               reply_kind::radius_result);
   }
   core::result<routed_command> operator()(const msg::upsert_store& x) const {
@@ -140,7 +158,10 @@ struct router_visitor {
   core::result<routed_command> operator()(const msg::subscribe_region& x) const {
     if (who.role != role::admin)
       return forbidden("subscribe_region", who.role);
-    auto ref = region_ref(x.cell);
+    auto region = region_of(x.cell);
+    if (!region)
+      return region.err();
+    auto ref = *region;
     auto r = to(ref, caf::make_message(subscribe_cmd{who, caf::actor{}}),
                 reply_kind::region_subscribed);
     r.topic = topic_of(ref);

@@ -71,3 +71,25 @@ TEST_CASE("unsubscribe_is_handled_by_the_gateway") {
   CHECK(r->local_leave);
   CHECK(r->topic == "order:o-1");
 }
+
+TEST_CASE("cells_that_are_not_h3_cells_are_bad_requests_and_activate_nothing") {
+  // Issue #12 item 6: any hex string used to reach (and create) a region.
+  msg::radius_trigger t;
+  t.trigger = msg::radius_trigger_kind::rider_shortage;
+  t.radius_m = 1000;
+  for (const char* bad : {"", "xyz", "deadbeef", "872830828fffff0", "ffffffffffffffff"}) {
+    t.target = bad;
+    auto r = route_command(as(role::admin, "ops"), msg::client_body{t});
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.err().code == core::errc::bad_request);
+  }
+  msg::subscribe_region s;
+  s.cell = "not-a-cell";
+  CHECK(route_command(as(role::admin, "ops"), msg::client_body{s}).err().code ==
+        core::errc::bad_request);
+  // Another spelling of a valid cell reaches the canonical entity.
+  t.target = "0872830828FFFFFF";
+  auto r = route_command(as(role::admin, "ops"), msg::client_body{t});
+  REQUIRE(r.ok());
+  CHECK(r->target == actors::region_ref("872830828ffffff"));
+}

@@ -83,6 +83,41 @@ function withTimeout(p, ms, what) {
   return Promise.race([p, timer]).finally(() => clearTimeout(t));
 }
 
+/// COURIER_E2E_NODE_FLAGS="--io-threads 2 ...": flags added to every node
+/// the e2e tests start (to run the suite under another configuration).
+function extraFlagsFromEnv() {
+  const v = process.env.COURIER_E2E_NODE_FLAGS || '';
+  return v.split(/\s+/).filter((x) => x.length > 0);
+}
+
+/// Prints every thread's stack of a process that would not stop (with gdb,
+/// if installed): a hung shutdown then says where it hangs.
+function dumpStacks(pid) {
+  let state = '?';
+  try {
+    state = fs.readFileSync(`/proc/${pid}/status`, 'utf8').split('\n')
+      .filter((l) => /^(State|Threads|SigPnd|ShdPnd|SigBlk|SigCgt):/.test(l)).join(' | ');
+  } catch (_) { /* gone */ }
+  let out = '';
+  try {
+    for (const t of fs.readdirSync(`/proc/${pid}/task`)) {
+      const stat = fs.readFileSync(`/proc/${pid}/task/${t}/stat`, 'utf8');
+      let wchan = '';
+      let kstack = '';
+      try { wchan = fs.readFileSync(`/proc/${pid}/task/${t}/wchan`, 'utf8'); } catch (_) { /* */ }
+      try { kstack = fs.readFileSync(`/proc/${pid}/task/${t}/stack`, 'utf8').split('\n').slice(0, 6).join(' < '); } catch (_) { /* */ }
+      out += `task ${stat.slice(0, 40)} wchan=${wchan} kstack=${kstack}\n`;
+    }
+  } catch (_) { /* gone */ }
+  try {
+    const r = require('node:child_process').spawnSync(
+      'gdb', ['-p', String(pid), '-batch', '-ex', 'thread apply all bt 20'],
+      { timeout: 30000, encoding: 'utf8' });
+    out += `${r.stdout || ''}${r.stderr || ''}`;
+  } catch (_) { /* no gdb: the state line and the assertion still report the hang */ }
+  console.log(`--- courier-node ${pid} did not stop (${state}) ---\n${out}\n---`);
+}
+
 /// A running courier-node: ports, stdout lines, stop().
 class CourierNode {
   /// Starts a node on free ports with a fresh data dir (or the given ones:
@@ -90,7 +125,7 @@ class CourierNode {
   static async start(args, { secret = 'e2e-secret', extra = [], readyMs = 20000, dataDir, httpPort = 0, tcpPort = 0 } = {}) {
     dataDir = dataDir || fs.mkdtempSync(path.join(os.tmpdir(), 'courier-e2e-'));
     const argv = ['--http-port', String(httpPort), '--tcp-port', String(tcpPort), '--data-dir', dataDir,
-      '--secret', secret, ...extra];
+      '--secret', secret, ...extra, ...extraFlagsFromEnv()];
     const child = spawn(args.node, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
     children.add(child);
     const n = new CourierNode(child, dataDir, secret, args);
@@ -157,6 +192,7 @@ class CourierNode {
     try {
       r = await withTimeout(this.exit, ms, 'courier-node exit after SIGTERM');
     } catch (e) {
+      dumpStacks(this.child.pid);
       this.child.kill('SIGKILL');
       r = { code: null, sig: 'SIGKILL', timedOut: true };
     }
