@@ -49,6 +49,10 @@ std::size_t usable_cores() {
   return std::max(1u, std::thread::hardware_concurrency());
 }
 
+/// How long stop() waits for the router to stop its activations before it
+/// reports it (about 12 s per million live entities, see bench/README.md).
+constexpr std::chrono::milliseconds router_stop_timeout{60'000};
+
 /// Puts the calling thread under SCHED_BATCH (see node_config::threads).
 /// Best effort: a kernel that refuses leaves the thread as it was.
 void use_batch_scheduling() {
@@ -415,7 +419,31 @@ void node::stop() {
   if (m.membership)
     caf::anon_send_exit(m.membership, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(m.gateway_actor, caf::exit_reason::user_shutdown);
-  caf::anon_send_exit(m.router, caf::exit_reason::user_shutdown);
+  {
+    // The router stops every activation (in bounded bursts) and quits with
+    // the last: wait for that, so what the entities appended reaches the
+    // journal before it syncs and stops. If it does not finish, say so with
+    // its numbers instead of hanging silently.
+    caf::scoped_actor self{*m.sys};
+    self->monitor(m.router);
+    caf::anon_send_exit(m.router, caf::exit_reason::user_shutdown);
+    bool down = false;
+    self->receive([&](caf::down_msg&) { down = true; },
+                  caf::after(router_stop_timeout) >> [] {});
+    if (!down) {
+      std::string numbers = "no answer";
+      self->request(m.router, std::chrono::seconds{2}, cluster::stats_atom::value)
+          .receive(
+              [&](cluster::router_stats& r) {
+                numbers = "live=" + std::to_string(r.live) +
+                          " activations_total=" + std::to_string(r.activations_total) +
+                          " crashed_total=" + std::to_string(r.crashed_total);
+              },
+              [](caf::error&) {});
+      std::fprintf(stderr, "courier-node: the router has not stopped after %lld ms (%s)\n",
+                   static_cast<long long>(router_stop_timeout.count()), numbers.c_str());
+    }
+  }
   {
     // Whatever the entities appended before they stopped is synced before
     // the journal stops: a stats request forces the pending group commit
