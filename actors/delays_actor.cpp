@@ -79,6 +79,10 @@ caf::result<msg::ok_reply> on_update(delays_actor* self, const cluster::entity_c
   return rp;
 }
 
+/// Rows in one delayed_orders reply: ~100 bytes each in JSON, so the reply
+/// stays well inside one 64 KiB frame (issue #12 item 8).
+constexpr std::size_t delayed_orders_reply_max = 300;
+
 msg::delayed_orders board(const delays_state& st, core::time_ms now) {
   std::vector<const delays_event*> rows;
   for (auto& kv : st.late)
@@ -88,6 +92,12 @@ msg::delayed_orders board(const delays_state& st, core::time_ms now) {
                                               : a->order_id < b->order_id;
   });
   msg::delayed_orders out;
+  out.truncated = false;
+  // One reply is one frame (64 KiB): list the oldest, say the rest exist.
+  if (rows.size() > delayed_orders_reply_max) {
+    rows.resize(delayed_orders_reply_max);
+    out.truncated = true;
+  }
   for (auto* r : rows) {
     msg::delayed_order d;
     d.order_id = core::order_id{r->order_id};

@@ -12,6 +12,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 
 namespace courier::actors {
@@ -66,6 +67,10 @@ struct domain_services {
   std::uint64_t seed = 0;                         ///< for simulated providers
   std::shared_ptr<payment_provider> payments;     ///< required
   std::shared_ptr<location_history> history;      ///< optional
+  /// Told the time from a store's accept to the rider's assignment, in ms,
+  /// once per assigned order (optional; the node feeds its /metrics
+  /// histogram). Called from actor threads: must be thread-safe and cheap.
+  std::function<void(std::uint64_t)> observe_dispatch_ms;
 };
 
 /// Factories for every entity kind of the domain.

@@ -387,6 +387,10 @@ caf::result<msg::ok_reply> on_assign(order_actor* self, const cluster::entity_co
     ok.version = self->state.sm.data().version;
     return ok;
   }
+  const auto& d = self->state.sm.data();
+  if (self->state.svc->observe_dispatch_ms && d.accepted_at_ms > 0)
+    self->state.svc->observe_dispatch_ms(
+        static_cast<std::uint64_t>(std::max<core::time_ms>(0, now(self) - d.accepted_at_ms)));
   return commit_and_reply(self, ctx, std::move(*evs));
 }
 

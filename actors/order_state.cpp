@@ -179,6 +179,8 @@ void order_state::apply_status(const order_event& ev) {
     d.dispatch_started = true;
   d.status = ev.to;
   d.status_at_ms = ev.at_ms;
+  if (ev.to == order_status::accepted)
+    d.accepted_at_ms = ev.at_ms;
   d.version += 1;
 }
 

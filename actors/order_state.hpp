@@ -120,6 +120,7 @@ struct order_data {
   msg::order_status status = msg::order_status::placed;
   std::uint64_t version = 0; ///< 0: not placed
   core::time_ms status_at_ms = 0;
+  core::time_ms accepted_at_ms = 0; ///< when the store accepted (0: not yet)
   std::string rider_id;
   std::string offer_id;
   bool nearby_sent = false;

@@ -83,6 +83,11 @@ void journal(region_actor* self, const region_event& event, Done done) {
 /// Riders and orders one region keeps for the live map (and pushes).
 constexpr std::size_t map_riders_max = 2000;
 constexpr std::size_t map_orders_max = 2000;
+/// Of those, how many one region_stats message carries: ~80 bytes per rider
+/// and ~100 per order in JSON keep a message inside one 64 KiB frame (the
+/// hot spot holds 1,000 riders); beyond, `truncated` says the lists are cut.
+constexpr std::size_t map_riders_per_message_max = 250;
+constexpr std::size_t map_orders_per_message_max = 250;
 
 void map_rider_moved(region_actor* self, const region_rider_update& u) {
   auto& m = self->state.map_riders;
@@ -110,10 +115,20 @@ void map_order_changed(region_actor* self, const region_order_delta& d) {
 msg::region_stats stats_of(region_actor* self) {
   auto& st = self->state;
   msg::region_stats s;
-  for (auto& kv : st.map_riders)
+  for (auto& kv : st.map_riders) {
+    if (s.riders.size() == map_riders_per_message_max) {
+      s.truncated = true;
+      break;
+    }
     s.riders.push_back(kv.second);
-  for (auto& kv : st.map_orders)
+  }
+  for (auto& kv : st.map_orders) {
+    if (s.orders.size() == map_orders_per_message_max) {
+      s.truncated = true;
+      break;
+    }
     s.orders.push_back(kv.second);
+  }
   s.cell = st.ctx.self.key;
   s.riders_available = st.split ? st.dir.available() : st.index.available();
   s.riders_busy = st.split ? st.dir.busy() : st.index.busy();

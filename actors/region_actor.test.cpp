@@ -3,7 +3,9 @@
 // split and merge).
 #include "actors/region_index.hpp"
 #include "actors/rider_test_kit.hpp"
+#include "core/limits.hpp"
 #include "geo/hierarchy.hpp"
+#include "messages/json.hpp"
 
 #include <doctest/doctest.h>
 
@@ -272,4 +274,27 @@ TEST_CASE("a_radius_trigger_on_a_cell_stores_never_consult_is_refused") {
   t.target = region;
   CHECK(r.ask_as<msg::radius_result>(region_ref(region), radius_trigger_cmd{rig::admin(), t})
             .applied);
+}
+
+TEST_CASE("region_stats_at_a_hot_spot_fit_one_frame_and_say_when_lists_are_cut") {
+  // Issue #12 item 8: 1,000 riders at Gangnam made region_stats larger than
+  // a frame, and the reply was dropped silently.
+  auto cfg = test_config();
+  cfg.region_split_riders = 100000; // keep one cell: this is about the message
+  rig r{harness::pick_seed("region.stats_bound"), cfg};
+  const msg::lat_lng centre{gangnam_lat, gangnam_lng};
+  auto cell = cell_of(cfg, centre);
+  std::mt19937_64 rng{7};
+  std::uniform_real_distribution<double> off{-300.0, 300.0};
+  for (int i = 0; i < 1000; ++i) {
+    auto id = "r-hot-" + std::to_string(i);
+    r.available(id, true);
+    r.position(id, 1, offset_m(centre.lat, centre.lng, off(rng), off(rng)));
+  }
+  auto stats = r.stats(cell);
+  CHECK(stats.riders_available == 1000); // the counts stay complete
+  CHECK(stats.truncated);
+  CHECK(stats.riders.size() < 1000);
+  auto text = msg::encode_json(msg::envelope{"", msg::client_body{stats}});
+  CHECK(text.size() < core::limits::frame_bytes_max);
 }

@@ -578,6 +578,9 @@ struct region_stats {
   /// Extension for the live map (empty unless the region fills them).
   std::vector<map_rider> riders;
   std::vector<map_order> orders;
+  /// True if the live-map lists (riders, orders) are cut short to keep the
+  /// message in one frame; the counts above are always complete.
+  bool truncated = false;
   /// Calls `fn` with every field as a named reference (drives codecs and inspect).
   template <class Self, class Fn>
   static decltype(auto) visit_fields(Self& x, Fn&& fn) {
@@ -586,7 +589,7 @@ struct region_stats {
               field_ref("riders_busy", x.riders_busy),
               field_ref("orders_by_status", x.orders_by_status),
               field_ref("at_ms", x.at_ms), field_ref("riders", x.riders),
-              field_ref("orders", x.orders));
+              field_ref("orders", x.orders), field_ref("truncated", x.truncated));
   }
 };
 
@@ -594,11 +597,15 @@ struct region_stats {
 struct delayed_orders {
   static constexpr std::string_view type = "delayed_orders";
   static constexpr const char* caf_name = "courier.delayed_orders";
-  std::vector<delayed_order> orders;
+  std::vector<delayed_order> orders; ///< oldest first, at most delayed_orders_reply_max
+  /// In replies (always set there): true if more orders are delayed than
+  /// `orders` lists (the oldest are listed). Absent in the request, which
+  /// shares this type.
+  std::optional<bool> truncated;
   /// Calls `fn` with every field as a named reference (drives codecs and inspect).
   template <class Self, class Fn>
   static decltype(auto) visit_fields(Self& x, Fn&& fn) {
-    return fn(field_ref("orders", x.orders));
+    return fn(field_ref("orders", x.orders), field_ref("truncated", x.truncated));
   }
 };
 

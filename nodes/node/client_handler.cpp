@@ -1,5 +1,6 @@
 #include "nodes/node/client_handler.hpp"
 
+#include "core/limits.hpp"
 #include "messages/convert.hpp"
 #include "messages/json.hpp"
 #include "messages/validate.hpp"
@@ -221,7 +222,19 @@ session_sink::~session_sink() {
 void session_sink::deliver(msg::envelope env) {
   if (auto s = session_.lock()) {
     metrics_->message_out(env.body.index());
-    s->push(encode_frame(env, enc_), gateway::delivery::reliable());
+    if (s->push(encode_frame(env, enc_), gateway::delivery::reliable()) !=
+        gateway::push_result::too_large)
+      return;
+    // Never silent: a reply that does not fit one frame becomes an error
+    // the client can see (issue #12 item 8; the big replies are bounded,
+    // this is the net under them).
+    msg::error_reply e;
+    e.code = core::errc::internal;
+    e.message = "the reply does not fit in one frame (" +
+                std::to_string(core::limits::frame_bytes_max) + " bytes)";
+    metrics_->error(e.code);
+    s->push(encode_frame(msg::envelope{env.ref, msg::client_body{std::move(e)}}, enc_),
+            gateway::delivery::reliable());
   }
 }
 

@@ -57,6 +57,7 @@ std::map<std::string, setter> make_setters() {
   num("messages-per-s-max", 1, 1e6, [](node_config& c, double v) { c.messages_per_s_max = v; });
   num("messages-burst-max", 1, 1e6, [](node_config& c, double v) { c.messages_burst_max = v; });
   num("seed", 0, 1.8e19, [](node_config& c, double v) { c.seed = static_cast<std::uint64_t>(v); });
+  num("topics-per-session-max", 1, 1e6, [](node_config& c, double v) { c.topics_per_session_max = static_cast<std::size_t>(v); });
   num("activations-max", 1, 1e8, [](node_config& c, double v) { c.activations_max = static_cast<std::size_t>(v); });
   num("idle-passivation-s", 0, 1e7, [](node_config& c, double v) { c.idle_passivation = milliseconds(static_cast<long>(v * 1000)); });
   num("offer-timeout-s", 0.1, 3600, [](node_config& c, double v) { c.domain.offer_timeout = milliseconds(static_cast<long>(v * 1000)); });
@@ -245,7 +246,7 @@ std::string node_usage() {
   --config FILE          a JSON object with the same keys as these flags (flags win)
   --io-threads N, --scheduler-threads N, --sessions-max N, --pending-bytes-max B,
   --messages-per-s-max R, --messages-burst-max N, --activations-max N,
-  --idle-passivation-s S, --seed N
+  --idle-passivation-s S, --seed N, --topics-per-session-max N (1024)
   --scheduler-threads N  CAF workers (default: one per core this process may use)
   --scheduler-policy P   sharing (default) | stealing: CAF's scheduler
   --thread-policy P      batch (default: SCHED_BATCH, hand-offs between threads

@@ -48,6 +48,7 @@ struct node_config {
   double messages_per_s_max = 200.0;     ///< sustained rate per connection
   double messages_burst_max = 400.0;     ///< burst per connection
   std::uint32_t requests_in_flight_max = 256; ///< per connection, then `overloaded`
+  std::size_t topics_per_session_max = 1024;  ///< subscriptions per connection, then `overloaded`
   std::chrono::milliseconds request_timeout{std::chrono::seconds{5}};
   std::size_t activations_max = 1'000'000;
   std::chrono::milliseconds idle_passivation{std::chrono::minutes{10}};

@@ -84,18 +84,41 @@ msg::envelope envelope_of(T body, const std::string& ref) {
   return msg::envelope{ref, msg::client_body{std::move(body)}};
 }
 
-/// Adds a session to a topic once the entity accepted the subscription.
-void join(gateway_actor* self, const client_call& c) {
+/// The error a subscription over topics_per_session_max gets.
+core::error topic_cap_error(gateway_actor* self) {
+  return core::error{core::errc::overloaded,
+                     "a connection may follow at most " +
+                         std::to_string(self->state.cfg.topics_per_session_max) + " topics"};
+}
+
+/// Adds a session to a topic once the entity accepted the subscription;
+/// false if the session already holds the most topics it may (two
+/// subscriptions in flight at once both passed the check in call()): the
+/// caller then answers with topic_cap_error, never `subscribed`.
+bool join(gateway_actor* self, const client_call& c) {
   auto& st = self->state;
   auto& mine = st.by_session[c.session_id];
-  if (mine.size() >= st.cfg.topics_per_session_max)
-    return;
+  if (mine.count(c.topic) == 0 && mine.size() >= st.cfg.topics_per_session_max) {
+    if (st.topics.count(c.topic) == 0) // nobody here follows it: tell the entity
+      cluster::tell(self, st.router, c.target,
+                    actors::unsubscribe_cmd{caf::actor_cast<caf::actor>(self)});
+    return false;
+  }
   auto found = st.sessions->find(c.session_id);
   if (!found)
-    return; // closed meanwhile
+    return true; // closed meanwhile: nobody to answer
   mine.emplace(c.topic, c.target);
   st.topics[c.topic].insert_or_assign(c.session_id, subscriber{found->first, found->second});
   st.subs.emplace(c.topic, subscription{c.target, c.command});
+  return true;
+}
+
+/// Answers a subscription refused by join().
+void refuse_over_cap(gateway_actor* self, client_call& c) {
+  auto e = topic_cap_error(self);
+  self->state.metrics->error(e.code);
+  if (!c.silent)
+    c.sink->fail(e, c.ref);
 }
 
 /// Removes a session from a topic; the last one out tells the entity.
@@ -181,8 +204,24 @@ void ask(gateway_actor* self, client_call c, OnReply on_reply) {
           });
 }
 
+/// True if `c` would add a topic to a session that holds the most it may:
+/// it is refused up front (issue #12 item 8: it used to be answered
+/// `subscribed` and then never joined).
+bool over_topic_cap(gateway_actor* self, const client_call& c) {
+  if (c.kind != reply_kind::subscribed && c.kind != reply_kind::region_subscribed &&
+      c.kind != reply_kind::topic_ok)
+    return false;
+  auto& st = self->state;
+  auto it = st.by_session.find(c.session_id);
+  if (it == st.by_session.end() || it->second.count(c.topic) > 0)
+    return false;
+  return it->second.size() >= st.cfg.topics_per_session_max;
+}
+
 void call(gateway_actor* self, client_call c) {
   using k = reply_kind;
+  if (over_topic_cap(self, c))
+    return refuse_over_cap(self, c);
   // Subscriptions name this gateway actor as the one to push to; the IO
   // side that built the command does not know it.
   if (c.command.match_elements<actors::subscribe_cmd>()) {
@@ -210,7 +249,8 @@ void call(gateway_actor* self, client_call c) {
           self, std::move(c), [self](msg::order_snapshot& snap, client_call& call) {
             // Join before replying: pushes after this snapshot reach the
             // session, and the entity sends them after the reply.
-            join(self, call);
+            if (!join(self, call))
+              return refuse_over_cap(self, call);
             self->state.order_versions[call.topic].advance(snap.version, snap.status);
             msg::subscribed s;
             s.order_id = core::order_id{call.target.key};
@@ -220,13 +260,15 @@ void call(gateway_actor* self, client_call c) {
     case k::region_subscribed:
       return ask<msg::region_stats>(self, std::move(c),
                                     [self](msg::region_stats& stats, client_call& call) {
-                                      join(self, call);
+                                      if (!join(self, call))
+                                        return refuse_over_cap(self, call);
                                       call.sink->deliver(envelope_of(stats, call.ref));
                                     });
     case k::topic_ok:
       return ask<msg::ok_reply>(self, std::move(c),
                                 [self](msg::ok_reply& ok, client_call& call) {
-                                  join(self, call);
+                                  if (!join(self, call))
+                                    return refuse_over_cap(self, call);
                                   if (!call.silent)
                                     call.sink->deliver(envelope_of(ok, call.ref));
                                 });

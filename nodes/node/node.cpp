@@ -242,6 +242,9 @@ core::result<core::unit_t> node::impl::start_actors() {
   limits.aggregate_retention = cfg.domain.history_aggregate_retention;
   services->history =
       std::make_shared<actors::location_history>(limits, cfg.data_dir + "/history");
+  services->observe_dispatch_ms = [m = metrics](std::uint64_t ms) {
+    m->dispatch_latency_ms(ms);
+  };
   cluster::router_config rc;
   rc.activations_max = cfg.activations_max;
   rc.idle_timeout = cfg.idle_passivation;
@@ -261,6 +264,7 @@ core::result<core::unit_t> node::impl::start_actors() {
   gc.request_timeout = cfg.request_timeout;
   gc.deadlines = cfg.clustered() ? request_deadlines::per_request : request_deadlines::swept;
   gc.clock = &clock;
+  gc.topics_per_session_max = cfg.topics_per_session_max;
   gateway_actor = spawn_gateway_actor(*sys, gc, router, sessions, metrics);
   if (!cfg.clustered()) {
     // Durable timers that came due while the node was down fire now.

@@ -84,6 +84,31 @@ describe('admin queries', () => {
     }
   });
 
+  test('a_subscription_over_the_topic_cap_is_refused_not_acknowledged', async () => {
+    // Issue #12 item 8: it was answered as subscribed and then got nothing.
+    const capped = await H.CourierNode.start(args, { extra: ['--topics-per-session-max', '2'] });
+    try {
+      const watcher = await H.connectAs(capped, WebSocket, 'admin', 'ops-cap');
+      const cells = [area(), area(), area()].map((p) => H.cellOf(args, p, 7));
+      const a = await watcher.request({ type: 'subscribe_region', cell: cells[0] });
+      const b = await watcher.request({ type: 'subscribe_region', cell: cells[1] });
+      assert.notEqual(a.type, 'error', JSON.stringify(a));
+      assert.notEqual(b.type, 'error', JSON.stringify(b));
+      const again = await watcher.request({ type: 'subscribe_region', cell: cells[1] });
+      assert.notEqual(again.type, 'error', `a topic already followed does not count twice: ${JSON.stringify(again)}`);
+      const c = await watcher.request({ type: 'subscribe_region', cell: cells[2] });
+      assert.equal(c.type, 'error', JSON.stringify(c));
+      assert.equal(c.code, 'overloaded');
+      const bad = await watcher.request({ type: 'subscribe_region', cell: 'not-a-cell' });
+      assert.equal(bad.type, 'error');
+      assert.equal(bad.code, 'bad_request');
+      watcher.close();
+    } finally {
+      const r = await capped.stop();
+      assert.equal(r.code, 0, `courier-node exits 0 on SIGTERM (got ${JSON.stringify(r)})`);
+    }
+  });
+
   test('subscribe_region_pushes_region_stats_at_most_once_a_second', async () => {
     const base = H.cellCentre(args, area());
     const { cell } = base;

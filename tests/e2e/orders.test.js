@@ -226,6 +226,10 @@ describe('whole flow', () => {
     assert.equal(cust.received('rider_nearby').filter((m) => m.order_id === order_id).length, 1, 'rider_nearby exactly once');
     const storeSaw = store.received('order_status').filter((m) => m.order_id === order_id).map((m) => m.status);
     assert.ok(storeSaw.includes('delivered'), `the store follows its order: ${storeSaw}`);
+    // The assignment fed the dispatch latency histogram (issue #12 item 8).
+    const m = await H.http(node, 'GET', '/metrics');
+    const count = /^courier_dispatch_latency_ms_count (\d+)/m.exec(m.text);
+    assert.ok(count && Number(count[1]) >= 1, `dispatch latency observed: ${count && count[0]}`);
     for (const c of [store, rider.c, intruder.c, cust]) c.close();
   });
 });
