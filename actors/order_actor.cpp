@@ -206,10 +206,12 @@ void send_effect(order_actor* self, const cluster::entity_context& ctx, order_ef
       return ask_effect(self, ctx, e, store_ref(core::store_id{d.store_id}), n);
     }
     case order_effect::dispatch_start: {
-      // The store's effective delivery radius when the order was placed.
+      // Riders are searched within the node's dispatch radius (0 here),
+      // not the store's delivery radius: a rider_shortage cap shrinks where
+      // the store delivers, and must not shrink where riders are looked for
+      // exactly when they are scarce (issue #12 item 6).
       dispatch_start s{id, core::store_id{d.store_id}, {d.store_at.lat, d.store_at.lng},
-                       {d.dropoff.lat, d.dropoff.lng},
-                       static_cast<double>(d.store_radius_m)};
+                       {d.dropoff.lat, d.dropoff.lng}, 0.0};
       return ask_effect(self, ctx, e, dispatch_ref(id), s);
     }
     case order_effect::dispatch_stop:

@@ -70,7 +70,7 @@ TEST_CASE("happy_path_runs_to_delivered_with_capture_pushes_and_effects") {
   CHECK(*ok.get_as<msg::ok_reply>(0).version == 3);
   auto starts = d.log->of<dispatch_start>(dispatch_ref(id));
   REQUIRE(starts.size() == 1);
-  CHECK(starts[0].radius_m == doctest::Approx(3000));
+  CHECK(starts[0].radius_m == 0.0); // the node's dispatch radius, not the delivery radius
   CHECK(starts[0].store.lat == doctest::Approx(gangnam.lat));
 
   CHECK(*assign(d, id, "r-1").version == 4);
@@ -288,4 +288,33 @@ TEST_CASE("an_order_delivered_in_time_never_shows_on_the_board") {
   d.w.advance(45min);
   auto board = d.ask(delays_ref(), delayed_orders_query{}).get_as<msg::delayed_orders>(0);
   CHECK(board.orders.empty());
+}
+
+TEST_CASE("a_shrunk_delivery_radius_does_not_shrink_the_rider_search") {
+  // Issue #12 item 6: dispatch searched riders within the store's delivery
+  // radius, so a rider_shortage cap narrowed the search when riders were
+  // scarce. The search radius is the node's dispatch radius.
+  domain_world d{harness::pick_seed("order.search_radius")};
+  d.log->region_cap_m = 800; // e.g. a rider_shortage trigger on the store's cell
+  d.upsert_store("s-1", gangnam, 3000);
+  auto id = place_paid(d);
+  d.act(id, msg::role::store, "s-1", order_action::accept);
+  d.w.advance(1s);
+  auto starts = d.log->of<dispatch_start>(dispatch_ref(id));
+  REQUIRE(starts.size() >= 1);
+  CHECK(starts.back().radius_m == 0.0); // 0: the dispatch actor's --dispatch-radius-m
+}
+
+TEST_CASE("a_store_rejecting_an_order_with_a_rider_releases_the_rider") {
+  // Issue #12 item 3, through the actor.
+  domain_world d{harness::pick_seed("order.reject_release")};
+  d.upsert_store("s-1", gangnam, 3000);
+  auto id = place_paid(d);
+  d.act(id, msg::role::store, "s-1", order_action::accept);
+  assign(d, id, "r-1");
+  auto ok = d.act(id, msg::role::store, "s-1", order_action::reject);
+  REQUIRE(ok.match_elements<msg::ok_reply>());
+  d.w.advance(1s);
+  CHECK(d.view(id).status == order_status::rejected);
+  CHECK(d.log->of<rider_released>(rider_ref(core::rider_id{"r-1"})).size() == 1);
 }

@@ -504,7 +504,7 @@ struct dispatch_start {
   core::store_id store_id;
   msg::lat_lng store;
   msg::lat_lng dropoff;
-  double radius_m = 0.0;
+  double radius_m = 0.0; ///< rider search radius; 0 = the node's --dispatch-radius-m
 
   template <class Inspector>
   friend typename Inspector::result_type inspect(Inspector& f, dispatch_start& x) {
