@@ -271,7 +271,13 @@ std::vector<order_effect> order_state::pending_effects() const {
     out.push_back(E::authorize);
   if (d.status == S::delivered && !d.captured && d.capture_failures < pay_attempts_max)
     out.push_back(E::capture);
-  if (ended_unpaid && d.auth_known && d.auth == pay_outcome::approved && !d.voided &&
+  // An authorization whose every attempt failed (timeouts) may still hold
+  // money at the provider: the answer was lost, not the hold. It is voided
+  // like an approved one (issue #12 item 4); a declined one holds nothing.
+  bool auth_may_hold = d.auth_known && (d.auth == pay_outcome::approved ||
+                                        (d.auth == pay_outcome::failed &&
+                                         d.status == S::payment_failed));
+  if ((ended_unpaid || d.status == S::payment_failed) && auth_may_hold && !d.voided &&
       d.void_failures < pay_attempts_max)
     out.push_back(E::void_auth);
   if (d.status == S::paid && !done(E::notify_new_order))

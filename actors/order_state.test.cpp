@@ -130,3 +130,24 @@ TEST_CASE("a_rider_assigned_to_an_order_the_store_then_rejects_is_released") {
   auto p = st.pending_effects();
   CHECK(std::find(p.begin(), p.end(), E::rider_released) != p.end());
 }
+
+TEST_CASE("an_authorization_that_failed_by_timeouts_is_voided_a_declined_one_is_not") {
+  // Issue #12 item 4: a timed-out authorization may hold money.
+  using E = order_effect;
+  auto timed_out = placed();
+  for (auto& ev : timed_out.decide_payment(pay_step::authorize, pay_outcome::failed, 2000))
+    timed_out.apply(ev);
+  CHECK(timed_out.data().status == S::payment_failed);
+  auto p = timed_out.pending_effects();
+  CHECK(std::find(p.begin(), p.end(), E::void_auth) != p.end());
+  for (auto& ev : timed_out.decide_payment(pay_step::void_auth, pay_outcome::approved, 2100))
+    timed_out.apply(ev);
+  p = timed_out.pending_effects();
+  CHECK(std::find(p.begin(), p.end(), E::void_auth) == p.end());
+
+  auto declined = placed();
+  for (auto& ev : declined.decide_payment(pay_step::authorize, pay_outcome::declined, 2000))
+    declined.apply(ev);
+  p = declined.pending_effects();
+  CHECK(std::find(p.begin(), p.end(), E::void_auth) == p.end());
+}

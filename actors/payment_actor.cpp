@@ -39,6 +39,14 @@ bool approved(const payment_state& st, payment_op op) {
   return false;
 }
 
+/// True if an `op` finished with `outcome`.
+bool ended(const payment_state& st, payment_op op, payment_outcome outcome) {
+  for (auto& kv : st.ops)
+    if (kv.second.rec.op == op && kv.second.rec.finished && kv.second.rec.outcome == outcome)
+      return true;
+  return false;
+}
+
 /// The ledger's rules: may `op` run now?
 bool permitted(const payment_state& st, payment_op op) {
   switch (op) {
@@ -46,7 +54,11 @@ bool permitted(const payment_state& st, payment_op op) {
     case payment_op::capture:
       return approved(st, payment_op::authorize) && !approved(st, payment_op::void_auth);
     case payment_op::void_auth:
-      return approved(st, payment_op::authorize) && !approved(st, payment_op::capture);
+      // Also after an authorization that ended `failed` (every attempt
+      // timed out): the provider may hold money we never heard of.
+      return (approved(st, payment_op::authorize) ||
+              ended(st, payment_op::authorize, payment_outcome::failed)) &&
+             !approved(st, payment_op::capture);
     case payment_op::refund: return approved(st, payment_op::capture);
   }
   return false;
