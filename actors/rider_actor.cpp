@@ -314,13 +314,24 @@ caf::result<msg::ok_reply> on_subscribe(rider_actor* self, subscribe_cmd& cmd) {
     return fail(core::errc::forbidden, "not this rider");
   if (!cmd.gateway)
     return fail(core::errc::bad_request, "no gateway");
-  if (std::find(st.gateways.begin(), st.gateways.end(), cmd.gateway) != st.gateways.end())
-    return msg::ok_reply{};
-  if (st.gateways.size() >= st.svc->cfg.subscribers_max)
+  bool known =
+      std::find(st.gateways.begin(), st.gateways.end(), cmd.gateway) != st.gateways.end();
+  if (!known && st.gateways.size() >= st.svc->cfg.subscribers_max)
     return fail(core::errc::overloaded, "too many subscribers");
-  self->monitor(cmd.gateway);
-  st.gateways.push_back(cmd.gateway);
-  return msg::ok_reply{};
+  if (!known) {
+    self->monitor(cmd.gateway);
+    st.gateways.push_back(cmd.gateway);
+  }
+  // A (re)connecting rider is owed the offer it still holds: it was pushed
+  // to a session that may be gone (issue #12 item 2). Sent after the reply,
+  // which the gateway needs first to join the session to the topic; the
+  // same offer twice is harmless (clients dedupe by offer_id).
+  auto rp = self->make_response_promise<msg::ok_reply>();
+  rp.deliver(msg::ok_reply{});
+  const auto& r = st.rider;
+  if (r.has_offer() && r.offer().expires_ms > now_ms(self))
+    self->send(cmd.gateway, push_atom::value, "rider:" + st.ctx.self.key, to_msg(r.offer()));
+  return rp;
 }
 
 void drop_gateway(rider_actor* self, const caf::actor_addr& addr) {

@@ -179,3 +179,33 @@ TEST_CASE("a_release_that_overtakes_the_assignment_leaves_the_rider_free") {
   CHECK(v.order_id.empty());
   CHECK(v.offer_id.empty());
 }
+
+TEST_CASE("a_rider_that_subscribes_again_gets_the_offer_it_holds") {
+  // Issue #12 item 2: a rider who reconnected waited for the next offer.
+  rig r{harness::pick_seed("rider.offer_again")};
+  const msg::lat_lng a{gangnam_lat, gangnam_lng};
+  auto gw = r.w.make_probe();
+  auto rider = rider_ref(core::rider_id{"r-1"});
+  r.ask_as<msg::ok_reply>(rider, subscribe_cmd{rig::rider_caller("r-1"), gw.handle});
+  r.available("r-1", true);
+  r.position("r-1", 1, a);
+  r.start("o-1", a);
+  REQUIRE(gw.size() == 1);
+  gw.next_any();
+  // The session is gone; the rider reconnects (through a new gateway here,
+  // and again through the same one).
+  auto gw2 = r.w.make_probe();
+  for (auto* g : {&gw2, &gw}) {
+    r.ask_as<msg::ok_reply>(rider, subscribe_cmd{rig::rider_caller("r-1"), g->handle});
+    REQUIRE(g->size() == 1);
+    auto m = g->next_any();
+    REQUIRE(m->match_elements<push_atom, std::string, msg::offer>());
+    CHECK(m->get_as<msg::offer>(2).offer_id.str() == "o-1-1");
+  }
+  // Once expired, nothing is re-sent.
+  r.w.advance(std::chrono::seconds{16});
+  while (gw.size() > 0)
+    gw.next_any();
+  r.ask_as<msg::ok_reply>(rider, subscribe_cmd{rig::rider_caller("r-1"), gw.handle});
+  CHECK(gw.size() == 0);
+}
