@@ -71,6 +71,10 @@ struct domain_services {
   /// once per assigned order (optional; the node feeds its /metrics
   /// histogram). Called from actor threads: must be thread-safe and cheap.
   std::function<void(std::uint64_t)> observe_dispatch_ms;
+  /// Told when an order stops retrying a capture (void_auth = false) or a
+  /// void (true) after pay_attempts_max failures, so it is never silent
+  /// (optional; the node counts it and logs a warning). Thread-safe, cheap.
+  std::function<void(const std::string& order_id, bool void_auth)> observe_payment_given_up;
 };
 
 /// Factories for every entity kind of the domain.

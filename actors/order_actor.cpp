@@ -466,8 +466,15 @@ void on_payment(order_actor* self, const cluster::entity_context& ctx,
   auto evs = st.sm.decide_payment(step, outcomes[static_cast<int>(r.outcome)], now(self));
   if (evs.empty())
     return;
-  commit(self, ctx, std::move(evs), [=](const core::error&) {
-    self->state.in_flight &= ~bit(e);
+  commit(self, ctx, std::move(evs), [=](const core::error& failed) {
+    auto& s = self->state;
+    s.in_flight &= ~bit(e);
+    const auto& d = s.sm.data();
+    bool gave_up = failed.code == core::errc::none && r.outcome != payment_outcome::approved &&
+                   ((step == pay_step::capture && d.capture_failures == pay_attempts_max) ||
+                    (step == pay_step::void_auth && d.void_failures == pay_attempts_max));
+    if (gave_up && s.svc->observe_payment_given_up)
+      s.svc->observe_payment_given_up(d.order_id, step == pay_step::void_auth);
   });
 }
 

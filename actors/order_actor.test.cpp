@@ -318,3 +318,36 @@ TEST_CASE("a_store_rejecting_an_order_with_a_rider_releases_the_rider") {
   CHECK(d.view(id).status == order_status::rejected);
   CHECK(d.log->of<rider_released>(rider_ref(core::rider_id{"r-1"})).size() == 1);
 }
+
+namespace {
+/// Approves everything but voids, which fail for good (transiently, forever).
+class voids_fail final : public payment_provider {
+public:
+  provider_decision decide(const provider_call& call) override {
+    if (call.op == static_cast<std::uint8_t>(payment_op::void_auth))
+      return {provider_answer::transient, std::chrono::milliseconds{5}};
+    return {provider_answer::approved, std::chrono::milliseconds{5}};
+  }
+};
+} // namespace
+
+TEST_CASE("a_void_that_gives_up_is_reported_once_never_silent") {
+  // Issue #12 item 4: after pay_attempts_max failed rounds the order stopped
+  // retrying and nobody was told.
+  domain_world d{harness::pick_seed("order.void_gives_up")};
+  std::vector<std::pair<std::string, bool>> told;
+  d.svc->observe_payment_given_up = [&](const std::string& order_id, bool void_auth) {
+    told.emplace_back(order_id, void_auth);
+  };
+  d.upsert_store("s-1", gangnam, 3000);
+  auto id = place_paid(d);
+  d.svc->payments = std::make_shared<voids_fail>();
+  REQUIRE(d.act(id, msg::role::customer, "c-1", order_action::cancel)
+              .match_elements<msg::ok_reply>());
+  for (int i = 0; i < 240; ++i)
+    d.w.advance(std::chrono::seconds{15});
+  REQUIRE(told.size() == 1);
+  CHECK(told[0].first == id.str());
+  CHECK(told[0].second);
+  CHECK(count_ops(d.ledger(id), payment_op::void_auth, payment_outcome::approved) == 0);
+}

@@ -38,6 +38,13 @@ public:
   /// Prometheus histogram lines for the samples above.
   std::string dispatch_histogram() const;
 
+  /// A capture (void_auth = false) or void (true) the order gave up on
+  /// after its attempts: money an operator must look at.
+  void payment_given_up(bool void_auth) noexcept { bump(given_up_, void_auth ? 1 : 0); }
+  std::uint64_t payments_given_up(bool void_auth) const noexcept {
+    return given_up_[void_auth ? 1 : 0].load(std::memory_order_relaxed);
+  }
+
 private:
   template <std::size_t N>
   static void bump(std::array<std::atomic<std::uint64_t>, N>& a, std::size_t i,
@@ -52,6 +59,7 @@ private:
       10, 50, 100, 250, 500, 1000, 2000, 5000};
   std::array<std::atomic<std::uint64_t>, 9> dispatch_counts_{};
   std::atomic<std::uint64_t> dispatch_sum_ms_{0};
+  std::array<std::atomic<std::uint64_t>, 2> given_up_{}; ///< [capture, void]
 };
 
 } // namespace courier::node

@@ -3,6 +3,7 @@
 #include "actors/domain.hpp"
 #include "actors/history_actor.hpp"
 #include "actors/location_history.hpp"
+#include "actors/order_state.hpp"
 #include "actors/payment_provider.hpp"
 #include "actors/reminder_actor.hpp"
 #include "cluster/atoms.hpp"
@@ -148,6 +149,9 @@ void message_metrics(std::ostringstream& os, const node_metrics& m) {
     os << "courier_errors_total{code=\"" << core::to_string(static_cast<core::errc>(i))
        << "\"} " << m.errors(i) << '\n';
   os << m.dispatch_histogram();
+  os << "# TYPE courier_payments_given_up_total counter\n"
+     << "courier_payments_given_up_total{op=\"capture\"} " << m.payments_given_up(false) << '\n'
+     << "courier_payments_given_up_total{op=\"void\"} " << m.payments_given_up(true) << '\n';
 }
 
 void actor_metrics(std::ostringstream& os, const cluster::router_stats& r,
@@ -244,6 +248,12 @@ core::result<core::unit_t> node::impl::start_actors() {
       std::make_shared<actors::location_history>(limits, cfg.data_dir + "/history");
   services->observe_dispatch_ms = [m = metrics](std::uint64_t ms) {
     m->dispatch_latency_ms(ms);
+  };
+  services->observe_payment_given_up = [m = metrics](const std::string& order_id,
+                                                     bool void_auth) {
+    m->payment_given_up(void_auth);
+    std::fprintf(stderr, "courier-node: warning: order %s: payment %s gave up after %u attempts\n",
+                 order_id.c_str(), void_auth ? "void" : "capture", actors::pay_attempts_max);
   };
   cluster::router_config rc;
   rc.activations_max = cfg.activations_max;
