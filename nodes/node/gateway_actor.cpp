@@ -97,16 +97,21 @@ core::error topic_cap_error(gateway_actor* self) {
 /// caller then answers with topic_cap_error, never `subscribed`.
 bool join(gateway_actor* self, const client_call& c) {
   auto& st = self->state;
-  auto& mine = st.by_session[c.session_id];
-  if (mine.count(c.topic) == 0 && mine.size() >= st.cfg.topics_per_session_max) {
+  auto unfollowed = [&] {
     if (st.topics.count(c.topic) == 0) // nobody here follows it: tell the entity
       cluster::tell(self, st.router, c.target,
                     actors::unsubscribe_cmd{caf::actor_cast<caf::actor>(self)});
+  };
+  auto found = st.sessions->find(c.session_id);
+  if (!found) {
+    unfollowed(); // closed meanwhile: nobody to answer, nothing to keep
+    return true;
+  }
+  auto& mine = st.by_session[c.session_id];
+  if (mine.count(c.topic) == 0 && mine.size() >= st.cfg.topics_per_session_max) {
+    unfollowed();
     return false;
   }
-  auto found = st.sessions->find(c.session_id);
-  if (!found)
-    return true; // closed meanwhile: nobody to answer
   mine.emplace(c.topic, c.target);
   st.topics[c.topic].insert_or_assign(c.session_id, subscriber{found->first, found->second});
   st.subs.emplace(c.topic, subscription{c.target, c.command});
