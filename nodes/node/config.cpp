@@ -72,24 +72,23 @@ std::map<std::string, setter> make_setters() {
   num("cluster-port", 0, 65535, [](node_config& c, double v) { c.cluster_port = static_cast<std::uint16_t>(v); });
   num("lease-ms", 200, 600'000, [](node_config& c, double v) { c.lease = milliseconds(static_cast<long>(v)); });
   num("drain-timeout-s", 1, 3600, [](node_config& c, double v) { c.drain_timeout = milliseconds(static_cast<long>(v * 1000)); });
-  s["scheduler-policy"] = [](node_config& c, const std::string& v) -> core::result<core::unit_t> {
-    if (v == "sharing")
-      c.scheduler = scheduler_policy::sharing;
-    else if (v == "stealing")
-      c.scheduler = scheduler_policy::stealing;
-    else
-      return bad("scheduler-policy", "expected sharing or stealing, got '" + v + "'");
-    return core::unit;
+  // Flags that name one of two settings.
+  auto choice = [&s](const char* flag, const char* a, auto va, const char* b, auto vb,
+                     auto field) {
+    s[flag] = [=](node_config& c, const std::string& v) -> core::result<core::unit_t> {
+      if (v == a)
+        c.*field = va;
+      else if (v == b)
+        c.*field = vb;
+      else
+        return bad(flag, std::string{"expected "} + a + " or " + b + ", got '" + v + "'");
+      return core::unit;
+    };
   };
-  s["thread-policy"] = [](node_config& c, const std::string& v) -> core::result<core::unit_t> {
-    if (v == "batch")
-      c.threads = thread_policy::batch;
-    else if (v == "normal")
-      c.threads = thread_policy::normal;
-    else
-      return bad("thread-policy", "expected batch or normal, got '" + v + "'");
-    return core::unit;
-  };
+  choice("scheduler-policy", "sharing", scheduler_policy::sharing, "stealing",
+         scheduler_policy::stealing, &node_config::scheduler);
+  choice("thread-policy", "batch", thread_policy::batch, "normal", thread_policy::normal,
+         &node_config::threads);
   s["cluster"] = [](node_config& c, const std::string& v) -> core::result<core::unit_t> {
     if (v.rfind("redis://", 0) != 0)
       return bad("cluster", "expected redis://HOST:PORT, got '" + v + "'");
