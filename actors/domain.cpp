@@ -4,6 +4,7 @@
 #include "actors/domain.hpp"
 
 #include "actors/delays_actor.hpp"
+#include "cluster/atoms.hpp"
 #include "actors/dispatch_actor.hpp"
 #include "actors/order_actor.hpp"
 #include "actors/payment_actor.hpp"
@@ -66,6 +67,10 @@ make_domain_factories(std::shared_ptr<const domain_services> services) {
   return f;
 }
 
+std::unordered_map<std::string, caf::message> domain_moved_notices() {
+  return {{kind::store, caf::make_message(cluster::moved_atom::value)}};
+}
+
 void register_domain_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<caller>("courier.a.caller");
   cfg.add_message_type<subscribe_cmd>("courier.a.subscribe_cmd");
@@ -86,7 +91,10 @@ void register_domain_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<radius_trigger_cmd>("courier.a.radius_trigger_cmd");
   cfg.add_message_type<region_radius_query>("courier.a.region_radius_query");
   cfg.add_message_type<region_radius>("courier.a.region_radius");
-  cfg.add_message_type<store_notify>("courier.a.store_notify");
+  cfg.add_message_type<store_order>("courier.a.store_order");
+  cfg.add_message_type<std::vector<store_order>>("courier.a.store_orders");
+  cfg.add_message_type<store_sync>("courier.a.store_sync");
+  cfg.add_message_type<store_snapshot>("courier.a.store_snapshot");
   cfg.add_message_type<position_cmd>("courier.a.position_cmd");
   cfg.add_message_type<availability_cmd>("courier.a.availability_cmd");
   cfg.add_message_type<offer_answer_cmd>("courier.a.offer_answer_cmd");

@@ -81,6 +81,11 @@ struct domain_services {
 cluster::entity_factories
 make_domain_factories(std::shared_ptr<const domain_services> services);
 
+/// router_config::moved_notice for the domain: stores re-read their stream
+/// when an activation of theirs stopped on another node (their open orders
+/// are what store sessions are owed; see store_actor.hpp).
+std::unordered_map<std::string, caf::message> domain_moved_notices();
+
 /// Registers the domain's message types with CAF (actors/protocol.hpp).
 void register_domain_types(caf::actor_system_config& cfg);
 

@@ -23,9 +23,9 @@ static_assert(pb::OrderEffect_MAX == 1 + static_cast<int>(order_effect::reminder
 // payment_op / payment_outcome (protocol.hpp, CAF) are held as uint8 here:
 // PaymentOp_MAX == 4 (authorize..refund), PaymentOutcome_MAX == 3.
 static_assert(pb::PaymentOp_MAX == 4 && pb::PaymentOutcome_MAX == 3);
-static_assert(pb::OrderEvent::Kind_MAX == 1 + static_cast<int>(order_event::kind::alerted));
+static_assert(pb::OrderEvent::Kind_MAX == 1 + static_cast<int>(order_event::kind::store_synced));
 static_assert(pb::PaymentEvent::Kind_MAX == 1 + static_cast<int>(payment_event::kind::outcome));
-static_assert(pb::StoreEvent::Kind_MAX == 1 + static_cast<int>(store_event::kind::trigger));
+static_assert(pb::StoreEvent::Kind_MAX == 1 + static_cast<int>(store_event::kind::order));
 static_assert(pb::ReminderEvent::Kind_MAX == 1 + static_cast<int>(reminder_event::kind::fired));
 static_assert(pb::DelaysEvent::Kind_MAX == 1 + static_cast<int>(delays_event::kind::remove));
 static_assert(pb::RegionEvent::Kind_MAX == 1 + static_cast<int>(region_event::kind::radius));
@@ -98,6 +98,9 @@ std::string encode(const order_event& ev) {
   p.set_outcome(to_pb<pb::PayOutcome>(ev.outcome));
   p.set_effect(to_pb<pb::OrderEffect>(ev.effect));
   p.set_distance_m(ev.distance_m);
+  p.set_eta_s(ev.eta_s);
+  p.set_synced_version(ev.synced_version);
+  p.set_synced_arriving(ev.synced_arriving);
   return p.SerializeAsString();
 }
 
@@ -132,6 +135,9 @@ core::result<order_event> decode_order_event(const std::string& bytes) {
   ev.rider_id = p.rider_id();
   ev.offer_id = p.offer_id();
   ev.distance_m = p.distance_m();
+  ev.eta_s = p.eta_s();
+  ev.synced_version = p.synced_version();
+  ev.synced_arriving = p.synced_arriving();
   return ev;
 }
 
@@ -167,8 +173,41 @@ core::result<payment_event> decode_payment_event(const std::string& bytes) {
   return ev;
 }
 
-std::string encode(const store_event& ev) {
-  pb::StoreEvent p;
+namespace {
+
+void to_pb(const store_order& o, pb::StoreOrder& p) {
+  p.set_order_id(o.order.order_id.str());
+  for (auto& it : o.order.items) {
+    auto* l = p.add_lines();
+    l->set_sku(it.sku);
+    l->set_qty(it.qty);
+    l->set_price_minor(it.price.minor_units);
+  }
+  p.set_total_minor(o.order.total.minor_units);
+  p.set_status(to_pb<pb::OrderStatus>(o.status));
+  p.set_version(o.version);
+  p.set_at_ms(o.at_ms);
+  p.set_arriving(o.arriving);
+  p.set_arriving_eta_s(o.arriving_eta_s);
+}
+
+core::result<store_order> from_pb(const pb::StoreOrder& p) {
+  store_order o;
+  if (!from_pb(p.status(), pb::OrderStatus_MAX, o.status))
+    return corrupt("store order status missing or unknown");
+  o.order.order_id = core::order_id{p.order_id()};
+  o.order.items.reserve(static_cast<std::size_t>(p.lines_size()));
+  for (auto& l : p.lines())
+    o.order.items.push_back({l.sku(), l.qty(), msg::money{l.price_minor()}});
+  o.order.total = msg::money{p.total_minor()};
+  o.version = p.version();
+  o.at_ms = p.at_ms();
+  o.arriving = p.arriving();
+  o.arriving_eta_s = p.arriving_eta_s();
+  return o;
+}
+
+void to_pb(const store_event& ev, pb::StoreEvent& p) {
   p.set_what(to_pb<pb::StoreEvent::Kind>(ev.what));
   p.set_lat(ev.lat);
   p.set_lng(ev.lng);
@@ -176,13 +215,11 @@ std::string encode(const store_event& ev) {
   p.set_open(ev.open);
   p.set_trigger(to_pb<pb::RadiusTriggerKind>(ev.trigger));
   p.set_trigger_radius_m(ev.trigger_radius_m);
-  return p.SerializeAsString();
+  if (ev.what == store_event::kind::order)
+    to_pb(ev.order, *p.mutable_order());
 }
 
-core::result<store_event> decode_store_event(const std::string& bytes) {
-  pb::StoreEvent p;
-  if (!p.ParseFromString(bytes))
-    return corrupt("store event does not parse");
+core::result<store_event> from_pb(const pb::StoreEvent& p) {
   store_event ev;
   if (!from_pb(p.what(), pb::StoreEvent::Kind_MAX, ev.what))
     return corrupt("store event kind missing or unknown");
@@ -193,7 +230,56 @@ core::result<store_event> decode_store_event(const std::string& bytes) {
   ev.base_radius_m = p.base_radius_m();
   ev.open = p.open();
   ev.trigger_radius_m = p.trigger_radius_m();
+  if (ev.what == store_event::kind::order) {
+    auto o = from_pb(p.order());
+    if (!o)
+      return o.err();
+    ev.order = std::move(*o);
+  }
   return ev;
+}
+
+} // namespace
+
+std::string encode(const store_event& ev) {
+  pb::StoreEvent p;
+  to_pb(ev, p);
+  return p.SerializeAsString();
+}
+
+core::result<store_event> decode_store_event(const std::string& bytes) {
+  pb::StoreEvent p;
+  if (!p.ParseFromString(bytes))
+    return corrupt("store event does not parse");
+  return from_pb(p);
+}
+
+std::string encode_store_snapshot(const store_snapshot_record& snap) {
+  pb::StoreSnapshot p;
+  for (auto& ev : snap.events)
+    to_pb(ev, *p.add_events());
+  for (auto r : snap.held)
+    p.add_held_radius_m(r);
+  return p.SerializeAsString();
+}
+
+core::result<store_snapshot_record> decode_store_snapshot(const std::string& bytes) {
+  pb::StoreSnapshot p;
+  if (!p.ParseFromString(bytes))
+    return corrupt("store snapshot does not parse");
+  store_snapshot_record out;
+  if (p.held_radius_m_size() != static_cast<int>(out.held.size()))
+    return corrupt("store snapshot radius slots");
+  for (std::size_t i = 0; i < out.held.size(); ++i)
+    out.held[i] = p.held_radius_m(static_cast<int>(i));
+  out.events.reserve(static_cast<std::size_t>(p.events_size()));
+  for (auto& e : p.events()) {
+    auto ev = from_pb(e);
+    if (!ev)
+      return ev.err();
+    out.events.push_back(std::move(*ev));
+  }
+  return out;
 }
 
 std::string encode(const reminder_event& ev) {

@@ -14,8 +14,10 @@
 
 #include "actors/order_state.hpp"
 #include "core/result.hpp"
+#include "messages/client.hpp"
 #include "messages/domain.hpp"
 
+#include <array>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -40,9 +42,26 @@ struct payment_event {
 std::string encode(const payment_event& ev);
 core::result<payment_event> decode_payment_event(const std::string& bytes);
 
-/// store:<id>: created/updated by an admin, or a radius trigger applied.
+/// An order as its store records it: what the store's sessions are owed
+/// (new_order, the latest order_status, rider_arriving).
+struct store_order {
+  msg::new_order order; ///< id, items, total
+  msg::order_status status = msg::order_status::paid;
+  std::uint64_t version = 0;
+  std::int64_t at_ms = 0; ///< when it took `status`
+  bool arriving = false;  ///< a rider is about to pick it up
+  std::uint32_t arriving_eta_s = 0;
+
+  template <class Inspector>
+  friend typename Inspector::result_type inspect(Inspector& f, store_order& x) {
+    return f(x.order, x.status, x.version, x.at_ms, x.arriving, x.arriving_eta_s);
+  }
+};
+
+/// store:<id>: created/updated by an admin, a radius trigger applied, or an
+/// order's latest state recorded (an ended order is closed).
 struct store_event {
-  enum class kind : std::uint8_t { upserted, trigger };
+  enum class kind : std::uint8_t { upserted, trigger, order };
   kind what = kind::upserted;
   double lat = 0.0;
   double lng = 0.0;
@@ -50,9 +69,19 @@ struct store_event {
   bool open = false;
   msg::radius_trigger_kind trigger = msg::radius_trigger_kind::manual;
   std::int64_t trigger_radius_m = 0;
+  store_order order; ///< kind order
 };
 std::string encode(const store_event& ev);
 core::result<store_event> decode_store_event(const std::string& bytes);
+
+/// A snapshot of store:<id>: the events that rebuild it, and the radius
+/// each trigger kind holds (radius_policy::held()).
+struct store_snapshot_record {
+  std::vector<store_event> events;
+  std::array<std::int64_t, 5> held{};
+};
+std::string encode_store_snapshot(const store_snapshot_record& snap);
+core::result<store_snapshot_record> decode_store_snapshot(const std::string& bytes);
 
 /// reminder:<shard>: a timer set, cancelled, or fired (and so removed).
 struct reminder_event {

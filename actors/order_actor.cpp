@@ -82,12 +82,7 @@ void publish_status(order_actor* self, const cluster::entity_context& ctx,
   const auto& d = self->state.sm.data();
   auto m = status_msg(d);
   self->state.subs.push(self, ctx.self.str(), m);
-  if (d.status != order_status::payment_failed) {
-    store_notify n;
-    n.kind = store_notify::what::status;
-    n.status = m;
-    cluster::tell(self, ctx.router, store_ref(core::store_id{d.store_id}), n);
-  }
+  // The store hears of it through the outbox (store_sync), durably.
   if (!d.store_cell.empty())
     cluster::tell(self, ctx.router, region_ref(d.store_cell),
                   region_order_delta{oid(self), d.status, false, from, d.dropoff.lat,
@@ -156,6 +151,40 @@ void confirm(order_actor* self, const cluster::entity_context& ctx, order_effect
   });
 }
 
+msg::new_order new_order_of(const order_data& d);
+
+/// The order as its store records it.
+store_order store_view(const order_data& d) {
+  store_order o;
+  o.order = new_order_of(d);
+  o.status = d.status;
+  o.version = d.version;
+  o.at_ms = d.status_at_ms;
+  o.arriving = d.arriving_sent;
+  o.arriving_eta_s = d.arriving_eta_s;
+  return o;
+}
+
+/// Sends the store the order's latest state; confirmed (store_synced) only
+/// by the store's ok, which it gives once it journaled it: an activation
+/// that merely answered never counts (issue #12 item 1).
+void sync_store(order_actor* self, const cluster::entity_context& ctx) {
+  const auto& d = self->state.sm.data();
+  auto o = store_view(d);
+  auto clear = [=] { self->state.in_flight &= ~bit(order_effect::store_sync); };
+  cluster::ask(self, ctx.router, effect_ask_timeout, store_ref(core::store_id{d.store_id}),
+               store_sync{o})
+      .then(
+          [=](msg::ok_reply&) {
+            order_event ev;
+            ev.what = order_event::kind::store_synced;
+            ev.synced_version = o.version;
+            ev.synced_arriving = o.arriving;
+            commit(self, ctx, {ev}, [=](const core::error&) { clear(); });
+          },
+          [=](caf::error&) { clear(); }); // sent again on the next tick
+}
+
 /// Sends `xs` to `target` as a request; a reply (any reply) confirms `e`.
 template <class T>
 void ask_effect(order_actor* self, const cluster::entity_context& ctx, order_effect e,
@@ -199,12 +228,7 @@ void send_effect(order_actor* self, const cluster::entity_context& ctx, order_ef
     case order_effect::authorize: return send_payment(self, ctx, pay_step::authorize);
     case order_effect::capture: return send_payment(self, ctx, pay_step::capture);
     case order_effect::void_auth: return send_payment(self, ctx, pay_step::void_auth);
-    case order_effect::notify_new_order: {
-      store_notify n;
-      n.kind = store_notify::what::new_order;
-      n.new_order = new_order_of(d);
-      return ask_effect(self, ctx, e, store_ref(core::store_id{d.store_id}), n);
-    }
+    case order_effect::store_sync: return sync_store(self, ctx);
     case order_effect::dispatch_start: {
       // Riders are searched within the node's dispatch radius (0 here),
       // not the store's delivery radius: a rider_shortage cap shrinks where
@@ -432,17 +456,11 @@ void on_moved(order_actor* self, const cluster::entity_context& ctx, const rider
     }
   } else if (st.sm.before_pickup() && !d.arriving_sent &&
              distance_m(st.rider_pos, d.store_at) <= cfg.arriving_m) {
+    // The store hears of it through the outbox (store_sync), durably.
     order_event ev;
     ev.what = order_event::kind::arriving;
-    auto store_eta = eta_s(distance_m(st.rider_pos, d.store_at), cfg.rider_speed_mps);
-    commit(self, ctx, {ev}, [=](const core::error& failed) {
-      if (failed.code != core::errc::none)
-        return;
-      store_notify n;
-      n.kind = store_notify::what::arriving;
-      n.arriving = msg::rider_arriving{oid(self), store_eta};
-      cluster::tell(self, ctx.router, store_ref(core::store_id{self->state.sm.data().store_id}), n);
-    });
+    ev.eta_s = eta_s(distance_m(st.rider_pos, d.store_at), cfg.rider_speed_mps);
+    commit(self, ctx, {ev}, [](const core::error&) {});
   }
 }
 

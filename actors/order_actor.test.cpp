@@ -51,7 +51,7 @@ TEST_CASE("happy_path_runs_to_delivered_with_capture_pushes_and_effects") {
   d.upsert_store("s-1", gangnam, 3000);
   auto store_gw = d.w.make_probe();
   REQUIRE(d.ask(store_ref(core::store_id{"s-1"}), subscribe_cmd{store_s1, store_gw.handle})
-              .match_elements<msg::ok_reply>());
+              .match_elements<store_snapshot>());
   auto id = place_paid(d);
   auto cust_gw = d.w.make_probe();
   auto snap = d.subscribe(id, cust_gw, customer_c1);

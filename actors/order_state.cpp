@@ -181,6 +181,8 @@ void order_state::apply_status(const order_event& ev) {
   d.status_at_ms = ev.at_ms;
   if (ev.to == order_status::accepted)
     d.accepted_at_ms = ev.at_ms;
+  if (ev.to == order_status::paid)
+    d.store_involved = true;
   d.version += 1;
 }
 
@@ -243,12 +245,21 @@ void order_state::apply(const order_event& ev) {
     case order_event::kind::effect_done:
       COURIER_ASSERT(ev.effect < order_effect_count);
       d.done_mask |= 1U << ev.effect;
+      // Journals from before store_sync confirmed the new_order notice this
+      // way: the store had it as of now.
+      if (ev.effect == static_cast<std::uint8_t>(order_effect::store_sync))
+        d.store_synced_version = std::max(d.store_synced_version, d.version);
+      break;
+    case order_event::kind::store_synced:
+      d.store_synced_version = std::max(d.store_synced_version, ev.synced_version);
+      d.store_synced_arriving = d.store_synced_arriving || ev.synced_arriving;
       break;
     case order_event::kind::nearby:
       d.nearby_sent = true;
       break;
     case order_event::kind::arriving:
       d.arriving_sent = true;
+      d.arriving_eta_s = ev.eta_s;
       break;
     case order_event::kind::alerted:
       d.alerted = true;
@@ -280,8 +291,12 @@ std::vector<order_effect> order_state::pending_effects() const {
   if ((ended_unpaid || d.status == S::payment_failed) && auth_may_hold && !d.voided &&
       d.void_failures < pay_attempts_max)
     out.push_back(E::void_auth);
-  if (d.status == S::paid && !done(E::notify_new_order))
-    out.push_back(E::notify_new_order);
+  // The store records every change from `paid` on (issue #12 items 1, 2):
+  // a tablet that was not connected, or connected to another activation,
+  // catches up from the store's snapshot.
+  if (d.store_involved && (d.store_synced_version < d.version ||
+                           (d.arriving_sent && !d.store_synced_arriving)))
+    out.push_back(E::store_sync);
   bool awaiting_rider = d.status == S::accepted || d.status == S::cooking ||
                         d.status == S::ready;
   if (awaiting_rider && d.rider_id.empty() && !done(E::dispatch_start))

@@ -63,6 +63,7 @@ struct order_event {
     nearby,      ///< rider_nearby sent (distance_m)
     arriving,    ///< rider_arriving sent
     alerted,     ///< the 30 min delay alert went to delays:all
+    store_synced, ///< the store recorded the order up to synced_version (and arriving)
   };
   kind what = kind::status;
   std::string customer_id;
@@ -83,6 +84,9 @@ struct order_event {
   pay_outcome outcome = pay_outcome::approved;
   std::uint8_t effect = 0;
   double distance_m = 0.0;
+  std::uint32_t eta_s = 0;          ///< arriving: the rider's ETA to the store
+  std::uint64_t synced_version = 0; ///< store_synced
+  bool synced_arriving = false;     ///< store_synced: rider_arriving included
 };
 
 /// Effects an order owes; each is re-sent until confirmed (journaled).
@@ -90,7 +94,11 @@ enum class order_effect : std::uint8_t {
   authorize,        ///< payment_request authorize (confirmed by its result)
   capture,          ///< payment_request capture (after delivered)
   void_auth,        ///< payment_request void (after rejected/cancelled)
-  notify_new_order, ///< store_notify new_order to the store
+  /// store_sync: the store records the order's latest state (from `paid`:
+  /// its items, each status, rider_arriving), so its sessions get them or a
+  /// snapshot of them; owed again after every change the store has not
+  /// recorded. Confirmed by a store_synced event, not by its done bit.
+  store_sync,
   dispatch_start,   ///< dispatch_start to dispatch:<id>
   dispatch_stop,    ///< dispatch_stop on reject/cancel after dispatch started
   rider_released,   ///< rider_released on delivered/cancelled
@@ -125,7 +133,11 @@ struct order_data {
   std::string offer_id;
   bool nearby_sent = false;
   bool arriving_sent = false;
+  std::uint32_t arriving_eta_s = 0;
   bool alerted = false;
+  bool store_involved = false;          ///< it was paid: the store is told from then on
+  std::uint64_t store_synced_version = 0; ///< the store recorded up to this version
+  bool store_synced_arriving = false;   ///< ... and the arriving notice
   bool dispatch_started = false;     ///< dispatch_start was owed at some point
   // payment saga
   bool auth_known = false;

@@ -16,6 +16,7 @@
 /// - No std::optional in these structs: CAF 0.17 cannot inspect it; use the
 ///   named sentinels below.
 
+#include "actors/journal_events.hpp"
 #include "cluster/entity_ref.hpp"
 #include "core/clock.hpp"
 #include "core/ids.hpp"
@@ -309,16 +310,25 @@ struct region_radius {
     return f(x.radius_m);
   }
 };
-/// order -> store: pushes for the store's sessions (topic "store:<id>").
-struct store_notify {
-  msg::new_order new_order;          ///< valid when kind == new_order
-  msg::order_status_msg status;      ///< valid when kind == status
-  msg::rider_arriving arriving;      ///< valid when kind == arriving
-  enum class what : std::uint8_t { new_order, status, arriving } kind = what::status;
+/// order -> store (the outbox effect store_sync): the order's latest state
+/// -> msg::ok_reply once the store journaled it (an error otherwise: the
+/// order sends it again). Repeats and stale ones are answered ok.
+struct store_sync {
+  store_order order;
 
   template <class Inspector>
-  friend typename Inspector::result_type inspect(Inspector& f, store_notify& x) {
-    return f(x.new_order, x.status, x.arriving, x.kind);
+  friend typename Inspector::result_type inspect(Inspector& f, store_sync& x) {
+    return f(x.order);
+  }
+};
+/// The store's answer to subscribe_cmd: its open orders (paid and not yet
+/// ended), oldest first, for the session to catch up on.
+struct store_snapshot {
+  std::vector<store_order> orders;
+
+  template <class Inspector>
+  friend typename Inspector::result_type inspect(Inspector& f, store_snapshot& x) {
+    return f(x.orders);
   }
 };
 

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cmath>
 #include <deque>
+#include <unordered_map>
 
 namespace courier::actors {
 
@@ -38,6 +39,13 @@ std::string region_cell_of(double lat, double lng, int res) {
 
 namespace {
 
+/// An open order and when the store first recorded it (snapshots list
+/// the oldest first).
+struct open_order {
+  store_order order;
+  std::uint64_t seq = 0;
+};
+
 struct store_state {
   bool exists = false;
   msg::lat_lng location;
@@ -47,7 +55,14 @@ struct store_state {
   std::string cell;
   storage::version_t version = 0;
   gateway_set subscribers{0};
-  std::deque<std::string> recent; ///< notification keys, bounded
+  /// Orders paid and not yet ended, by id; bounded by store_open_orders_max.
+  std::unordered_map<std::string, open_order> orders;
+  /// Orders that ended, newest last (id and final status), bounded by
+  /// store_closed_orders_max: a late sync for one never reopens it.
+  std::deque<store_order> closed;
+  std::uint64_t next_seq = 0;
+  std::size_t since_snapshot = 0; ///< events journaled since the last snapshot
+  bool served = false;            ///< handled a message since recovering
   static inline const char* name = "courier.store";
 };
 
@@ -57,16 +72,166 @@ caf::error err(core::errc code, std::string text) {
   return cluster::to_caf_error({code, std::move(text)});
 }
 
-void apply(store_state& st, const store_event& ev, int region_res) {
-  if (ev.what == store_event::kind::upserted) {
-    st.exists = true;
-    st.location = {ev.lat, ev.lng};
-    st.open = ev.open;
-    st.base_radius_m = ev.base_radius_m;
-    st.cell = region_cell_of(ev.lat, ev.lng, region_res);
+const store_order* closed_order(const store_state& st, const std::string& id) {
+  for (auto& o : st.closed)
+    if (o.order.order_id.str() == id)
+      return &o;
+  return nullptr;
+}
+
+void apply_order(store_state& st, const store_order& o) {
+  auto id = o.order.order_id.str();
+  if (closed_order(st, id) != nullptr)
+    return;
+  auto it = st.orders.find(id);
+  if (is_terminal(o.status)) {
+    if (it != st.orders.end())
+      st.orders.erase(it);
+    store_order last;
+    last.order.order_id = o.order.order_id;
+    last.status = o.status;
+    last.version = o.version;
+    last.at_ms = o.at_ms;
+    st.closed.push_back(std::move(last));
+    if (st.closed.size() > store_closed_orders_max)
+      st.closed.pop_front();
     return;
   }
-  st.radius.apply(ev.trigger, ev.trigger_radius_m, st.base_radius_m);
+  if (it == st.orders.end()) {
+    st.orders.emplace(id, open_order{o, ++st.next_seq});
+    return;
+  }
+  auto& mine = it->second.order;
+  bool arriving = mine.arriving || o.arriving;
+  auto eta = mine.arriving ? mine.arriving_eta_s : o.arriving_eta_s;
+  if (o.version > mine.version)
+    mine = o;
+  mine.arriving = arriving;
+  mine.arriving_eta_s = eta;
+}
+
+void apply(store_state& st, const store_event& ev, int region_res) {
+  switch (ev.what) {
+    case store_event::kind::upserted:
+      st.exists = true;
+      st.location = {ev.lat, ev.lng};
+      st.open = ev.open;
+      st.base_radius_m = ev.base_radius_m;
+      st.cell = region_cell_of(ev.lat, ev.lng, region_res);
+      return;
+    case store_event::kind::trigger:
+      st.radius.apply(ev.trigger, ev.trigger_radius_m, st.base_radius_m);
+      return;
+    case store_event::kind::order: apply_order(st, ev.order); return;
+  }
+}
+
+/// What recording `o` tells the store's sessions that they were not told.
+struct order_news {
+  bool new_order = false;
+  bool status = false;
+  bool arriving = false;
+  bool any() const { return new_order || status || arriving; }
+};
+
+order_news news_of(const store_state& st, const store_order& o) {
+  order_news n;
+  auto id = o.order.order_id.str();
+  if (closed_order(st, id) != nullptr)
+    return n;
+  auto it = st.orders.find(id);
+  if (it == st.orders.end()) {
+    n.new_order = !is_terminal(o.status);
+    n.status = true;
+    n.arriving = o.arriving && !is_terminal(o.status);
+    return n;
+  }
+  const auto& mine = it->second.order;
+  n.status = o.version > mine.version && o.status != mine.status;
+  n.arriving = o.arriving && !mine.arriving;
+  return n;
+}
+
+msg::order_status_msg status_of(const store_order& o) {
+  return {o.order.order_id, o.status, o.version, o.at_ms};
+}
+
+/// Pushes `news` of `o` on the store's topic, in the order a tablet
+/// expects: the order, its status, then the rider.
+void push_news(store_actor* self, const std::string& topic, const store_order& o,
+               order_news news) {
+  auto& subs = self->state.subscribers;
+  if (news.new_order)
+    subs.push(self, topic, o.order);
+  if (news.status)
+    subs.push(self, topic, status_of(o));
+  if (news.arriving)
+    subs.push(self, topic, msg::rider_arriving{o.order.order_id, o.arriving_eta_s});
+}
+
+/// The events that rebuild the store, for a journal snapshot.
+store_snapshot_record snapshot_of(const store_state& st) {
+  store_snapshot_record snap;
+  snap.held = st.radius.held();
+  if (st.exists) {
+    store_event up;
+    up.what = store_event::kind::upserted;
+    up.lat = st.location.lat;
+    up.lng = st.location.lng;
+    up.base_radius_m = st.base_radius_m;
+    up.open = st.open;
+    snap.events.push_back(up);
+  }
+  auto order_event_of = [](const store_order& o) {
+    store_event ev;
+    ev.what = store_event::kind::order;
+    ev.order = o;
+    return ev;
+  };
+  for (auto& o : st.closed)
+    snap.events.push_back(order_event_of(o));
+  std::vector<const open_order*> open;
+  for (auto& kv : st.orders)
+    open.push_back(&kv.second);
+  std::sort(open.begin(), open.end(),
+            [](const open_order* a, const open_order* b) { return a->seq < b->seq; });
+  for (auto* o : open)
+    snap.events.push_back(order_event_of(o->order));
+  return snap;
+}
+
+void maybe_snapshot(store_actor* self, const cluster::entity_context& ctx) {
+  auto& st = self->state;
+  if (++st.since_snapshot < store_snapshot_every)
+    return;
+  st.since_snapshot = 0;
+  // Fire and forget: a lost snapshot only means a longer replay.
+  self->request(ctx.journal, cluster::journal_request_timeout,
+                cluster::snapshot_atom::value, ctx.self.str(), st.version,
+                encode_store_snapshot(snapshot_of(st)))
+      .then([](caf::unit_t) {}, [](caf::error&) {});
+}
+
+/// Rebuilds the journaled part of `st` from `rec` (subscribers stay).
+void recover_into(store_state& st, storage::recovered_stream& rec, int region_res) {
+  auto subscribers = std::move(st.subscribers);
+  auto next_seq = st.next_seq;
+  st = store_state{};
+  st.subscribers = std::move(subscribers);
+  st.next_seq = next_seq;
+  if (rec.snapshot) {
+    auto snap = decode_store_snapshot(rec.snapshot->payload);
+    COURIER_ASSERT(snap.ok());
+    for (auto& ev : snap->events)
+      apply(st, ev, region_res);
+    st.radius.restore_held(snap->held);
+  }
+  for (auto& ev : rec.events) {
+    auto decoded = decode_store_event(ev.payload);
+    COURIER_ASSERT(decoded.ok());
+    apply(st, *decoded, region_res);
+  }
+  st.version = rec.version;
 }
 
 /// Journals `ev`, applies it, then delivers what `reply()` makes.
@@ -88,10 +253,10 @@ caf::result<caf::message> journal_then(store_actor* self, const cluster::entity_
                      self->state.version = *r;
                      apply(self->state, ev, region_res);
                      rp.deliver(caf::make_message(reply()));
+                     maybe_snapshot(self, ctx);
                    });
   return rp;
 }
-
 caf::result<caf::message> on_upsert(store_actor* self, const cluster::entity_context& ctx,
                                     int region_res, const store_upsert_cmd& cmd) {
   if (cmd.who.role != msg::role::admin)
@@ -170,36 +335,46 @@ caf::result<store_info> on_check(store_actor* self, const cluster::entity_contex
   return rp;
 }
 
-std::string notify_key(const store_notify& n) {
-  switch (n.kind) {
-    case store_notify::what::new_order: return "n:" + n.new_order.order_id.str();
-    case store_notify::what::status:
-      return "s:" + n.status.order_id.str() + ":" + std::to_string(n.status.version);
-    case store_notify::what::arriving: return "a:" + n.arriving.order_id.str();
-  }
-  return {};
-}
-
-void on_notify(store_actor* self, const cluster::entity_context& ctx,
-               const store_notify& n) {
+/// Records an order's latest state, then tells the store's sessions what
+/// is new; answers ok only once it is journaled (the order's outbox keeps
+/// sending until then). Nothing new: ok at once.
+caf::result<caf::message> on_sync(store_actor* self, const cluster::entity_context& ctx,
+                                  int region_res, const store_sync& sync) {
   auto& st = self->state;
-  auto key = notify_key(n);
-  if (std::find(st.recent.begin(), st.recent.end(), key) != st.recent.end())
-    return; // an outbox repeat
-  st.recent.push_back(key);
-  if (st.recent.size() > store_notify_dedup_max)
-    st.recent.pop_front();
+  const auto& o = sync.order;
+  if (o.order.order_id.str().empty() || o.version == 0)
+    return err(core::errc::bad_request, "an order sync names the order and its version");
+  auto news = news_of(st, o);
+  if (!news.any())
+    return caf::make_message(msg::ok_reply{});
+  if (news.new_order && st.orders.size() >= store_open_orders_max)
+    return err(core::errc::overloaded, "the store holds the most open orders it may");
+  store_event ev;
+  ev.what = store_event::kind::order;
+  ev.order = o;
   auto topic = ctx.self.str();
-  switch (n.kind) {
-    case store_notify::what::new_order: st.subscribers.push(self, topic, n.new_order); break;
-    case store_notify::what::status: st.subscribers.push(self, topic, n.status); break;
-    case store_notify::what::arriving: st.subscribers.push(self, topic, n.arriving); break;
-  }
+  return journal_then(self, ctx, region_res, ev, [=] {
+    push_news(self, topic, o, news);
+    return msg::ok_reply{};
+  });
 }
 
-caf::result<msg::ok_reply> on_subscribe(store_actor* self,
-                                        const cluster::entity_context& ctx,
-                                        const subscribe_cmd& cmd) {
+/// The store's open orders, oldest first (bounded by store_open_orders_max).
+store_snapshot open_orders(const store_state& st) {
+  std::vector<const open_order*> open;
+  for (auto& kv : st.orders)
+    open.push_back(&kv.second);
+  std::sort(open.begin(), open.end(),
+            [](const open_order* a, const open_order* b) { return a->seq < b->seq; });
+  store_snapshot snap;
+  snap.orders.reserve(open.size());
+  for (auto* o : open)
+    snap.orders.push_back(o->order);
+  return snap;
+}
+
+caf::result<store_snapshot> on_subscribe(store_actor* self, const cluster::entity_context& ctx,
+                                         const subscribe_cmd& cmd) {
   bool own = cmd.who.role == msg::role::store && cmd.who.id == ctx.self.key;
   if (!own && cmd.who.role != msg::role::admin)
     return err(core::errc::forbidden, "not this store");
@@ -208,7 +383,30 @@ caf::result<msg::ok_reply> on_subscribe(store_actor* self,
   if (!self->state.subscribers.add(cmd.gateway))
     return err(core::errc::overloaded, "too many subscribers");
   self->monitor(cmd.gateway);
-  return msg::ok_reply{};
+  return open_orders(self->state);
+}
+
+/// An activation of this store ran elsewhere meanwhile (moved_atom): read
+/// the stream again and push what it recorded that the sessions here did
+/// not see. Other messages wait until the journal answers.
+void on_moved(store_actor* self, const cluster::entity_context& ctx, int region_res) {
+  if (!self->state.served)
+    return; // recovered after that activation stopped: nothing to catch up
+  self->request(ctx.journal, cluster::journal_request_timeout, cluster::read_atom::value,
+                ctx.self.str())
+      .await(
+          [=](storage::recovered_stream& rec) {
+            auto& st = self->state;
+            auto before = st; // gateway handles and a few hundred orders
+            recover_into(st, rec, region_res);
+            auto topic = ctx.self.str();
+            for (auto& o : open_orders(st).orders)
+              push_news(self, topic, o, news_of(before, o));
+            for (auto& o : st.closed)
+              if (before.orders.count(o.order.order_id.str()) > 0)
+                push_news(self, topic, o, news_of(before, o));
+          },
+          [=](caf::error& e) { self->quit(std::move(e)); });
 }
 
 caf::behavior store_behavior(store_actor* self, cluster::entity_context ctx,
@@ -216,30 +414,27 @@ caf::behavior store_behavior(store_actor* self, cluster::entity_context ctx,
   int res = services->cfg.region_res;
   self->state.subscribers = gateway_set{services->cfg.subscribers_max};
   cluster::recover(self, ctx, [=](storage::recovered_stream& rec) {
-    for (auto& ev : rec.events) {
-      auto decoded = decode_store_event(ev.payload);
-      COURIER_ASSERT(decoded.ok());
-      apply(self->state, *decoded, res);
-    }
-    self->state.version = rec.version;
+    recover_into(self->state, rec, res);
   });
   self->set_down_handler(
       [=](caf::down_msg& dm) { self->state.subscribers.remove(dm.source); });
   // Answers to fire-and-forget messages must not stop the entity.
   self->set_error_handler([](caf::error&) {});
+  auto served = [self](auto result) {
+    self->state.served = true;
+    return result;
+  };
   return {
-    [=](const store_upsert_cmd& cmd) { return on_upsert(self, ctx, res, cmd); },
-    [=](const radius_trigger_cmd& cmd) { return on_trigger(self, ctx, res, cmd); },
-    [=](const store_check& chk) { return on_check(self, ctx, chk); },
-    [=](const subscribe_cmd& cmd) { return on_subscribe(self, ctx, cmd); },
+    [=](const store_upsert_cmd& cmd) { return served(on_upsert(self, ctx, res, cmd)); },
+    [=](const radius_trigger_cmd& cmd) { return served(on_trigger(self, ctx, res, cmd)); },
+    [=](const store_check& chk) { return served(on_check(self, ctx, chk)); },
+    [=](const subscribe_cmd& cmd) { return served(on_subscribe(self, ctx, cmd)); },
     [=](const unsubscribe_cmd& cmd) {
       self->state.subscribers.remove(cmd.gateway.address());
       return msg::ok_reply{};
     },
-    [=](const store_notify& n) {
-      on_notify(self, ctx, n);
-      return msg::ok_reply{};
-    },
+    [=](const store_sync& sync) { return served(on_sync(self, ctx, res, sync)); },
+    [=](cluster::moved_atom) { on_moved(self, ctx, res); },
     cluster::passivation_handler(self, ctx, [=] {
       ask_to_resubscribe(self, self->state.subscribers.all(), ctx.self.str());
     }),

@@ -11,11 +11,17 @@
 ///   upserted. effective_radius_m = min(the store's own effective radius,
 ///   the cap held by region:<store's cell>), the latter asked with
 ///   region_radius_query; if that ask fails the store's own is used.
-/// - subscribe_cmd (a store caller with this id, or admin) -> msg::ok_reply;
-///   unsubscribe_cmd -> msg::ok_reply.
-/// - store_notify (from orders) -> msg::ok_reply; pushed on "store:<id>" to
-///   every subscribed gateway, repeats (an order's outbox re-sending after a
-///   crash) dropped.
+/// - subscribe_cmd (a store caller with this id, or admin) -> store_snapshot
+///   (its open orders, for the session to catch up on); unsubscribe_cmd ->
+///   msg::ok_reply.
+/// - store_sync (an order's outbox) -> msg::ok_reply once journaled; what is
+///   new (new_order, order_status, rider_arriving) is pushed on
+///   "store:<id>" to every subscribed gateway; repeats and stale syncs are
+///   answered ok and push nothing. Open orders are journaled, so a store
+///   session that connects later, or to another activation, still learns
+///   of them (issue #12 item 1).
+/// - cluster::moved_atom (the router, after this key ran on another node):
+///   reads the stream again and pushes what that activation recorded.
 
 #include "actors/domain.hpp"
 #include "actors/protocol.hpp"
@@ -29,8 +35,13 @@ namespace courier::actors {
 
 /// How long a store waits for its region's radius cap before using its own.
 inline constexpr std::chrono::milliseconds region_radius_timeout{500};
-/// Notification keys a store remembers to drop repeats.
-inline constexpr std::size_t store_notify_dedup_max = 512;
+/// Orders a store holds open (paid, not ended); a sync for one more is
+/// answered `overloaded` and the order's outbox tries again later.
+inline constexpr std::size_t store_open_orders_max = 1024;
+/// Ended orders a store remembers, so a late sync never reopens one.
+inline constexpr std::size_t store_closed_orders_max = 512;
+/// Events between snapshots of a store's stream (bounds recovery reads).
+inline constexpr std::size_t store_snapshot_every = 128;
 
 /// Gateway actors subscribed to an entity's pushes: deduplicated, bounded,
 /// monitored by the owner (which calls `remove` on their down_msg). Shared

@@ -27,4 +27,8 @@ using snapshot_atom = caf::atom_constant<caf::atom("c.snapshot")>;
 using commit_atom = caf::atom_constant<caf::atom("c.commit")>;
 /// journal: `(streams)` -> vector<string>, for recovery scans.
 using streams_atom = caf::atom_constant<caf::atom("c.streams")>;
+/// router -> entity (kinds in router_config::moved_notice): an activation
+/// of this key ran on another node (under an older view) and has stopped;
+/// what it journaled may be newer than what this activation recovered.
+using moved_atom = caf::atom_constant<caf::atom("c.moved")>;
 } // namespace courier::cluster

@@ -43,6 +43,7 @@ struct activation {
   std::list<entity_ref>::iterator lru_pos; ///< valid only while !passivating
   bool passivating = false;
   bool told = false; ///< passivate (or exit) sent; counts in stops_in_flight
+  bool moved = false; ///< passivated because a new view placed it elsewhere
   std::vector<held_message> held;
 };
 
@@ -428,8 +429,10 @@ void adopt_view(router_actor* self, cluster_view v) {
   for (auto& kv : st.live)
     if (!kv.second.passivating && owner_of(st.view, kv.first) != st.cfg.node_id)
       moving.push_back(kv.first);
-  for (auto& ref : moving)
+  for (auto& ref : moving) {
+    st.live.at(ref).moved = true;
     passivate(self, ref);
+  }
   unpark(self);
   // Anonymously: the wake's reply must not come back to the router.
   for (auto& ref : st.cfg.resident)
@@ -505,6 +508,7 @@ void finished(router_actor* self, const entity_ref& ref) {
   if (it == st.live.end())
     return;
   auto held = std::move(it->second.held);
+  bool moved = it->second.moved;
   if (!it->second.passivating)
     st.lru.erase(it->second.lru_pos);
   if (it->second.told)
@@ -521,6 +525,11 @@ void finished(router_actor* self, const entity_ref& ref) {
   }
   for (auto& msg : held)
     route(self, std::move(msg));
+  // After what it held: the successor learns of the move last. Anonymously:
+  // its reply must not come back to the router.
+  auto notice = st.cfg.moved_notice.find(ref.kind);
+  if (moved && notice != st.cfg.moved_notice.end())
+    caf::anon_send(self, route_atom::value, ref, notice->second);
   tell_stops(self);
   maybe_hand_off(self);
 }

@@ -70,6 +70,14 @@ struct router_config {
   /// gains on a view change.
   std::vector<entity_ref> resident;
   caf::message resident_wake;
+  /// Kinds whose activations re-read their stream when an activation of
+  /// the same key stopped on another node after a view change (a node on
+  /// an older view may have run and journaled it meanwhile, unseen by an
+  /// activation here that recovered earlier): once an activation of one of
+  /// these kinds has moved away and stopped, the router routes this
+  /// message to the key's new owner. Other kinds recover on their next
+  /// write (a version conflict) or activation.
+  std::unordered_map<std::string, caf::message> moved_notice;
 };
 
 /// Counters for /metrics and tests.

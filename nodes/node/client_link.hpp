@@ -72,6 +72,8 @@ enum class reply_kind : std::uint8_t {
   region_stats,   ///< msg::region_stats
   region_subscribed, ///< msg::region_stats to a subscribe_cmd on a region
   order_view,     ///< actors::order_view
+  store_subscribed, ///< actors::store_snapshot to a store's subscribe_cmd: its open
+                    ///< orders, pushed to the session (new_order, order_status, ...)
 };
 
 /// One client request on its way to an entity.

@@ -189,14 +189,17 @@ core::result<routed_command> route_command(const caller& who, const msg::client_
 
 std::optional<routed_command> auto_subscription(const caller& who) {
   cluster::entity_ref ref;
-  if (who.role == role::rider)
+  auto kind = reply_kind::topic_ok;
+  if (who.role == role::rider) {
     ref = rider_ref(core::rider_id{who.id});
-  else if (who.role == role::store)
+  } else if (who.role == role::store) {
     ref = store_ref(core::store_id{who.id});
-  else
+    kind = reply_kind::store_subscribed; // a tablet catches up on open orders
+  } else {
     return std::nullopt;
-  routed_command r{ref, caf::make_message(subscribe_cmd{who, caf::actor{}}),
-                   reply_kind::topic_ok, topic_of(ref), false};
+  }
+  routed_command r{ref, caf::make_message(subscribe_cmd{who, caf::actor{}}), kind,
+                   topic_of(ref), false};
   return r;
 }
 

@@ -209,12 +209,26 @@ void ask(gateway_actor* self, client_call c, OnReply on_reply) {
           });
 }
 
+/// Calls `fn` with each push a store snapshot stands for, order by order:
+/// new_order, its order_status, and rider_arriving if a rider is arriving.
+/// The session may have seen some of them: clients dedupe by order_id and
+/// version (docs/protocol-additions.md).
+template <class Fn>
+void for_each_store_push(const actors::store_snapshot& snap, Fn fn) {
+  for (auto& o : snap.orders) {
+    fn(o.order);
+    fn(msg::order_status_msg{o.order.order_id, o.status, o.version, o.at_ms});
+    if (o.arriving)
+      fn(msg::rider_arriving{o.order.order_id, o.arriving_eta_s});
+  }
+}
+
 /// True if `c` would add a topic to a session that holds the most it may:
 /// it is refused up front (issue #12 item 8: it used to be answered
 /// `subscribed` and then never joined).
 bool over_topic_cap(gateway_actor* self, const client_call& c) {
   if (c.kind != reply_kind::subscribed && c.kind != reply_kind::region_subscribed &&
-      c.kind != reply_kind::topic_ok)
+      c.kind != reply_kind::topic_ok && c.kind != reply_kind::store_subscribed)
     return false;
   auto& st = self->state;
   auto it = st.by_session.find(c.session_id);
@@ -269,6 +283,17 @@ void call(gateway_actor* self, client_call c) {
                                         return refuse_over_cap(self, call);
                                       call.sink->deliver(envelope_of(stats, call.ref));
                                     });
+    case k::store_subscribed:
+      return ask<actors::store_snapshot>(
+          self, std::move(c), [self](actors::store_snapshot& snap, client_call& call) {
+            if (!join(self, call))
+              return refuse_over_cap(self, call);
+            if (!call.silent)
+              call.sink->deliver(envelope_of(msg::ok_reply{}, call.ref));
+            for_each_store_push(snap, [&](auto&& body) {
+              call.sink->deliver(envelope_of(std::move(body), ""));
+            });
+          });
     case k::topic_ok:
       return ask<msg::ok_reply>(self, std::move(c),
                                 [self](msg::ok_reply& ok, client_call& call) {
@@ -314,6 +339,26 @@ void subscribe_again(gateway_actor* self, const std::string& topic) {
   if (it == st.subs.end())
     return;
   auto& sub = it->second;
+  if (sub.target.kind == actors::kind::store) {
+    // The activation that stopped may have recorded orders this gateway's
+    // sessions never saw (another node's activation, a conflict): the
+    // snapshot goes to every session on the topic.
+    self->request(st.router, st.cfg.request_timeout, cluster::route_atom::value, sub.target,
+                  sub.command)
+        .then(
+            [=](const actors::store_snapshot& snap) {
+              if (self->state.topics.count(topic) == 0)
+                return;
+              gateway::push_batch batch;
+              for_each_store_push(snap, [&](auto&& body) {
+                fan_out(self, topic, body, gateway::delivery::reliable());
+              });
+            },
+            [](caf::error&) {
+              // Unreachable for now; the next view or activation asks again.
+            });
+    return;
+  }
   if (sub.target.kind != actors::kind::order) {
     // Its reply (ok or region stats) is dropped by the default handler.
     self->send(st.router, cluster::route_atom::value, sub.target, sub.command);

@@ -268,6 +268,7 @@ core::result<core::unit_t> node::impl::start_actors() {
     rc.node_id = cfg.node_id;
     rc.resident = reminder_shards;
     rc.resident_wake = caf::make_message(actors::reminder_wake{});
+    rc.moved_notice = actors::domain_moved_notices();
   }
   router = cluster::spawn_router(*sys, rc, actors::make_domain_factories(services), journal);
   gateway_actor_config gc;

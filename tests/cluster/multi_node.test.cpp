@@ -798,6 +798,7 @@ struct cluster_run {
     for (std::uint32_t i = 0; i < dcfg.reminder_shards; ++i)
       cfg.router.resident.push_back({kind::reminder, std::to_string(i)});
     cfg.router.resident_wake = caf::make_message(reminder_wake{});
+    cfg.router.moved_notice = domain_moved_notices();
     // Services shared by every node (the provider is an outside service);
     // the clock is the world's virtual one.
     cw = std::make_unique<harness::cluster_world>(
