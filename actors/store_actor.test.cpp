@@ -186,3 +186,34 @@ TEST_CASE("a_store_with_many_orders_snapshots_and_recovers_the_same_open_set") {
   CHECK(d.ask(s1, sync_of("o-0", order_status::paid, 2)).match_elements<msg::ok_reply>());
   CHECK(push_kinds(gw).empty());
 }
+
+TEST_CASE("a_store_told_it_ran_elsewhere_reads_its_stream_again_and_pushes_what_it_missed") {
+  // What another node's activation journaled (under an older view) reaches
+  // this activation's sessions once the router says so (cluster::moved_atom).
+  domain_world d{harness::pick_seed("store.moved")};
+  d.upsert_store("s-1", gangnam, 3000);
+  auto s1 = store_ref(core::store_id{"s-1"});
+  REQUIRE(d.ask(s1, sync_of("o-1", order_status::paid, 2)).match_elements<msg::ok_reply>());
+  auto tablet = d.w.make_probe();
+  CHECK(snapshot_for(d, tablet).orders.size() == 1);
+  // The other activation: o-1 accepted, o-2 new, behind this one's back.
+  auto p = d.w.make_probe();
+  std::vector<std::string> events;
+  for (auto& sync : {sync_of("o-1", order_status::accepted, 3), sync_of("o-2", order_status::paid, 2)}) {
+    store_event ev;
+    ev.what = store_event::kind::order;
+    ev.order = sync.order;
+    events.push_back(encode(ev));
+  }
+  caf::send_as(p.handle, d.w.journal(), cluster::append_atom::value, s1.str(),
+               storage::version_t{2}, events, std::uint64_t{0});
+  d.w.run();
+  REQUIRE(p.next<storage::version_t>() == storage::version_t{4});
+  tablet.clear();
+  cluster::tell_from_outside(d.router, s1, cluster::moved_atom::value);
+  d.w.run();
+  CHECK(push_kinds(tablet) ==
+        std::vector<std::string>{"status o-1 3", "new_order o-2", "status o-2 2"});
+  // And it writes on from there (no conflict with what it re-read).
+  CHECK(d.ask(s1, sync_of("o-2", order_status::accepted, 3)).match_elements<msg::ok_reply>());
+}

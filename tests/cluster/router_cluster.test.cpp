@@ -29,8 +29,7 @@ struct cluster_fixture {
 
   explicit cluster_fixture(const std::string& label) : w{harness::pick_seed(label)} {}
 
-  caf::actor& start(const std::string& id) {
-    cluster::router_config cfg;
+  caf::actor& start(const std::string& id, cluster::router_config cfg = {}) {
     cfg.node_id = id;
     return routers[id] = w.spawn_router(testing::counter_factories(activations), cfg);
   }
@@ -159,6 +158,41 @@ TEST_CASE("a joining node takes keys over without a message overtaking an older 
     }
     CHECK(f.stats(p, "n1").live == 0);
     CHECK(f.stats(p, "n2").live == 0);
+  }
+}
+
+TEST_CASE("an activation that ran under an older view tells the key's new owner once it stops") {
+  // n1 believes it is alone (a view without n2) and writes a key that n2
+  // already runs; when n1 learns of n2 again, n2's activation is stale.
+  // With moved_notice the router sends it the notice (here: boom, so the
+  // next message recovers from the journal); without, it stays stale.
+  for (bool notice : {true, false}) {
+    cluster_fixture f{std::string{"router_cluster.moved_notice."} + (notice ? "on" : "off")};
+    cluster::router_config cfg;
+    if (notice)
+      cfg.moved_notice["counter"] = caf::make_message(testing::boom_atom::value);
+    f.start("n1", cfg);
+    f.start("n2", cfg);
+    auto v1 = f.view({"n1", "n2"});
+    f.give("n1", v1);
+    f.give("n2", v1);
+    f.w.run();
+    auto key = key_owned_by({"n1", "n2"}, "n2");
+    auto p = f.w.make_probe();
+    f.add(p, "n2", key, "x");
+    f.w.run();
+    f.give("n1", f.view({"n1"})); // n2 never hears of this view
+    f.add(p, "n1", key, "y");
+    f.w.run();
+    auto v3 = f.view({"n1", "n2"});
+    f.give("n1", v3);
+    f.give("n2", v3);
+    f.w.run();
+    auto vals = f.values(p, "n2", key);
+    if (notice)
+      CHECK(vals == std::vector<std::string>{"x", "y"});
+    else
+      CHECK(vals == std::vector<std::string>{"x"}); // what the notice is for
   }
 }
 

@@ -267,6 +267,31 @@ describe('cancel', () => {
   });
 });
 
+describe('store tablets catch up (issue #12 item 1)', () => {
+  test('a_tablet_that_connects_after_the_order_was_paid_gets_new_order_and_its_status', async () => {
+    const base = area();
+    await upsertStore(admin, 's-late', base, 3000, true);
+    const cust = await as('customer', 'c-late');
+    const placed = await cust.expect(orderBody('s-late', offset(base, 400, 0)), 'order_placed');
+    await cust.expect({ type: 'subscribe', order_id: placed.order_id }, 'subscribed');
+    await cust.next((m) => m.type === 'order_status' && m.order_id === placed.order_id && m.status === 'paid', 5000, 'paid');
+    // No tablet was connected when it was paid; one connects now.
+    const tablet = await as('store', 's-late');
+    const no = await tablet.next((m) => m.type === 'new_order' && m.order_id === placed.order_id, 5000, 'new_order from the snapshot');
+    assert.ok(Array.isArray(no.items) && no.items.length > 0, JSON.stringify(no));
+    const st = await tablet.next((m) => m.type === 'order_status' && m.order_id === placed.order_id, 5000, 'its status');
+    assert.equal(st.status, 'paid');
+    // It can act on it, and a second tablet sees the change and the order.
+    await tablet.expect({ type: 'accept_order', order_id: placed.order_id, prep_minutes: 5 }, 'ok');
+    await tablet.next((m) => m.type === 'order_status' && m.order_id === placed.order_id && m.status === 'accepted', 5000, 'accepted push');
+    const second = await as('store', 's-late');
+    await second.next((m) => m.type === 'new_order' && m.order_id === placed.order_id, 5000, 'new_order on a second tablet');
+    const st2 = await second.next((m) => m.type === 'order_status' && m.order_id === placed.order_id, 5000, 'status on a second tablet');
+    assert.equal(st2.status, 'accepted');
+    tablet.close(); second.close(); cust.close();
+  });
+});
+
 describe('dispatch', () => {
   test('offer_expires_after_timeout_and_moves_to_next_rider', async () => {
     const base = area();

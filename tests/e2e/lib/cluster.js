@@ -150,12 +150,15 @@ function ctl(args, argv, ms = 15000) {
 
 /// redis + courier-nodes n1..nN joined to it.
 class Cluster {
-  /// Starts redis and `nodes` nodes (ids n1..nN), one after the other.
-  static async start(args, { nodes = 3, leaseMs = 2000, extra = [], drainTimeoutS = 15 } = {}) {
+  /// Starts redis and `nodes` nodes (ids n1..nN).
+  /// `together`: all at once (their first views disagree), else in turn.
+  static async start(args, { nodes = 3, leaseMs = 2000, extra = [], drainTimeoutS = 15, together = false } = {}) {
     const redis = await Redis.start();
     const c = new Cluster(args, redis, { leaseMs, extra, drainTimeoutS });
     try {
-      for (let i = 1; i <= nodes; i++) await c.startNode(`n${i}`);
+      const ids = Array.from({ length: nodes }, (_, i) => `n${i + 1}`);
+      if (together) await Promise.all(ids.map((id) => c.startNode(id)));
+      else for (const id of ids) await c.startNode(id);
     } catch (e) {
       c.dump(`cluster start failed: ${e.message}`);
       await c.stop({ quiet: true });
