@@ -329,8 +329,15 @@ caf::result<msg::ok_reply> on_subscribe(rider_actor* self, subscribe_cmd& cmd) {
   auto rp = self->make_response_promise<msg::ok_reply>();
   rp.deliver(msg::ok_reply{});
   const auto& r = st.rider;
+  auto topic = "rider:" + st.ctx.self.key;
   if (r.has_offer() && r.offer().expires_ms > now_ms(self))
-    self->send(cmd.gateway, push_atom::value, "rider:" + st.ctx.self.key, to_msg(r.offer()));
+    self->send(cmd.gateway, push_atom::value, topic, to_msg(r.offer()));
+  // And the order it is assigned to: the accept's `ok` may have been lost
+  // with the session that sent it.
+  if (r.has_order())
+    self->send(cmd.gateway, push_atom::value, topic,
+               msg::assignment{core::order_id{r.order_id()},
+                               core::offer_id{r.assigned_offer_id()}});
   return rp;
 }
 

@@ -18,7 +18,9 @@
 /// - rider_assigned, rider_released, offer_withdrawn: journaled state.
 /// - rider_status_cmd -> msg::ok_reply{version}: only for the assigned
 ///   order, forwarded as order_cmd to order:<id>; the reply is relayed.
-/// - subscribe_cmd (the rider itself or an admin) -> msg::ok_reply;
+/// - subscribe_cmd (the rider itself or an admin) -> msg::ok_reply, then
+///   the pushes a (re)connecting session is owed: the offer it holds (until
+///   it expires) and msg::assignment for the order it is assigned to;
 ///   unsubscribe_cmd.
 ///
 /// Invariant: a rider holds at most one offer and at most one order, never

@@ -209,3 +209,34 @@ TEST_CASE("a_rider_that_subscribes_again_gets_the_offer_it_holds") {
   r.ask_as<msg::ok_reply>(rider, subscribe_cmd{rig::rider_caller("r-1"), gw.handle});
   CHECK(gw.size() == 0);
 }
+
+TEST_CASE("a_rider_that_subscribes_again_gets_the_order_it_is_assigned_to") {
+  // Issue #12: a (re)connecting rider is owed its held offer and its
+  // assignment; the accept's `ok` may have gone to a session that is gone.
+  rig r{harness::pick_seed("rider.assignment_again")};
+  const msg::lat_lng a{gangnam_lat, gangnam_lng};
+  auto rider = rider_ref(core::rider_id{"r-1"});
+  r.available("r-1", true);
+  r.position("r-1", 1, a);
+  r.start("o-1", a);
+  REQUIRE(r.answer("r-1", "o-1-1", true).match_elements<msg::ok_reply>());
+  r.w.run();
+  REQUIRE(r.view("r-1").order_id == "o-1");
+  auto gw = r.w.make_probe();
+  r.ask_as<msg::ok_reply>(rider, subscribe_cmd{rig::rider_caller("r-1"), gw.handle});
+  REQUIRE(gw.size() == 1);
+  auto m = gw.next_any();
+  REQUIRE(m->match_elements<push_atom, std::string, msg::assignment>());
+  CHECK(m->get_as<msg::assignment>(2).order_id.str() == "o-1");
+  CHECK(m->get_as<msg::assignment>(2).offer_id.str() == "o-1-1");
+  // Delivered: free again, nothing owed.
+  msg::status_report rep;
+  rep.order_id = core::order_id{"o-1"};
+  rep.status = msg::order_status::delivered;
+  r.ask_as<msg::ok_reply>(rider, rider_status_cmd{rig::rider_caller("r-1"), rep});
+  r.w.run();
+  while (gw.size() > 0)
+    gw.next_any();
+  r.ask_as<msg::ok_reply>(rider, subscribe_cmd{rig::rider_caller("r-1"), gw.handle});
+  CHECK(gw.size() == 0);
+}

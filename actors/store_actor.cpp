@@ -216,9 +216,11 @@ void maybe_snapshot(store_actor* self, const cluster::entity_context& ctx) {
 void recover_into(store_state& st, storage::recovered_stream& rec, int region_res) {
   auto subscribers = std::move(st.subscribers);
   auto next_seq = st.next_seq;
+  auto served = st.served;
   st = store_state{};
   st.subscribers = std::move(subscribers);
   st.next_seq = next_seq;
+  st.served = served;
   if (rec.snapshot) {
     auto snap = decode_store_snapshot(rec.snapshot->payload);
     COURIER_ASSERT(snap.ok());
@@ -373,8 +375,38 @@ store_snapshot open_orders(const store_state& st) {
   return snap;
 }
 
+/// Reads the stream again (another activation may have written it: a node
+/// on an older view, since stopped or crashed), pushes to the subscribers
+/// what it recorded that they did not see, then calls `then()`. Other
+/// messages wait until the journal answers.
+template <class Then>
+void reread(store_actor* self, const cluster::entity_context& ctx, int region_res, Then then) {
+  self->request(ctx.journal, cluster::journal_request_timeout, cluster::read_atom::value,
+                ctx.self.str())
+      .await(
+          [=](storage::recovered_stream& rec) mutable {
+            auto& st = self->state;
+            if (rec.version != st.version) {
+              auto before = st; // gateway handles and at most a few thousand orders
+              recover_into(st, rec, region_res);
+              auto topic = ctx.self.str();
+              for (auto& o : open_orders(st).orders)
+                push_news(self, topic, o, news_of(before, o));
+              for (auto& o : st.closed)
+                if (before.orders.count(o.order.order_id.str()) > 0)
+                  push_news(self, topic, o, news_of(before, o));
+            }
+            then();
+          },
+          [=](caf::error& e) { self->quit(std::move(e)); });
+}
+
+/// A session's subscription: answered with the open orders, read fresh
+/// from the journal if this activation has been running (a stale one
+/// would hand a tablet a snapshot without an order another activation
+/// recorded meanwhile).
 caf::result<store_snapshot> on_subscribe(store_actor* self, const cluster::entity_context& ctx,
-                                         const subscribe_cmd& cmd) {
+                                         int region_res, const subscribe_cmd& cmd) {
   bool own = cmd.who.role == msg::role::store && cmd.who.id == ctx.self.key;
   if (!own && cmd.who.role != msg::role::admin)
     return err(core::errc::forbidden, "not this store");
@@ -383,30 +415,17 @@ caf::result<store_snapshot> on_subscribe(store_actor* self, const cluster::entit
   if (!self->state.subscribers.add(cmd.gateway))
     return err(core::errc::overloaded, "too many subscribers");
   self->monitor(cmd.gateway);
-  return open_orders(self->state);
+  if (!self->state.served)
+    return open_orders(self->state); // just recovered
+  auto rp = self->make_response_promise<store_snapshot>();
+  reread(self, ctx, region_res, [=]() mutable { rp.deliver(open_orders(self->state)); });
+  return rp;
 }
 
-/// An activation of this store ran elsewhere meanwhile (moved_atom): read
-/// the stream again and push what it recorded that the sessions here did
-/// not see. Other messages wait until the journal answers.
+/// An activation of this store ran elsewhere meanwhile (moved_atom).
 void on_moved(store_actor* self, const cluster::entity_context& ctx, int region_res) {
-  if (!self->state.served)
-    return; // recovered after that activation stopped: nothing to catch up
-  self->request(ctx.journal, cluster::journal_request_timeout, cluster::read_atom::value,
-                ctx.self.str())
-      .await(
-          [=](storage::recovered_stream& rec) {
-            auto& st = self->state;
-            auto before = st; // gateway handles and a few hundred orders
-            recover_into(st, rec, region_res);
-            auto topic = ctx.self.str();
-            for (auto& o : open_orders(st).orders)
-              push_news(self, topic, o, news_of(before, o));
-            for (auto& o : st.closed)
-              if (before.orders.count(o.order.order_id.str()) > 0)
-                push_news(self, topic, o, news_of(before, o));
-          },
-          [=](caf::error& e) { self->quit(std::move(e)); });
+  if (self->state.served) // else it recovered after that activation stopped
+    reread(self, ctx, region_res, [] {});
 }
 
 caf::behavior store_behavior(store_actor* self, cluster::entity_context ctx,
@@ -428,7 +447,7 @@ caf::behavior store_behavior(store_actor* self, cluster::entity_context ctx,
     [=](const store_upsert_cmd& cmd) { return served(on_upsert(self, ctx, res, cmd)); },
     [=](const radius_trigger_cmd& cmd) { return served(on_trigger(self, ctx, res, cmd)); },
     [=](const store_check& chk) { return served(on_check(self, ctx, chk)); },
-    [=](const subscribe_cmd& cmd) { return served(on_subscribe(self, ctx, cmd)); },
+    [=](const subscribe_cmd& cmd) { return served(on_subscribe(self, ctx, res, cmd)); },
     [=](const unsubscribe_cmd& cmd) {
       self->state.subscribers.remove(cmd.gateway.address());
       return msg::ok_reply{};

@@ -217,3 +217,26 @@ TEST_CASE("a_store_told_it_ran_elsewhere_reads_its_stream_again_and_pushes_what_
   // And it writes on from there (no conflict with what it re-read).
   CHECK(d.ask(s1, sync_of("o-2", order_status::accepted, 3)).match_elements<msg::ok_reply>());
 }
+
+TEST_CASE("a_tablet_subscribing_to_a_running_store_gets_what_another_activation_recorded") {
+  // The other activation's node crashed before it could say so (no
+  // moved_atom): the next subscription reads the stream again.
+  domain_world d{harness::pick_seed("store.stale_subscribe")};
+  d.upsert_store("s-1", gangnam, 3000);
+  auto s1 = store_ref(core::store_id{"s-1"});
+  auto first = d.w.make_probe();
+  CHECK(snapshot_for(d, first).orders.empty());
+  store_event ev;
+  ev.what = store_event::kind::order;
+  ev.order = sync_of("o-7", order_status::paid, 2).order;
+  auto p = d.w.make_probe();
+  caf::send_as(p.handle, d.w.journal(), cluster::append_atom::value, s1.str(),
+               storage::version_t{1}, std::vector<std::string>{encode(ev)}, std::uint64_t{0});
+  d.w.run();
+  REQUIRE(p.next<storage::version_t>() == storage::version_t{2});
+  auto second = d.w.make_probe();
+  auto snap = snapshot_for(d, second);
+  REQUIRE(snap.orders.size() == 1);
+  CHECK(snap.orders[0].order.order_id.str() == "o-7");
+  CHECK(push_kinds(first) == std::vector<std::string>{"new_order o-7", "status o-7 2"});
+}

@@ -407,6 +407,20 @@ struct rider_position {
   }
 };
 
+/// Server -> rider: the order it is assigned to (the offer it accepted),
+/// sent when its session (re)connects; see docs/protocol-additions.md.
+struct assignment {
+  static constexpr std::string_view type = "assignment";
+  static constexpr const char* caf_name = "courier.assignment";
+  core::order_id order_id;
+  core::offer_id offer_id;
+  /// Calls `fn` with every field as a named reference (drives codecs and inspect).
+  template <class Self, class Fn>
+  static decltype(auto) visit_fields(Self& x, Fn&& fn) {
+    return fn(field_ref("order_id", x.order_id), field_ref("offer_id", x.offer_id));
+  }
+};
+
 /// Server -> customer: rider within 100 m of the drop-off (once).
 struct rider_nearby {
   static constexpr std::string_view type = "rider_nearby";
@@ -644,7 +658,8 @@ using client_body = std::variant<
     upsert_store,
     subscribe_region,
     region_stats,
-    delayed_orders>;
+    delayed_orders,
+    assignment>;
 
 /// One frame: a body plus the client's optional correlation string `ref`,
 /// echoed in the reply or error that answers it.

@@ -453,6 +453,9 @@ caf::behavior gateway_behavior(gateway_actor* self, gateway_actor_config cfg,
     [=](actors::push_atom, const std::string& topic, const msg::rider_arriving& x) {
       fan_out(self, topic, x, reliable);
     },
+    [=](actors::push_atom, const std::string& topic, const msg::assignment& x) {
+      fan_out(self, topic, x, reliable);
+    },
     [=](actors::push_atom, const std::string& topic, const msg::offer& x) {
       fan_out(self, topic, x, reliable);
     },
