@@ -8,6 +8,8 @@
 #include <caf/all.hpp>
 
 #include <chrono>
+#include <string>
+#include <unordered_set>
 #include <vector>
 
 namespace courier::cluster {
@@ -19,17 +21,39 @@ struct pending_ack {
   storage::version_t version = 0;
   std::size_t events = 0;
   bool is_snapshot = false;
+  std::string stream;
+};
+
+/// A read of a stream with unsynced appends, answered after the next sync.
+struct pending_read {
+  caf::response_promise promise;
+  std::string stream;
 };
 
 struct journal_state {
   std::shared_ptr<storage::journal_backend> backend;
   std::vector<pending_ack> batch;
+  /// Streams with an append or snapshot in `batch` (not yet synced).
+  std::unordered_set<std::string> unsynced;
+  /// Reads of those streams, answered after the sync; one per activation
+  /// recovering such a stream (an entity reads once, when it starts), so
+  /// bounded by the router's live activations.
+  std::vector<pending_read> reads;
   bool commit_scheduled = false;
   journal_stats stats;
   static inline const char* name = "courier.journal";
 };
 
 using journal_actor = caf::stateful_actor<journal_state>;
+
+/// Answers a read with the stream as the backend holds it.
+void answer_read(journal_state& st, caf::response_promise& rp, const std::string& stream) {
+  auto rec = st.backend->read(stream);
+  if (!rec)
+    rp.deliver(to_caf_error(rec.err()));
+  else
+    rp.deliver(std::move(*rec));
+}
 
 /// One group commit: a single sync() for everything appended since the
 /// last one; only then are the writers acknowledged.
@@ -49,6 +73,9 @@ void commit(journal_actor* self) {
                                                  static_cast<std::uint64_t>(us));
   auto batch = std::move(st.batch);
   st.batch.clear();
+  st.unsynced.clear();
+  auto reads = std::move(st.reads);
+  st.reads.clear();
   for (auto& ack : batch) {
     if (!synced) {
       st.stats.failures += 1;
@@ -61,12 +88,16 @@ void commit(journal_actor* self) {
       ack.promise.deliver(ack.version);
     }
   }
+  // After the sync (or its rollback): what they read is durable.
+  for (auto& r : reads)
+    answer_read(st, r.promise, r.stream);
 }
 
 /// Queues an acknowledgement for the next commit; the commit message goes
 /// to the back of the mailbox, so every append already queued joins it.
 void enqueue_ack(journal_actor* self, pending_ack ack) {
   auto& st = self->state;
+  st.unsynced.insert(ack.stream);
   st.batch.push_back(std::move(ack));
   if (st.batch.size() >= core::limits::journal_group_commit_max) {
     commit(self);
@@ -90,13 +121,21 @@ caf::behavior make_behavior(journal_actor* self,
         return to_caf_error(written.err());
       }
       auto rp = self->make_response_promise();
-      enqueue_ack(self, pending_ack{rp, *written, req.events.size(), false});
+      enqueue_ack(self, pending_ack{rp, *written, req.events.size(), false, stream});
       return rp;
     },
     [=](read_atom, const std::string& stream)
         -> caf::result<storage::recovered_stream> {
-      // Never hand out events that a failing sync() could still roll back.
-      commit(self);
+      // Never hand out events that a failing sync() could still roll back:
+      // a stream with unsynced appends is read after the next sync. Any
+      // other (every new entity's empty stream) is read at once; reads used
+      // to force a sync each, ending group commit under load (issue #11).
+      auto& st = self->state;
+      if (st.unsynced.count(stream) > 0) {
+        auto rp = self->make_response_promise();
+        st.reads.push_back(pending_read{rp, stream});
+        return rp;
+      }
       auto rec = backend->read(stream);
       if (!rec)
         return to_caf_error(rec.err());
@@ -108,7 +147,7 @@ caf::behavior make_behavior(journal_actor* self,
       if (!saved)
         return to_caf_error(saved.err());
       auto rp = self->make_response_promise();
-      enqueue_ack(self, pending_ack{rp, version, 0, true});
+      enqueue_ack(self, pending_ack{rp, version, 0, true, stream});
       return rp;
     },
     [=](streams_atom) -> std::vector<std::string> {
