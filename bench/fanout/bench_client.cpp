@@ -21,6 +21,13 @@ bool bench_client::open(std::chrono::milliseconds timeout) {
   return changed_.wait_for(lock, timeout, [&] { return welcomed_ || closed_; }) && welcomed_;
 }
 
+void bench_client::set_hook(message_hook hook) {
+  auto self = shared_from_this();
+  boost::asio::post(strand_, [self, hook = std::move(hook)]() mutable {
+    self->hook_ = std::move(hook);
+  });
+}
+
 void bench_client::send(msg::client_body body, std::string ref) {
   auto self = shared_from_this();
   boost::asio::post(strand_, [self, body = std::move(body), ref = std::move(ref)]() mutable {
@@ -71,6 +78,9 @@ void bench_client::on_message(msg::envelope m) {
   }
   if (auto* e = std::get_if<msg::error_reply>(&m.body))
     stats_.count_error(e->code);
+  // The welcome always reaches the inbox: open() waits on it.
+  if (hook_ && !std::holds_alternative<msg::welcome>(m.body) && hook_(m))
+    return;
   std::lock_guard lock(mutex_);
   if (std::holds_alternative<msg::welcome>(m.body))
     welcomed_ = true;

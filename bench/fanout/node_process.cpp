@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <fcntl.h>
 #include <filesystem>
+#include <sched.h>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -29,36 +30,63 @@ bool find_ready(const std::string& log_path, std::uint16_t& http, std::uint16_t&
   }
   return false;
 }
+
+/// The child's argv: the fixed flags, then the caller's.
+std::vector<std::string> node_argv(const std::string& binary, const std::string& data,
+                                   const std::string& secret, const node_options& options) {
+  std::vector<std::string> args{binary,     "--http-port", "0",           "--tcp-port",
+                                "0",        "--data-dir",  data,          "--secret",
+                                secret,     "--log-level", "warning"};
+  args.insert(args.end(), options.extra_args.begin(), options.extra_args.end());
+  return args;
+}
+
+/// In the forked child: log to `log`, pin if asked, exec. Never returns.
+/// Allocates nothing: the parent may have other threads holding malloc's lock.
+[[noreturn]] void exec_node(char* const* argv, const char* log, int cpu) {
+  int fd = ::open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  if (fd >= 0) {
+    dup2(fd, 1);
+    dup2(fd, 2);
+  }
+  if (cpu >= 0) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+    if (sched_setaffinity(0, sizeof set, &set) != 0)
+      _exit(126);
+  }
+  execv(argv[0], argv);
+  _exit(127);
+}
 } // namespace
 
 std::optional<node_process> node_process::start(const std::string& binary,
                                                 const std::string& secret,
-                                                std::int64_t ready_timeout_ms, std::string& why) {
-  char tmpl[] = "/tmp/courier-fanout-XXXXXX";
-  if (!mkdtemp(tmpl)) {
-    why = "mkdtemp failed";
+                                                std::int64_t ready_timeout_ms, std::string& why,
+                                                const node_options& options) {
+  std::string tmpl = options.dir_parent + "/courier-bench-XXXXXX";
+  if (!mkdtemp(tmpl.data())) {
+    why = "mkdtemp failed in " + options.dir_parent;
     return std::nullopt;
   }
   node_process p;
   p.dir_ = tmpl;
   std::string log = p.dir_ + "/node.log";
   std::string data = p.dir_ + "/data";
+  // Built before fork: the child must not allocate.
+  auto args = node_argv(binary, data, secret, options);
+  std::vector<char*> argv;
+  for (auto& a : args)
+    argv.push_back(a.data());
+  argv.push_back(nullptr);
   pid_t pid = fork();
   if (pid < 0) {
     why = "fork failed";
     return std::nullopt;
   }
-  if (pid == 0) {
-    int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (fd >= 0) {
-      dup2(fd, 1);
-      dup2(fd, 2);
-    }
-    execl(binary.c_str(), binary.c_str(), "--http-port", "0", "--tcp-port", "0", "--data-dir",
-          data.c_str(), "--secret", secret.c_str(), "--log-level", "warning",
-          static_cast<char*>(nullptr));
-    _exit(127);
-  }
+  if (pid == 0)
+    exec_node(argv.data(), log.c_str(), options.cpu);
   p.pid_ = pid;
   auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(ready_timeout_ms);
   while (std::chrono::steady_clock::now() < deadline) {
@@ -96,6 +124,30 @@ std::int64_t node_process::rss_kib() const {
     if (line.rfind("VmRSS:", 0) == 0)
       return std::atoll(line.c_str() + 6);
   return 0;
+}
+
+std::int64_t node_process::cpu_ticks() const {
+  std::ifstream in("/proc/" + std::to_string(pid_) + "/stat");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  // The command name (field 2) may hold spaces: count fields after its ')'.
+  auto close = text.rfind(')');
+  if (close == std::string::npos)
+    return -1;
+  std::istringstream fields(text.substr(close + 2));
+  std::string field;
+  std::int64_t utime = -1, stime = -1;
+  // Fields 3.. follow; utime is field 14, stime field 15 (proc(5)).
+  for (int n = 3; n <= 15 && fields >> field; ++n) {
+    if (n == 14)
+      utime = std::atoll(field.c_str());
+    if (n == 15)
+      stime = std::atoll(field.c_str());
+  }
+  return utime < 0 || stime < 0 ? -1 : utime + stime;
+}
+
+double node_process::ticks_per_s() {
+  return static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
 void node_process::stop() {

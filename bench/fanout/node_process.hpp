@@ -8,8 +8,21 @@
 #include <optional>
 #include <string>
 #include <sys/types.h>
+#include <vector>
 
 namespace courier::bench {
+
+/// How to start a node beyond the defaults.
+struct node_options {
+  /// Parent of the fresh temp dir (node log + data dir). Its filesystem is
+  /// the journal's: /tmp is the machine's disk; a tmpfs such as /dev/shm
+  /// makes fdatasync a no-op (a baseline without durability cost).
+  std::string dir_parent = "/tmp";
+  /// More flags for courier-node, after the ones start() always gives.
+  std::vector<std::string> extra_args;
+  /// Pin the node to this CPU (sched_setaffinity before exec); -1 = no pin.
+  int cpu = -1;
+};
 
 /// A running node.
 class node_process {
@@ -18,7 +31,8 @@ public:
   /// temp dir> --secret `secret`; waits up to `ready_timeout_ms` for the
   /// ready line. The error text in `why` on failure.
   static std::optional<node_process> start(const std::string& binary, const std::string& secret,
-                                           std::int64_t ready_timeout_ms, std::string& why);
+                                           std::int64_t ready_timeout_ms, std::string& why,
+                                           const node_options& options = {});
   node_process(node_process&& other) noexcept;
   node_process& operator=(node_process&&) = delete;
   ~node_process();
@@ -28,6 +42,11 @@ public:
   pid_t pid() const noexcept { return pid_; }
   /// Resident set size now, KiB (from /proc/<pid>/status); 0 if unknown.
   std::int64_t rss_kib() const;
+  /// CPU time used so far (user + system, all threads) in clock ticks,
+  /// from /proc/<pid>/stat; -1 if unknown. See ticks_per_s().
+  std::int64_t cpu_ticks() const;
+  /// Clock ticks per second (sysconf(_SC_CLK_TCK)).
+  static double ticks_per_s();
   /// SIGTERM, wait (SIGKILL after 10 s), remove the data dir.
   void stop();
 
