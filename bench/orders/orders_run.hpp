@@ -1,0 +1,53 @@
+#pragma once
+/// \file
+/// One run of the orders benchmark against one running courier-node:
+/// stores upserted and connected (each accepts every new_order at once),
+/// customers placing orders at a fixed offered rate (open loop) for a
+/// warm-up and then a measured window, then a bounded drain.
+
+#include "bench/fanout/node_process.hpp"
+#include "tools/sim/latency.hpp"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace courier::bench {
+
+/// What one run does.
+struct orders_run_config {
+  double orders_per_s = 1000;   ///< offered rate, all customers together
+  std::uint32_t duration_s = 10; ///< measured window
+  std::uint32_t warmup_s = 2;    ///< same load before the window, not measured
+  std::uint32_t drain_s = 10;    ///< at most this long for the window's orders to settle
+  std::uint32_t stores = 50;
+  std::uint32_t customers = 100;
+  std::string secret;
+};
+
+/// What one run measured (the window only).
+struct orders_run_result {
+  double offered_per_s = 0;  ///< place_order sent / window
+  double placed_per_s = 0;   ///< order_placed received / window
+  double accepted_per_s = 0; ///< store accept oks received / window
+  sim::latency_summary to_placed, to_accepted;
+  std::uint64_t sent = 0, failed = 0, unfinished = 0; ///< of the orders sent in the window
+  std::uint64_t errors = 0;  ///< error replies of any kind, whole run
+  std::uint64_t rate_limited = 0, overloaded = 0;
+  double node_cpu_pct = 0;   ///< of one core, over the window
+  double node_rss_mib = 0;   ///< at the end of the window
+  double appends_per_commit = 0; ///< journal group-commit size over the window
+  double commits_per_s = 0;      ///< journal fsyncs per second over the window
+  double fsync_ms_mean = 0;      ///< mean sync() time over the window
+  /// Orders sent in the window that were accepted, after the drain.
+  double accepted_fraction() const {
+    return sent == 0 ? 0 : static_cast<double>(sent - failed - unfinished) / sent;
+  }
+};
+
+/// Runs the scenario against `node`; nullopt (and why on stderr) if the
+/// setup failed (no connection, a store not upserted).
+std::optional<orders_run_result> run_orders(const orders_run_config& config,
+                                            const node_process& node);
+
+} // namespace courier::bench
