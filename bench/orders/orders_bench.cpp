@@ -16,6 +16,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cmath>
 #include <csignal>
 #include <cstdio>
 #include <iostream>
@@ -52,6 +53,8 @@ struct bench_args {
   std::string tmpfs_dir = "/dev/shm"; ///< journal parent for the baseline
   /// The node's CPU; the bench takes the others. -1: no pinning.
   int node_cpu = std::thread::hardware_concurrency() >= 2 ? 1 : -1;
+  /// If set, each run's window is profiled into PREFIX-RATE-MODE-K.data.
+  std::string perf_prefix;
   /// A run fails if fewer of its window's orders end accepted (after the drain).
   double min_accepted_fraction = 0;
 };
@@ -84,7 +87,7 @@ void usage() {
   std::cerr << "usage: orders_bench --node PATH [--rates R1,R2,..] [--duration-s D]"
                " [--warmup-s W] [--drain-s S] [--runs K] [--stores S] [--customers C]"
                " [--modes both|fsync|no-fsync] [--disk-dir DIR] [--tmpfs-dir DIR]"
-               " [--node-cpu N|-1] [--min-accepted-fraction F]\n";
+               " [--node-cpu N|-1] [--min-accepted-fraction F] [--perf-prefix PATH]\n";
 }
 
 std::optional<bench_args> parse(int argc, char** argv) {
@@ -126,6 +129,8 @@ std::optional<bench_args> parse(int argc, char** argv) {
       a.tmpfs_dir = v;
     else if (f == "--node-cpu")
       ok = num(a.node_cpu, -1, 1023);
+    else if (f == "--perf-prefix")
+      a.perf_prefix = v;
     else if (f == "--min-accepted-fraction")
       ok = (a.min_accepted_fraction = std::atof(v.c_str())) >= 0 && a.min_accepted_fraction <= 1;
     else
@@ -165,18 +170,16 @@ void print_run(const run_record& x, std::uint32_t k) {
   const auto& r = x.r;
   std::printf("orders_bench: run rate=%.0f mode=%s #%u: offered %.0f/s placed %.0f/s accepted "
               "%.0f/s | placed p50 %.2f p99 %.2f ms | accepted p50 %.2f p99 %.2f ms | "
-              "cpu %.1f%% rss %.1f MiB | appends/fsync %.1f fsyncs/s %.0f fsync %.2f ms | "
-              "sent %llu failed %llu unfinished %llu errors %llu (rate_limited %llu, "
-              "overloaded %llu)\n",
+              "cpu %.1f%% (machine %.0f%%) rss %.1f MiB | appends/fsync %.1f fsyncs/s %.0f fsync %.2f ms | "
+              "sent %llu failed %llu unfinished %llu errors %llu (%s)\n",
               x.rate, to_string(x.mode), k + 1, r.offered_per_s, r.placed_per_s,
               r.accepted_per_s, r.to_placed.p50_ms, r.to_placed.p99_ms, r.to_accepted.p50_ms,
-              r.to_accepted.p99_ms, r.node_cpu_pct, r.node_rss_mib, r.appends_per_commit,
+              r.to_accepted.p99_ms, r.node_cpu_pct, r.machine_busy_pct, r.node_rss_mib, r.appends_per_commit,
               r.commits_per_s, r.fsync_ms_mean, static_cast<unsigned long long>(r.sent),
               static_cast<unsigned long long>(r.failed),
               static_cast<unsigned long long>(r.unfinished),
               static_cast<unsigned long long>(r.errors),
-              static_cast<unsigned long long>(r.rate_limited),
-              static_cast<unsigned long long>(r.overloaded));
+              r.errors_by_code.empty() ? "none" : r.errors_by_code.c_str());
   std::fflush(stdout);
 }
 
@@ -185,14 +188,15 @@ double median(std::vector<double> v) {
   return v.empty() ? 0 : v[v.size() / 2];
 }
 
-/// The median of `field` over the runs of one (rate, mode).
+/// The median of `field` over the runs of one (rate, mode) that have it
+/// (NaN: no run has it).
 template <class Field>
 double median_of(const std::vector<run_record>& all, double rate, durability mode, Field field) {
   std::vector<double> v;
   for (auto& x : all)
-    if (x.rate == rate && x.mode == mode)
+    if (x.rate == rate && x.mode == mode && !std::isnan(field(x.r)))
       v.push_back(field(x.r));
-  return median(v);
+  return v.empty() ? std::nan("") : median(v);
 }
 
 void print_medians(const bench_args& a, const std::vector<run_record>& all) {
@@ -226,7 +230,8 @@ void print_medians(const bench_args& a, const std::vector<run_record>& all) {
 }
 
 /// One run on a fresh node; nullopt if the node or the setup failed.
-std::optional<run_record> one_run(const bench_args& a, double rate, durability mode) {
+std::optional<run_record> one_run(const bench_args& a, double rate, durability mode,
+                                  std::uint32_t k) {
   bench::node_options opts;
   opts.dir_parent = mode == durability::fsync ? a.disk_dir : a.tmpfs_dir;
   opts.cpu = a.node_cpu;
@@ -238,6 +243,9 @@ std::optional<run_record> one_run(const bench_args& a, double rate, durability m
   }
   auto cfg = a.run;
   cfg.orders_per_s = rate;
+  if (!a.perf_prefix.empty())
+    cfg.perf_out = a.perf_prefix + "-" + std::to_string(static_cast<long>(rate)) + "-" +
+                   to_string(mode) + "-" + std::to_string(k + 1) + ".data";
   auto r = bench::run_orders(cfg, *node);
   node->stop();
   if (!r)
@@ -275,7 +283,7 @@ int main(int argc, char** argv) {
   for (double rate : args->rates)
     for (std::uint32_t k = 0; k < args->runs; ++k)
       for (auto mode : args->modes) { // interleaved: drift hits both modes alike
-        auto x = one_run(*args, rate, mode);
+        auto x = one_run(*args, rate, mode, k);
         if (!x) {
           std::cerr << "orders_bench: run rate=" << rate << " mode=" << to_string(mode)
                     << " failed to set up\n";

@@ -14,7 +14,13 @@
 
 #include <boost/asio/executor_work_guard.hpp>
 
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <charconv>
+#include <fstream>
 #include <iostream>
 #include <thread>
 #include <vector>
@@ -36,6 +42,9 @@ static_assert(dropoff_distance_m < store_radius_m);
 /// Timeouts of the setup steps (the load itself never waits).
 constexpr auto connect_timeout = 5s;
 constexpr auto reply_timeout = 5s;
+/// A saturated node answers /metrics late (the journal's stats request
+/// queues behind its appends); the window's edge is timed before the scrape.
+constexpr auto metrics_timeout = 10s;
 /// How often the drain looks whether the window's orders have settled.
 constexpr auto drain_poll = 50ms;
 /// Prep time the stores announce (any value; nothing waits on it).
@@ -43,8 +52,26 @@ constexpr std::uint32_t prep_minutes = 10;
 /// The item every order carries (total must equal the item sum).
 constexpr std::int64_t item_price_minor = 1500;
 
+/// Busy and total CPU ticks of the whole machine (/proc/stat's "cpu"
+/// line): other work on a shared machine shows up in the figures.
+struct machine_ticks {
+  double busy = 0, total = 0;
+};
+
+machine_ticks read_machine_ticks() {
+  std::ifstream in("/proc/stat");
+  std::string cpu;
+  double user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0;
+  in >> cpu >> user >> nice >> system >> idle >> iowait >> irq >> softirq >> steal;
+  machine_ticks t;
+  t.busy = user + nice + system + irq + softirq + steal;
+  t.total = t.busy + idle + iowait;
+  return in ? t : machine_ticks{};
+}
+
 /// Node-side figures sampled at the window's edges.
 struct node_sample {
+  machine_ticks machine;
   std::int64_t at_us = 0, cpu_ticks = -1;
   double appends = 0, commits = 0, fsync_us = 0;
   bool have_metrics = false;
@@ -54,7 +81,8 @@ node_sample sample(const node_process& node) {
   node_sample s;
   s.at_us = sim::sim_context::now_us();
   s.cpu_ticks = node.cpu_ticks();
-  if (auto text = scrape_metrics(node.http_port(), 2s)) {
+  s.machine = read_machine_ticks();
+  if (auto text = scrape_metrics(node.http_port(), metrics_timeout)) {
     auto a = metric_value(*text, "courier_journal_appends_total");
     auto c = metric_value(*text, "courier_journal_commits_total");
     auto f = metric_value(*text, "courier_journal_fsync_us_total");
@@ -64,6 +92,22 @@ node_sample sample(const node_process& node) {
     s.fsync_us = f.value_or(0);
   }
   return s;
+}
+
+/// Starts `perf record -g` on `pid` for `seconds` into `out`; -1 if it
+/// could not start (the run goes on without a profile).
+pid_t start_perf(pid_t pid, std::uint32_t seconds, const std::string& out) {
+  std::vector<std::string> args{"perf",   "record", "-g",           "-p",
+                                std::to_string(pid), "-o", out, "--", "sleep",
+                                std::to_string(seconds)};
+  std::vector<char*> argv;
+  for (auto& a : args)
+    argv.push_back(a.data());
+  argv.push_back(nullptr);
+  pid_t child = -1;
+  if (posix_spawnp(&child, "perf", nullptr, nullptr, argv.data(), environ) != 0)
+    return -1;
+  return child;
 }
 
 /// Everything one run connects, on one io_context.
@@ -234,13 +278,22 @@ orders_run_result orders_run::figures(const node_sample& a, const node_sample& b
   r.failed = w.failed;
   r.unfinished = w.unfinished;
   auto c = stats_.counters();
-  for (auto e : c.errors)
-    r.errors += e;
-  r.rate_limited = c.errors[static_cast<std::size_t>(core::errc::rate_limited)];
-  r.overloaded = c.errors[static_cast<std::size_t>(core::errc::overloaded)];
+  for (std::size_t i = 0; i < c.errors.size(); ++i) {
+    r.errors += c.errors[i];
+    if (c.errors[i] != 0)
+      r.errors_by_code += std::string(r.errors_by_code.empty() ? "" : " ") +
+                          std::string(core::to_string(static_cast<core::errc>(i))) + "=" +
+                          std::to_string(c.errors[i]);
+  }
   if (a.cpu_ticks >= 0 && b.cpu_ticks >= 0)
     r.node_cpu_pct = 100.0 * static_cast<double>(b.cpu_ticks - a.cpu_ticks) /
                      node_process::ticks_per_s() / secs;
+  if (b.machine.total > a.machine.total) {
+    // Ticks of all CPUs together: busy share x CPUs = busy cores, in %.
+    double cpus = std::max(1u, std::thread::hardware_concurrency());
+    r.machine_busy_pct = 100.0 * cpus * (b.machine.busy - a.machine.busy) /
+                         (b.machine.total - a.machine.total);
+  }
   if (a.have_metrics && b.have_metrics && b.commits > a.commits) {
     double commits = b.commits - a.commits;
     r.appends_per_commit = (b.appends - a.appends) / commits;
@@ -261,8 +314,13 @@ std::optional<orders_run_result> orders_run::run() {
   std::thread sampler([&] {
     std::this_thread::sleep_until(window_at);
     at_window = sample(node_);
+    pid_t perf = cfg_.perf_out.empty()
+                     ? -1
+                     : start_perf(node_.pid(), cfg_.duration_s, cfg_.perf_out);
     std::this_thread::sleep_until(end);
     at_end = sample(node_);
+    if (perf > 0)
+      waitpid(perf, nullptr, 0); // perf stops itself after the window
   });
   pace(start, end);
   sampler.join();

@@ -8,6 +8,7 @@
 #include "bench/fanout/node_process.hpp"
 #include "tools/sim/latency.hpp"
 
+#include <cmath>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -23,6 +24,8 @@ struct orders_run_config {
   std::uint32_t stores = 50;
   std::uint32_t customers = 100;
   std::string secret;
+  /// If set, `perf record -g` samples the node over the window into this file.
+  std::string perf_out;
 };
 
 /// What one run measured (the window only).
@@ -33,12 +36,17 @@ struct orders_run_result {
   sim::latency_summary to_placed, to_accepted;
   std::uint64_t sent = 0, failed = 0, unfinished = 0; ///< of the orders sent in the window
   std::uint64_t errors = 0;  ///< error replies of any kind, whole run
-  std::uint64_t rate_limited = 0, overloaded = 0;
+  std::string errors_by_code; ///< "code=N ..." of the non-zero ones, whole run
   double node_cpu_pct = 0;   ///< of one core, over the window
   double node_rss_mib = 0;   ///< at the end of the window
-  double appends_per_commit = 0; ///< journal group-commit size over the window
-  double commits_per_s = 0;      ///< journal fsyncs per second over the window
-  double fsync_ms_mean = 0;      ///< mean sync() time over the window
+  /// The whole machine's busy CPU over the window, in % of one core (node,
+  /// bench, and anything else running: on a shared machine, the noise).
+  double machine_busy_pct = 0;
+  /// Journal figures over the window, from /metrics; NaN when the node did
+  /// not answer /metrics in time (a saturated node answers it late).
+  double appends_per_commit = std::nan("");  ///< group-commit size: appends per fsync
+  double commits_per_s = std::nan("");       ///< fsyncs per second
+  double fsync_ms_mean = std::nan("");       ///< mean sync() (write + fdatasync) time
   /// Orders sent in the window that were accepted, after the drain.
   double accepted_fraction() const {
     return sent == 0 ? 0 : static_cast<double>(sent - failed - unfinished) / sent;
