@@ -20,6 +20,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cmath>
 #include <fstream>
 #include <iostream>
 #include <thread>
@@ -73,7 +74,7 @@ machine_ticks read_machine_ticks() {
 struct node_sample {
   machine_ticks machine;
   std::int64_t at_us = 0, cpu_ticks = -1;
-  double appends = 0, commits = 0, fsync_us = 0;
+  double appends = 0, commits = 0, fsync_us = 0, activations = 0;
   bool have_metrics = false;
 };
 
@@ -86,7 +87,10 @@ node_sample sample(const node_process& node) {
     auto a = metric_value(*text, "courier_journal_appends_total");
     auto c = metric_value(*text, "courier_journal_commits_total");
     auto f = metric_value(*text, "courier_journal_fsync_us_total");
-    s.have_metrics = a && c && f;
+    // Each activation reads its stream, and a read commits first (see README).
+    auto act = metric_value(*text, "courier_entity_activations_total");
+    s.have_metrics = a && c && f && act;
+    s.activations = act.value_or(0);
     s.appends = a.value_or(0);
     s.commits = c.value_or(0);
     s.fsync_us = f.value_or(0);
@@ -274,6 +278,10 @@ orders_run_result orders_run::figures(const node_sample& a, const node_sample& b
   r.accepted_per_s = static_cast<double>(w.accepted) / secs;
   r.to_placed = w.to_placed;
   r.to_accepted = w.to_accepted;
+  // No sample is no latency, not 0 ms (the medians skip NaN).
+  for (auto* l : {&r.to_placed, &r.to_accepted})
+    if (l->count == 0)
+      l->p50_ms = l->p99_ms = std::nan("");
   r.sent = w.sent;
   r.failed = w.failed;
   r.unfinished = w.unfinished;
@@ -299,6 +307,7 @@ orders_run_result orders_run::figures(const node_sample& a, const node_sample& b
     r.appends_per_commit = (b.appends - a.appends) / commits;
     r.commits_per_s = commits / secs;
     r.fsync_ms_mean = (b.fsync_us - a.fsync_us) / commits / 1000.0;
+    r.activations_per_s = (b.activations - a.activations) / secs;
   }
   return r;
 }
@@ -328,6 +337,11 @@ std::optional<orders_run_result> orders_run::run() {
   drain(at_window.at_us, at_end.at_us);
   auto r = figures(at_window, at_end);
   r.node_rss_mib = rss_mib;
+  // The counters start at zero with the node: their values are the run's.
+  if (auto whole = sample(node_); whole.have_metrics && whole.commits > 0) {
+    r.run_appends_per_commit = whole.appends / whole.commits;
+    r.run_fsync_ms_mean = whole.fsync_us / whole.commits / 1000.0;
+  }
   return r;
 }
 

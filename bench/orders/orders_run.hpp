@@ -47,6 +47,12 @@ struct orders_run_result {
   double appends_per_commit = std::nan("");  ///< group-commit size: appends per fsync
   double commits_per_s = std::nan("");       ///< fsyncs per second
   double fsync_ms_mean = std::nan("");       ///< mean sync() (write + fdatasync) time
+  double activations_per_s = std::nan("");   ///< entity activations (each reads the journal)
+  /// The same journal figures over the whole run (node start to the end of
+  /// the drain), scraped once the load is over: there even when the
+  /// saturated node did not answer at the window's edges.
+  double run_appends_per_commit = std::nan("");
+  double run_fsync_ms_mean = std::nan("");
   /// Orders sent in the window that were accepted, after the drain.
   double accepted_fraction() const {
     return sent == 0 ? 0 : static_cast<double>(sent - failed - unfinished) / sent;
