@@ -292,6 +292,24 @@ describe('store tablets catch up (issue #12 item 1)', () => {
   });
 });
 
+describe('riders catch up (issue #12)', () => {
+  test('a_rider_that_reconnects_gets_the_order_it_is_assigned_to', async () => {
+    const base = area();
+    const store = await openStore('s-rider-back', base);
+    const cust = await as('customer', 'c-rider-back');
+    const rider = await Rider.connect(node, WebSocket, 'r-back', offset(base, 60, 0));
+    await rider.available(true);
+    const order_id = await placePaid(cust, store, 's-rider-back', offset(base, 700, 0));
+    const offer = await assign(store, rider, order_id);
+    rider.c.close();
+    const again = await as('rider', 'r-back');
+    const a = await again.next((m) => m.type === 'assignment', 5000, 'assignment after reconnect');
+    assert.equal(a.order_id, order_id, JSON.stringify(a));
+    assert.equal(a.offer_id, offer.offer_id, JSON.stringify(a));
+    again.close(); store.close(); cust.close();
+  });
+});
+
 describe('dispatch', () => {
   test('offer_expires_after_timeout_and_moves_to_next_rider', async () => {
     const base = area();
