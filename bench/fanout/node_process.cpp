@@ -150,6 +150,21 @@ double node_process::ticks_per_s() {
   return static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
+std::int64_t node_process::cpu_ms() const {
+  auto ticks = cpu_ticks();
+  return ticks < 0 ? 0 : static_cast<std::int64_t>(static_cast<double>(ticks) * 1000 / ticks_per_s());
+}
+
+void node_process::kill_now() {
+  if (pid_ > 0) {
+    kill(pid_, SIGKILL);
+    int status = 0;
+    waitpid(pid_, &status, 0);
+    pid_ = -1;
+  }
+  stop(); // removes the data dir
+}
+
 void node_process::stop() {
   if (pid_ > 0) {
     kill(pid_, SIGTERM);
