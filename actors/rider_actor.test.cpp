@@ -17,6 +17,11 @@ rider_event offer_taken(const std::string& id, const std::string& order) {
   ev.offer = held_offer{id, order, 1.5, 2.5, 3.5, 4.5, 123.25, 99};
   return ev;
 }
+rider_event clear_event_for(const std::string& offer_id) {
+  rider_event ev{rider_event::kind::offer_cleared, false, {}};
+  ev.offer.offer_id = offer_id;
+  return ev;
+}
 } // namespace
 
 TEST_CASE("rider_logic_drops_stale_seq_and_holds_one_offer_or_order") {
@@ -55,6 +60,26 @@ TEST_CASE("rider_logic_drops_stale_seq_and_holds_one_offer_or_order") {
   CHECK(r.move_to_cell("a").empty());
   CHECK(r.move_to_cell("a").empty());
   CHECK(r.move_to_cell("b") == "a");
+}
+
+TEST_CASE("rider_logic_remembers_the_last_16_released_orders_and_clears_only_its_offer") {
+  rider_logic r;
+  CHECK(r.offer().offer_id.empty()); // no offer: an empty one, never a dangling one
+  r.apply(rider_event{rider_event::kind::availability, true, {}});
+  r.apply(offer_taken("o-1-1", "o-1"));
+  r.apply(clear_event_for("o-2-1")); // another offer's withdrawal: kept
+  CHECK(r.offer().offer_id == "o-1-1");
+  CHECK(r.offer().distance_m == 123.25);
+  r.apply(clear_event_for("o-1-1"));
+  CHECK_FALSE(r.has_offer());
+  for (int i = 0; i <= static_cast<int>(rider_logic::released_remembered_max); ++i) {
+    rider_event released{rider_event::kind::released, false, {}};
+    released.offer.order_id = "o-r" + std::to_string(i);
+    r.apply(released);
+  }
+  CHECK_FALSE(r.was_released("o-r0")); // the oldest of 17 is forgotten
+  CHECK(r.was_released("o-r1"));
+  CHECK(r.was_released("o-r16"));
 }
 
 TEST_CASE("rider_events_round_trip_exactly") {

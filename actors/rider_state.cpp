@@ -66,6 +66,11 @@ std::string rider_logic::move_to_cell(const std::string& cell) {
   return left;
 }
 
+const held_offer& rider_logic::offer() const noexcept {
+  static const held_offer none{};
+  return offer_ ? *offer_ : none;
+}
+
 bool rider_logic::can_take_offer() const noexcept {
   return available_ && !has_offer() && !has_order();
 }
@@ -87,17 +92,17 @@ void rider_logic::apply(const rider_event& ev) {
       break;
     case rider_event::kind::offer_taken:
       COURIER_ASSERT(!ev.offer.offer_id.empty());
-      offer_ = ev.offer;
+      offer_ = std::make_unique<held_offer>(ev.offer);
       break;
     case rider_event::kind::offer_cleared:
-      if (offer_.offer_id == ev.offer.offer_id)
-        offer_ = held_offer{};
+      if (offer_ && offer_->offer_id == ev.offer.offer_id)
+        offer_.reset();
       break;
     case rider_event::kind::assigned:
       COURIER_ASSERT(!ev.offer.order_id.empty());
       order_id_ = ev.offer.order_id;
       assigned_offer_id_ = ev.offer.offer_id;
-      offer_ = held_offer{}; // the offer became the order
+      offer_.reset(); // the offer became the order
       break;
     case rider_event::kind::released:
       if (order_id_ == ev.offer.order_id) {
@@ -105,10 +110,11 @@ void rider_logic::apply(const rider_event& ev) {
         assigned_offer_id_.clear();
       }
       if (!was_released(ev.offer.order_id)) {
+        if (released_.size() >= released_remembered_max)
+          released_.erase(released_.begin()); // at most 16 short strings move
         released_.push_back(ev.offer.order_id);
-        if (released_.size() > released_remembered_max)
-          released_.pop_front();
       }
+      COURIER_ASSERT(released_.size() <= released_remembered_max);
       break;
   }
   // A rider never holds an order and an offer at once.

@@ -16,8 +16,9 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <deque>
+#include <memory>
 #include <string>
+#include <vector>
 
 namespace courier::actors {
 
@@ -77,8 +78,9 @@ public:
   // -- offers and orders (journaled) --
   /// Whether an offer may be taken now: available, no offer, no order.
   bool can_take_offer() const noexcept;
-  const held_offer& offer() const noexcept { return offer_; }
-  bool has_offer() const noexcept { return !offer_.offer_id.empty(); }
+  /// The held offer; an empty one (no offer_id) when none is held.
+  const held_offer& offer() const noexcept;
+  bool has_offer() const noexcept { return offer_ != nullptr; }
   const std::string& order_id() const noexcept { return order_id_; }
   const std::string& assigned_offer_id() const noexcept { return assigned_offer_id_; }
   bool has_order() const noexcept { return !order_id_.empty(); }
@@ -104,10 +106,15 @@ private:
   core::time_ms at_ms_ = 0;
   std::string cell_;
   bool available_ = false;
-  held_offer offer_;
+  /// Null while no offer is held, which is most of a rider's life: the
+  /// ~110 bytes of an offer are paid only by riders holding one (issue #11).
+  std::unique_ptr<held_offer> offer_;
   std::string order_id_;
   std::string assigned_offer_id_;
-  std::deque<std::string> released_; ///< newest last, bounded
+  /// Newest last, at most released_remembered_max. A vector, not a deque:
+  /// libstdc++'s deque allocates ~600 bytes as soon as it is constructed,
+  /// and most live riders never have a released order (issue #11).
+  std::vector<std::string> released_;
 };
 
 } // namespace courier::actors
