@@ -341,11 +341,14 @@ caf::result<msg::ok_reply> on_subscribe(rider_actor* self, subscribe_cmd& cmd) {
   return rp;
 }
 
-void drop_gateway(rider_actor* self, const caf::actor_addr& addr) {
+/// Forgets a subscribed gateway; true if it was subscribed.
+bool drop_gateway(rider_actor* self, const caf::actor_addr& addr) {
   auto& gws = self->state.gateways;
-  gws.erase(std::remove_if(gws.begin(), gws.end(),
-                           [&](const caf::actor& g) { return g.address() == addr; }),
-            gws.end());
+  auto gone = std::remove_if(gws.begin(), gws.end(),
+                             [&](const caf::actor& g) { return g.address() == addr; });
+  bool found = gone != gws.end();
+  gws.erase(gone, gws.end());
+  return found;
 }
 
 caf::result<msg::ok_reply> on_availability(rider_actor* self, availability_cmd& cmd) {
@@ -422,12 +425,22 @@ caf::behavior rider_behavior(rider_actor* self, cluster::entity_context ctx,
     },
     [=](subscribe_cmd& cmd) { return on_subscribe(self, cmd); },
     [=](unsubscribe_cmd& cmd) {
-      drop_gateway(self, cmd.gateway.address());
+      // The monitor taken at subscribe is attached to the node-wide gateway
+      // actor: left in place, every reconnect of every rider would add one
+      // there for good (issue #11).
+      if (drop_gateway(self, cmd.gateway.address()))
+        self->demonitor(cmd.gateway.address());
       return msg::ok_reply{};
     },
-    cluster::passivation_handler(self, ctx, [=] {
-      ask_to_resubscribe(self, self->state.gateways, "rider:" + ctx.self.key);
-    }),
+    // What cluster::passivation_handler does, but reading the context from
+    // the state: that helper keeps two copies of it in the behavior (~180
+    // bytes, more with long keys) for every live rider (issue #11).
+    [=](cluster::passivate_atom) {
+      const auto& c = self->state.ctx;
+      ask_to_resubscribe(self, self->state.gateways, "rider:" + c.self.key);
+      self->send(c.router, cluster::passivated_atom::value, c.self);
+      self->quit();
+    },
   };
 }
 
