@@ -99,8 +99,8 @@ core::result<core::unit_t> file_backend::save_snapshot(const std::string& stream
     return ok;
   const auto* entry = index_.find(stream);
   std::optional<version_t> latest;
-  if (entry && entry->snapshot)
-    latest = entry->snapshot_version;
+  if (entry && entry->has_snapshot())
+    latest = entry->snapshot_version();
   if (auto ok = check_snapshot(stream, version, payload.size(),
                                entry ? entry->version : 0, latest);
       !ok)
@@ -263,12 +263,12 @@ core::result<recovered_stream> file_backend::read(const std::string& stream) {
   if (entry == nullptr)
     return out;
   out.version = entry->version;
-  if (entry->snapshot) {
-    auto payload = load_checked(*entry->snapshot, record_kind::snapshot, stream,
-                                entry->snapshot_version);
+  if (entry->has_snapshot()) {
+    auto payload = load_checked(entry->snapshot, record_kind::snapshot, stream,
+                                entry->snapshot_version());
     if (!payload)
       return payload.err();
-    out.snapshot = snapshot_record{entry->snapshot_version, std::move(*payload)};
+    out.snapshot = snapshot_record{entry->snapshot_version(), std::move(*payload)};
   }
   version_t version = entry->version - entry->events.size();
   out.events.reserve(entry->events.size());

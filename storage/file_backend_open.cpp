@@ -202,7 +202,7 @@ core::result<core::unit_t> file_backend::index_record(const decoded_record& rec,
     return core::unit;
   }
   if (rec.version > current ||
-      (entry && entry->snapshot && rec.version < entry->snapshot_version))
+      (entry && entry->has_snapshot() && rec.version < entry->snapshot_version()))
     return make_error(errc::internal, "journal corrupt: " + where() +
                                           " but has a snapshot at version " +
                                           std::to_string(rec.version));

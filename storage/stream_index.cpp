@@ -25,7 +25,6 @@ stream_entry& stream_index::touch(const std::string& stream) {
     undo.existed = !inserted;
     undo.before.version = it->second.version;
     undo.before.snapshot = it->second.snapshot;
-    undo.before.snapshot_version = it->second.snapshot_version;
     undo.events_before = it->second.events.size();
     undo_.emplace(stream, std::move(undo));
   }
@@ -43,8 +42,9 @@ void stream_index::add_event(const std::string& stream, version_t version,
 void stream_index::add_snapshot(const std::string& stream, version_t version,
                                 record_loc loc) {
   auto& entry = touch(stream);
+  COURIER_ASSERT(loc.bytes > 0); // bytes == 0 marks "no snapshot"
   COURIER_ASSERT(version <= entry.version);
-  COURIER_ASSERT(!entry.snapshot || version >= entry.snapshot_version);
+  COURIER_ASSERT(!entry.has_snapshot() || version >= entry.snapshot_version());
   const version_t first_listed = entry.version - entry.events.size() + 1;
   COURIER_ASSERT(version + 1 >= first_listed);
   auto& undo = undo_.at(stream);
@@ -57,8 +57,7 @@ void stream_index::add_snapshot(const std::string& stream, version_t version,
   const auto covered = static_cast<std::ptrdiff_t>(version + 1 - first_listed);
   entry.events.erase(entry.events.begin(), entry.events.begin() + covered);
   entry.snapshot = loc;
-  entry.snapshot_version = version;
-  COURIER_ASSERT(entry.version - entry.events.size() == version);
+  COURIER_ASSERT(entry.snapshot_version() == version);
 }
 
 void stream_index::commit() { undo_.clear(); }
@@ -72,12 +71,12 @@ void stream_index::rollback() {
     auto& entry = streams_.at(name);
     entry.version = undo.before.version;
     entry.snapshot = undo.before.snapshot;
-    entry.snapshot_version = undo.before.snapshot_version;
     if (undo.events_saved)
       entry.events = std::move(undo.before.events);
     else
       entry.events.resize(undo.events_before);
     COURIER_ASSERT(entry.events.size() <= entry.version);
+    COURIER_ASSERT(entry.has_snapshot() || entry.events.size() == entry.version);
   }
   undo_.clear();
 }

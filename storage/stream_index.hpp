@@ -5,7 +5,7 @@
 /// read() preads exactly those records. Changes since the last commit() can
 /// be undone with rollback(), which is how a failed sync() restores versions.
 ///
-/// Memory: per stream ~100 bytes + its name, plus 16 bytes per event since
+/// Memory: per stream ~110 bytes + its name, plus 16 bytes per event since
 /// its latest snapshot (the file backend caps that count per stream and the
 /// number of streams; see file_backend_options). Entities bound it further
 /// by snapshotting.
@@ -13,7 +13,6 @@
 #include "storage/journal.hpp"
 
 #include <cstdint>
-#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -27,14 +26,22 @@ struct record_loc {
   std::uint64_t offset = 0;
 };
 
-/// One stream's index entry.
+/// One stream's index entry. Kept to 48 bytes (a 96-byte map node with its
+/// key): there is one per stream ever written, a million and more on a busy
+/// node (issue #11), so nothing is stored that can be derived.
 struct stream_entry {
   version_t version = 0;
-  std::optional<record_loc> snapshot;
-  version_t snapshot_version = 0; ///< meaningful only if `snapshot`
+  /// The latest snapshot's record; `bytes == 0` means none (every record
+  /// has a header, so a real one is never empty).
+  record_loc snapshot;
   /// Events after the snapshot (or from version 1 without one), in order:
   /// versions version - events.size() + 1 .. version.
   std::vector<record_loc> events;
+
+  bool has_snapshot() const noexcept { return snapshot.bytes != 0; }
+  /// The version the snapshot covers: the events after it are exactly the
+  /// rest. Meaningful only if has_snapshot().
+  version_t snapshot_version() const noexcept { return version - events.size(); }
 };
 
 /// Stream name -> entry, with an undo log since the last commit().
