@@ -4,14 +4,14 @@
 // Per run: start a node (embedded journal in a temp dir; idle passivation
 // off and the activation limit far above N, so nothing passivates), then
 // through the client protocol over raw TCP:
-//   1. riders: each one a session of its own (a rider token names one
-//      rider): hello, availability{true}, one position; closed once acked.
-//      At most --concurrency sessions at once (the fd limit).
-//   2. orders: stores spread over Seoul (upsert_store as admin), then
+//   1. orders: stores spread over Seoul (upsert_store as admin), then
 //      customers place orders (1-3 items, a drop-off within the radius),
 //      pipelined; the node's simulated provider pays them.
-//   3. a share of the orders (--accept-every) is accepted by its store, so
+//   2. a share of the orders (--accept-every) is accepted by its store, so
 //      dispatch starts for them (offers stay held: --offer-timeout-s 3600).
+//   3. riders: each one a session of its own (a rider token names one
+//      rider): hello, availability{true}, one position; closed once acked.
+//      At most --concurrency sessions at once (the fd limit).
 // Reports node RSS before/after each phase and per entity, node CPU time,
 // and the node's own live-entity gauge (/metrics), which must cover every
 // rider and order, with no passivation.
@@ -84,7 +84,7 @@ struct bench_args {
 /// One run's figures.
 struct run_result {
   std::uint64_t riders = 0, orders = 0, accepted = 0, live = 0, passivated = 0;
-  double rss_base_mb = 0, rss_riders_mb = 0, rss_all_mb = 0;
+  double rss_base_mb = 0, rss_orders_mb = 0, rss_all_mb = 0;
   double rider_bytes = 0, order_bytes = 0, all_bytes = 0;
   double cpu_s = 0, elapsed_s = 0;
 };
@@ -456,16 +456,18 @@ std::optional<run_result> entities_run::run() {
   run_result r;
   auto cpu0 = node_.cpu_ms();
   auto base = node_.rss_kib();
-  if (!add_riders())
-    return std::nullopt;
-  settled_metrics();
-  auto after_riders = node_.rss_kib();
-  std::fprintf(stderr, "entities_bench: rss_mb base=%.1f after riders=%.1f\n", mib(base),
-               mib(after_riders)); // also when a later phase fails
+  // Orders first: placing them slows down sharply with many live riders
+  // (see bench/README.md), and the per-kind figures do not depend on order.
   if (!add_orders())
     return std::nullopt;
   settled_metrics(); // payments done: a store accepts only paid orders
   if (!accept_orders())
+    return std::nullopt;
+  settled_metrics();
+  auto after_orders = node_.rss_kib();
+  std::fprintf(stderr, "entities_bench: rss_mb base=%.1f after orders=%.1f\n", mib(base),
+               mib(after_orders)); // also when a later phase fails
+  if (!add_riders())
     return std::nullopt;
   auto m = settled_metrics();
   auto after_all = node_.rss_kib();
@@ -477,24 +479,24 @@ std::optional<run_result> entities_run::run() {
   r.live = m->live;
   r.passivated = m->passivations_total;
   r.rss_base_mb = mib(base);
-  r.rss_riders_mb = mib(after_riders);
+  r.rss_orders_mb = mib(after_orders);
   r.rss_all_mb = mib(after_all);
-  r.rider_bytes = 1024.0 * static_cast<double>(after_riders - base) / static_cast<double>(riders_);
-  r.order_bytes =
-      1024.0 * static_cast<double>(after_all - after_riders) / static_cast<double>(orders_);
+  r.order_bytes = 1024.0 * static_cast<double>(after_orders - base) / static_cast<double>(orders_);
+  r.rider_bytes =
+      1024.0 * static_cast<double>(after_all - after_orders) / static_cast<double>(riders_);
   r.all_bytes = 1024.0 * static_cast<double>(after_all - base) / static_cast<double>(a_.entities);
   r.cpu_s = static_cast<double>(node_.cpu_ms() - cpu0) / 1000.0;
   r.elapsed_s = std::chrono::duration<double>(clock_type::now() - t0).count();
   std::fprintf(stderr,
                "entities_bench: run: riders=%llu orders=%llu accepted=%llu live=%llu "
-               "activations=%llu passivated=%llu rss_mb base=%.1f riders=%.1f all=%.1f "
+               "activations=%llu passivated=%llu rss_mb base=%.1f orders=%.1f all=%.1f "
                "cpu_s=%.1f elapsed_s=%.1f\n",
                static_cast<unsigned long long>(r.riders),
                static_cast<unsigned long long>(r.orders),
                static_cast<unsigned long long>(r.accepted),
                static_cast<unsigned long long>(r.live),
                static_cast<unsigned long long>(m->activations_total),
-               static_cast<unsigned long long>(r.passivated), r.rss_base_mb, r.rss_riders_mb,
+               static_cast<unsigned long long>(r.passivated), r.rss_base_mb, r.rss_orders_mb,
                r.rss_all_mb, r.cpu_s, r.elapsed_s);
   return r;
 }
@@ -536,10 +538,10 @@ void print(std::vector<run_result>& rs, const bench_args& a) {
     std::printf("entities: kind=%s n=%llu rss_mb=%.1f bytes_per_entity=%.0f\n", kind,
                 static_cast<unsigned long long>(n), mb, bytes);
   };
-  line("rider", riders, median(rs, &run_result::rss_riders_mb) - median(rs, &run_result::rss_base_mb),
-       median(rs, &run_result::rider_bytes));
-  line("order", orders, median(rs, &run_result::rss_all_mb) - median(rs, &run_result::rss_riders_mb),
+  line("order", orders, median(rs, &run_result::rss_orders_mb) - median(rs, &run_result::rss_base_mb),
        median(rs, &run_result::order_bytes));
+  line("rider", riders, median(rs, &run_result::rss_all_mb) - median(rs, &run_result::rss_orders_mb),
+       median(rs, &run_result::rider_bytes));
   line("all", riders + orders, median(rs, &run_result::rss_all_mb),
        median(rs, &run_result::all_bytes));
   std::printf("entities: runs=%zu (median) live=%.0f accepted=%.0f node_rss_base_mb=%.1f "
