@@ -432,15 +432,9 @@ caf::behavior rider_behavior(rider_actor* self, cluster::entity_context ctx,
         self->demonitor(cmd.gateway.address());
       return msg::ok_reply{};
     },
-    // What cluster::passivation_handler does, but reading the context from
-    // the state: that helper keeps two copies of it in the behavior (~180
-    // bytes, more with long keys) for every live rider (issue #11).
-    [=](cluster::passivate_atom) {
-      const auto& c = self->state.ctx;
-      ask_to_resubscribe(self, self->state.gateways, "rider:" + c.self.key);
-      self->send(c.router, cluster::passivated_atom::value, c.self);
-      self->quit();
-    },
+    cluster::passivation_handler_from_state(self, [self] {
+      ask_to_resubscribe(self, self->state.gateways, "rider:" + self->state.ctx.self.key);
+    }),
   };
 }
 

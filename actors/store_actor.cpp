@@ -449,7 +449,9 @@ caf::behavior store_behavior(store_actor* self, cluster::entity_context ctx,
     [=](const store_check& chk) { return served(on_check(self, ctx, chk)); },
     [=](const subscribe_cmd& cmd) { return served(on_subscribe(self, ctx, res, cmd)); },
     [=](const unsubscribe_cmd& cmd) {
-      self->state.subscribers.remove(cmd.gateway.address());
+      // Drop the monitor too: it is on the node-wide gateway actor.
+      if (self->state.subscribers.remove(cmd.gateway.address()))
+        self->demonitor(cmd.gateway.address());
       return msg::ok_reply{};
     },
     [=](const store_sync& sync) { return served(on_sync(self, ctx, res, sync)); },

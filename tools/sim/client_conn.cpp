@@ -60,6 +60,10 @@ protected:
   }
 
   void on_written(const error_code& ec) {
+    // A write may complete after finish() (a read error meanwhile) emptied
+    // the queue: popping then was a double free (a rare sim_client_test abort).
+    if (finished_)
+      return;
     if (ec)
       return finish("write: " + ec.message());
     outq_.pop_front();
