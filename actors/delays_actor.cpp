@@ -121,6 +121,8 @@ void recover_board(delays_state& st, storage::recovered_stream& rec) {
     apply(st, *decoded);
   }
   st.version = rec.version;
+  // The tail counts toward the next snapshot, across activations.
+  st.since_snapshot = rec.events.size();
 }
 
 caf::behavior delays_behavior(delays_actor* self, cluster::entity_context ctx,

@@ -234,6 +234,9 @@ void recover_into(store_state& st, storage::recovered_stream& rec, int region_re
     apply(st, *decoded, region_res);
   }
   st.version = rec.version;
+  // The tail counts toward the next snapshot: an activation that stops
+  // before store_snapshot_every events must not let the tail grow forever.
+  st.since_snapshot = rec.events.size();
 }
 
 /// Journals `ev`, applies it, then delivers what `reply()` makes.
