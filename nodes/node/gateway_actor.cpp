@@ -434,7 +434,13 @@ caf::behavior gateway_behavior(gateway_actor* self, gateway_actor_config cfg,
     // Entities answer unsubscribe_cmd with ok; nothing waits for it.
     [=](const msg::ok_reply&) {},
     [=](actors::push_atom, const std::string& topic, const msg::order_status_msg& x) {
-      if (!self->state.order_versions[topic].advance(x.version, x.status))
+      // An order's topic carries one order, whose versions only go forward.
+      // A store's carries all its orders (versions of different orders do
+      // not compare; the store pushes each change once itself).
+      bool order_topic = topic.size() > actors::kind::order.size() &&
+                         topic.compare(0, actors::kind::order.size(), actors::kind::order) == 0 &&
+                         topic[actors::kind::order.size()] == ':';
+      if (order_topic && !self->state.order_versions[topic].advance(x.version, x.status))
         return; // already pushed (an outbox re-send, or caught up on a move)
       fan_out(self, topic, x, reliable);
     },

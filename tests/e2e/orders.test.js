@@ -288,6 +288,15 @@ describe('store tablets catch up (issue #12 item 1)', () => {
     await second.next((m) => m.type === 'new_order' && m.order_id === placed.order_id, 5000, 'new_order on a second tablet');
     const st2 = await second.next((m) => m.type === 'order_status' && m.order_id === placed.order_id, 5000, 'status on a second tablet');
     assert.equal(st2.status, 'accepted');
+    // A second order: its statuses reach the tablets although their versions
+    // are below the first order's (one store topic carries many orders).
+    const other = await cust.expect(orderBody('s-late', offset(base, 300, 100)), 'order_placed');
+    await tablet.next((m) => m.type === 'new_order' && m.order_id === other.order_id, 5000, 'second new_order');
+    const paid2 = await tablet.next((m) => m.type === 'order_status' && m.order_id === other.order_id, 5000, 'second order paid');
+    assert.equal(paid2.status, 'paid');
+    await tablet.expect({ type: 'reject_order', order_id: other.order_id, reason: 'closed early' }, 'ok');
+    await second.next((m) => m.type === 'order_status' && m.order_id === other.order_id && m.status === 'rejected', 5000,
+      'rejected on the second tablet');
     tablet.close(); second.close(); cust.close();
   });
 });
