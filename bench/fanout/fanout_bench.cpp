@@ -301,16 +301,8 @@ int main(int argc, char** argv) {
   auto args = parse(argc, argv);
   if (!args)
     return 2;
-  std::signal(SIGPIPE, SIG_IGN);
-  rlimit lim{};
-  if (getrlimit(RLIMIT_NOFILE, &lim) == 0) {
-    lim.rlim_cur = lim.rlim_max;
-    setrlimit(RLIMIT_NOFILE, &lim);
-  }
-  if (access(args->node.c_str(), X_OK) != 0) {
-    std::cerr << "fanout_bench: no courier-node at " << args->node << ", skipping\n";
+  if (!bench::prepare_bench_process(args->node, "fanout_bench"))
     return 77;
-  }
   std::vector<run_result> results;
   for (std::uint32_t k = 0; k < args->runs; ++k) {
     std::string why;

@@ -8,8 +8,10 @@
 #include <filesystem>
 #include <sched.h>
 #include <fstream>
+#include <iostream>
 #include <sstream>
 #include <thread>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -60,6 +62,19 @@ std::vector<std::string> node_argv(const std::string& binary, const std::string&
   _exit(127);
 }
 } // namespace
+
+bool prepare_bench_process(const std::string& binary, const char* who) {
+  std::signal(SIGPIPE, SIG_IGN);
+  rlimit lim{};
+  if (getrlimit(RLIMIT_NOFILE, &lim) == 0) {
+    lim.rlim_cur = lim.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &lim);
+  }
+  if (access(binary.c_str(), X_OK) == 0)
+    return true;
+  std::cerr << who << ": no courier-node at " << binary << ", skipping\n";
+  return false;
+}
 
 std::optional<node_process> node_process::start(const std::string& binary,
                                                 const std::string& secret,

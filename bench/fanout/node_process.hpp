@@ -24,6 +24,13 @@ struct node_options {
   int cpu = -1;
 };
 
+/// What every benchmark against a node does first: ignore SIGPIPE (a node
+/// that goes away must not kill the client), raise the open-files limit to
+/// its hard limit (thousands of connections), and check `binary` is
+/// executable. False (after saying why on stderr, as `who`) if it is not:
+/// the benchmark then exits 77, which ctest counts as skipped.
+bool prepare_bench_process(const std::string& binary, const char* who);
+
 /// A running node.
 class node_process {
 public:

@@ -270,16 +270,8 @@ int main(int argc, char** argv) {
   auto args = parse(argc, argv);
   if (!args)
     return 2;
-  std::signal(SIGPIPE, SIG_IGN);
-  rlimit lim{};
-  if (getrlimit(RLIMIT_NOFILE, &lim) == 0) {
-    lim.rlim_cur = lim.rlim_max;
-    setrlimit(RLIMIT_NOFILE, &lim);
-  }
-  if (access(args->node.c_str(), X_OK) != 0) {
-    std::cerr << "orders_bench: no courier-node at " << args->node << ", skipping\n";
+  if (!bench::prepare_bench_process(args->node, "orders_bench"))
     return 77;
-  }
   if (args->node_cpu >= 0 && !pin_self_away_from(args->node_cpu)) {
     std::cerr << "orders_bench: cannot keep off CPU " << args->node_cpu << "; not pinning\n";
     args->node_cpu = -1;
