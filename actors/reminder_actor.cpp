@@ -2,9 +2,12 @@
 
 #include "actors/journal_events.hpp"
 #include "core/assert.hpp"
+#include "core/limits.hpp"
 
 #include <algorithm>
+#include <deque>
 #include <map>
+#include <optional>
 #include <utility>
 
 namespace courier::actors {
@@ -31,9 +34,29 @@ using r_fire_atom = caf::atom_constant<caf::atom("r.fire")>;
 
 using timer_key = std::pair<cluster::entity_ref, std::string>;
 
+/// A write accepted but not yet journaled, or a request waiting for one.
+struct queued_write {
+  std::optional<reminder_event> ev; ///< none: answers once earlier writes land
+  std::optional<caf::response_promise> rp; ///< none: a fired timer's record
+};
+
 struct reminder_state {
-  std::map<timer_key, core::time_ms> timers;
+  cluster::entity_context ctx;
+  std::shared_ptr<const domain_services> svc;
+  std::map<timer_key, core::time_ms> timers; ///< as journaled
   storage::version_t version = 0;
+  /// Accepted writes in arrival order, the ones in flight first
+  /// (bounded: reminder_writes_queued_max).
+  std::deque<queued_write> queue;
+  std::size_t in_flight = 0; ///< the queue's first entries, being appended
+  /// Each timer with queued events: its due time once they land (none:
+  /// gone) and how many there are.
+  struct queued_timer {
+    std::optional<core::time_ms> due;
+    std::uint32_t events = 0;
+  };
+  std::map<timer_key, queued_timer> queued_due;
+  bool passivate_when_idle = false;
   static inline const char* name = "courier.reminder";
 };
 
@@ -51,112 +74,196 @@ std::chrono::milliseconds until(const domain_services& svc, core::time_ms due_ms
   return std::chrono::milliseconds{std::max<core::time_ms>(0, due_ms - svc.clock->now_ms())};
 }
 
-void arm(reminder_actor* self, const domain_services& svc, const timer_key& key,
-         core::time_ms due_ms) {
-  self->delayed_send(self, until(svc, due_ms), r_fire_atom::value, key.first, key.second,
-                     due_ms);
+void arm(reminder_actor* self, const timer_key& key, core::time_ms due_ms) {
+  self->delayed_send(self, until(*self->state.svc, due_ms), r_fire_atom::value, key.first,
+                     key.second, due_ms);
 }
 
-caf::result<msg::ok_reply> journal(reminder_actor* self, const cluster::entity_context& ctx,
-                                   reminder_event ev,
-                                   std::shared_ptr<const domain_services> svc) {
+/// The timer's due time once every queued write has landed.
+std::optional<core::time_ms> due_after_queue(const reminder_state& st, const timer_key& key) {
+  if (auto q = st.queued_due.find(key); q != st.queued_due.end())
+    return q->second.due;
+  if (auto it = st.timers.find(key); it != st.timers.end())
+    return it->second;
+  return std::nullopt;
+}
+
+timer_key key_of(const reminder_event& ev) {
+  return {{ev.target_kind, ev.target_key}, ev.tag};
+}
+
+void passivate_now(reminder_actor* self);
+void write_next(reminder_actor* self);
+
+/// The append in flight failed: nothing queued can be trusted to land in
+/// the order it was decided, so every waiting request fails (callers retry)
+/// and the shard carries on from what is journaled.
+void fail_queue(reminder_actor* self, const core::error& err) {
+  auto& st = self->state;
+  for (auto& w : st.queue)
+    if (w.rp)
+      w.rp->deliver(cluster::to_caf_error(err));
+  st.queue.clear();
+  st.queued_due.clear();
+  st.in_flight = 0;
+}
+
+void written(reminder_actor* self, core::result<storage::version_t> r) {
+  auto& st = self->state;
+  if (!r) {
+    fail_queue(self, r.err());
+    if (r.err().code == core::errc::conflict) // another activation writes: step down
+      return self->quit(cluster::to_caf_error(r.err()));
+  } else {
+    st.version = *r;
+    for (std::size_t i = 0; i < st.in_flight; ++i) {
+      auto& w = st.queue.front();
+      if (w.ev) {
+        auto key = key_of(*w.ev);
+        apply(st, *w.ev);
+        if (w.ev->what == reminder_event::kind::set)
+          arm(self, key, w.ev->due_ms);
+        // A timer whose last queued event landed is as journaled again.
+        auto q = st.queued_due.find(key);
+        COURIER_ASSERT(q != st.queued_due.end() && q->second.events > 0);
+        if (--q->second.events == 0)
+          st.queued_due.erase(q);
+      }
+      if (w.rp)
+        w.rp->deliver(msg::ok_reply{});
+      st.queue.pop_front();
+    }
+    st.in_flight = 0;
+    // Waiters right behind the landed writes need no append of their own.
+    while (!st.queue.empty() && !st.queue.front().ev) {
+      st.queue.front().rp->deliver(msg::ok_reply{});
+      st.queue.pop_front();
+    }
+  }
+  write_next(self);
+}
+
+/// Starts the next append if none is in flight: the queued events up to
+/// journal_events_per_append_max (waiters among them ride along).
+void write_next(reminder_actor* self) {
+  auto& st = self->state;
+  if (st.in_flight > 0)
+    return;
+  std::vector<std::string> lines;
+  std::size_t n = 0;
+  for (auto& w : st.queue) {
+    if (w.ev) {
+      if (lines.size() == core::limits::journal_events_per_append_max)
+        break;
+      lines.push_back(encode(*w.ev));
+    }
+    ++n;
+  }
+  if (lines.empty()) {
+    COURIER_ASSERT(st.queue.empty());
+    if (st.passivate_when_idle)
+      passivate_now(self);
+    return;
+  }
+  st.in_flight = n;
+  cluster::persist_in_background(self, st.ctx, st.version, std::move(lines),
+                                 [self](core::result<storage::version_t> r) {
+                                   written(self, std::move(r));
+                                 });
+}
+
+/// Queues `ev`, answered through `rp` once durable (no event: `rp` only
+/// waits for the timer's earlier writes).
+void enqueue(reminder_actor* self, const timer_key& key, std::optional<reminder_event> ev,
+             std::optional<caf::response_promise> rp) {
+  auto& st = self->state;
+  if (ev) {
+    auto& q = st.queued_due[key];
+    q.due = ev->what == reminder_event::kind::set ? std::optional<core::time_ms>{ev->due_ms}
+                                                  : std::nullopt;
+    q.events += 1;
+  }
+  st.queue.push_back({std::move(ev), std::move(rp)});
+  write_next(self);
+}
+
+/// A request's write (or wait): answered once it is durable.
+caf::result<msg::ok_reply> enqueue_request(reminder_actor* self, const timer_key& key,
+                                           std::optional<reminder_event> ev) {
+  if (self->state.queue.size() >= reminder_writes_queued_max)
+    return cluster::to_caf_error({core::errc::overloaded, "reminder shard busy"});
   auto rp = self->make_response_promise<msg::ok_reply>();
-  cluster::persist(self, ctx, self->state.version, {encode(ev)},
-                   [=](core::result<storage::version_t> r) mutable {
-                     if (!r) {
-                       rp.deliver(cluster::to_caf_error(r.err()));
-                       if (r.err().code == core::errc::conflict)
-                         self->quit(cluster::to_caf_error(r.err()));
-                       return;
-                     }
-                     self->state.version = *r;
-                     apply(self->state, ev);
-                     if (ev.what == reminder_event::kind::set)
-                       arm(self, *svc, {{ev.target_kind, ev.target_key}, ev.tag}, ev.due_ms);
-                     rp.deliver(msg::ok_reply{});
-                   });
+  enqueue(self, key, std::move(ev), rp);
   return rp;
 }
 
-caf::result<msg::ok_reply> on_set(reminder_actor* self, const cluster::entity_context& ctx,
-                                  const reminder_set& req,
-                                  std::shared_ptr<const domain_services> svc) {
+reminder_event event_of(reminder_event::kind what, const timer_key& key,
+                        core::time_ms due_ms = 0) {
+  reminder_event ev;
+  ev.what = what;
+  ev.target_kind = key.first.kind;
+  ev.target_key = key.first.key;
+  ev.tag = key.second;
+  ev.due_ms = due_ms;
+  return ev;
+}
+
+caf::result<msg::ok_reply> on_set(reminder_actor* self, const reminder_set& req) {
   auto& st = self->state;
   timer_key key{req.target, req.tag};
-  auto it = st.timers.find(key);
-  if (it != st.timers.end() && it->second == req.due_ms)
-    return msg::ok_reply{}; // a repeat
-  if (it == st.timers.end() && st.timers.size() >= reminders_per_shard_max)
+  auto due = due_after_queue(st, key);
+  bool queued = st.queued_due.count(key) > 0;
+  if (due == req.due_ms) // a repeat: answer once what it repeats is durable
+    return queued ? enqueue_request(self, key, std::nullopt) : msg::ok_reply{};
+  if (!due && st.timers.size() + st.queued_due.size() >= reminders_per_shard_max)
     return cluster::to_caf_error({core::errc::overloaded, "reminder shard full"});
-  reminder_event ev;
-  ev.what = reminder_event::kind::set;
-  ev.target_kind = req.target.kind;
-  ev.target_key = req.target.key;
-  ev.tag = req.tag;
-  ev.due_ms = req.due_ms;
-  return journal(self, ctx, ev, std::move(svc));
+  return enqueue_request(self, key, event_of(reminder_event::kind::set, key, req.due_ms));
 }
 
-caf::result<msg::ok_reply> on_cancel(reminder_actor* self,
-                                     const cluster::entity_context& ctx,
-                                     const reminder_cancel& req,
-                                     std::shared_ptr<const domain_services> svc) {
-  if (self->state.timers.count({req.target, req.tag}) == 0)
-    return msg::ok_reply{};
-  reminder_event ev;
-  ev.what = reminder_event::kind::cancel;
-  ev.target_kind = req.target.kind;
-  ev.target_key = req.target.key;
-  ev.tag = req.tag;
-  return journal(self, ctx, ev, std::move(svc));
-}
-
-void on_fire(reminder_actor* self, const cluster::entity_context& ctx,
-             const domain_services& svc, const cluster::entity_ref& target,
-             const std::string& tag, core::time_ms due_ms) {
+caf::result<msg::ok_reply> on_cancel(reminder_actor* self, const reminder_cancel& req) {
   auto& st = self->state;
-  auto it = st.timers.find({target, tag});
-  if (it == st.timers.end() || it->second != due_ms)
-    return; // cancelled or moved since it was armed
-  if (due_ms > svc.clock->now_ms())
-    return arm(self, svc, it->first, due_ms); // woken early (passivation wake)
-  // At least once: tell first, then forget; a crash in between re-fires.
-  cluster::tell(self, ctx.router, target, reminder_fired{tag, due_ms});
-  reminder_event ev;
-  ev.what = reminder_event::kind::fired;
-  ev.target_kind = target.kind;
-  ev.target_key = target.key;
-  ev.tag = tag;
-  cluster::persist(self, ctx, st.version, {encode(ev)},
-                   [=](core::result<storage::version_t> r) {
-                     if (!r)
-                       return; // stays set; fires again after recovery
-                     self->state.version = *r;
-                     apply(self->state, ev);
-                   });
+  timer_key key{req.target, req.tag};
+  if (!due_after_queue(st, key))
+    return st.queued_due.count(key) > 0 ? enqueue_request(self, key, std::nullopt)
+                                        : msg::ok_reply{};
+  return enqueue_request(self, key, event_of(reminder_event::kind::cancel, key));
 }
 
-/// On passivation: have the router wake this shard at its next due time,
-/// then confirm passivation and stop.
-auto passivate(reminder_actor* self, const cluster::entity_context& ctx,
-               std::shared_ptr<const domain_services> svc) {
-  return [=](cluster::passivate_atom) {
-    auto& timers = self->state.timers;
-    if (!timers.empty()) {
-      auto next = std::min_element(timers.begin(), timers.end(), [](auto& a, auto& b) {
-                    return a.second < b.second;
-                  })->second;
-      self->delayed_send(ctx.router, until(*svc, next), cluster::route_atom::value,
-                         ctx.self, caf::make_message(reminder_wake{}));
-    }
-    self->send(ctx.router, cluster::passivated_atom::value, ctx.self);
-    self->quit();
-  };
+void on_fire(reminder_actor* self, const cluster::entity_ref& target, const std::string& tag,
+             core::time_ms due_ms) {
+  auto& st = self->state;
+  timer_key key{target, tag};
+  if (due_after_queue(st, key) != due_ms)
+    return; // cancelled or moved since it was armed
+  if (due_ms > st.svc->clock->now_ms())
+    return arm(self, key, due_ms); // woken early (passivation wake)
+  // At least once: tell first, then forget; a crash in between re-fires.
+  cluster::tell(self, st.ctx.router, target, reminder_fired{tag, due_ms});
+  if (st.queue.size() >= reminder_writes_queued_max)
+    return arm(self, key, due_ms + 1000); // record it later; it fires again
+  enqueue(self, key, event_of(reminder_event::kind::fired, key), std::nullopt);
+}
+
+/// Has the router wake this shard at its next due time, confirms
+/// passivation and stops.
+void passivate_now(reminder_actor* self) {
+  auto& st = self->state;
+  if (!st.timers.empty()) {
+    auto next = std::min_element(st.timers.begin(), st.timers.end(), [](auto& a, auto& b) {
+                  return a.second < b.second;
+                })->second;
+    self->delayed_send(st.ctx.router, until(*st.svc, next), cluster::route_atom::value,
+                       st.ctx.self, caf::make_message(reminder_wake{}));
+  }
+  self->send(st.ctx.router, cluster::passivated_atom::value, st.ctx.self);
+  self->quit();
 }
 
 caf::behavior reminder_behavior(reminder_actor* self, cluster::entity_context ctx,
                                 std::shared_ptr<const domain_services> svc) {
-  cluster::recover(self, ctx, [=](storage::recovered_stream& rec) {
+  self->state.ctx = std::move(ctx);
+  self->state.svc = std::move(svc);
+  cluster::recover(self, self->state.ctx, [self](storage::recovered_stream& rec) {
     for (auto& ev : rec.events) {
       auto decoded = decode_reminder_event(ev.payload);
       COURIER_ASSERT(decoded.ok());
@@ -164,17 +271,22 @@ caf::behavior reminder_behavior(reminder_actor* self, cluster::entity_context ct
     }
     self->state.version = rec.version;
     for (auto& kv : self->state.timers)
-      arm(self, *svc, kv.first, kv.second);
+      arm(self, kv.first, kv.second);
   });
   // Answers to fire-and-forget messages must not stop the entity.
   self->set_error_handler([](caf::error&) {});
   return {
-    [=](const reminder_set& req) { return on_set(self, ctx, req, svc); },
-    [=](const reminder_cancel& req) { return on_cancel(self, ctx, req, svc); },
-    [=](reminder_wake) { return msg::ok_reply{}; },
-    [=](r_fire_atom, const cluster::entity_ref& target, const std::string& tag,
-        core::time_ms due_ms) { on_fire(self, ctx, *svc, target, tag, due_ms); },
-    passivate(self, ctx, svc),
+    [self](const reminder_set& req) { return on_set(self, req); },
+    [self](const reminder_cancel& req) { return on_cancel(self, req); },
+    [](reminder_wake) { return msg::ok_reply{}; },
+    [self](r_fire_atom, const cluster::entity_ref& target, const std::string& tag,
+           core::time_ms due_ms) { on_fire(self, target, tag, due_ms); },
+    // The router holds new messages meanwhile: what is queued lands first.
+    [self](cluster::passivate_atom) {
+      if (self->state.queue.empty())
+        return passivate_now(self);
+      self->state.passivate_when_idle = true;
+    },
   };
 }
 

@@ -16,6 +16,17 @@
 /// that came due while the node was down fires right away. A shard that is
 /// passivated asks the router (a delayed message) to wake it at its next
 /// due time, so a passivated shard still fires on time.
+///
+/// Writes are batched by the shard itself: every order and dispatch writes
+/// to one of a few shards, so a shard sees thousands of writes per second.
+/// Requests are decided in arrival order against the timers as they will be
+/// once earlier writes land, queued, and journaled up to
+/// journal_events_per_append_max per append, one append in flight; each is
+/// answered after the append holding it (or, for a repeat, every earlier
+/// write of its timer) is durable. The shard keeps handling messages while
+/// an append is in flight (no `await`: an awaiting actor skips its backlog,
+/// and CAF walks the skipped messages again after every reply, quadratic in
+/// the backlog; issue #11).
 
 #include "actors/domain.hpp"
 #include "actors/protocol.hpp"
@@ -28,6 +39,10 @@ namespace courier::actors {
 
 /// Timers one shard holds; a set beyond it is `overloaded`.
 inline constexpr std::size_t reminders_per_shard_max = 100'000;
+
+/// Writes one shard accepts ahead of the journal; beyond it a set/cancel is
+/// `overloaded` (the caller's outbox retries).
+inline constexpr std::size_t reminder_writes_queued_max = 8'192;
 
 /// The shard of `target`: a stable hash (FNV-1a 64 of "kind:key") modulo
 /// `shards`, the same on every node and every run.

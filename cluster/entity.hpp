@@ -95,6 +95,25 @@ void persist(Self* self, const entity_context& ctx, storage::version_t expected,
           });
 }
 
+/// The same, but the entity keeps handling other messages while the
+/// journal answers (`then`, not `await`). Only for an entity that orders its
+/// own writes: one append in flight, later commands queued behind it (see
+/// reminder_actor), so the mailbox never builds a skipped backlog.
+template <class Self, class Done>
+void persist_in_background(Self* self, const entity_context& ctx,
+                           storage::version_t expected, std::vector<std::string> events,
+                           Done done) {
+  self->request(ctx.journal, journal_request_timeout, append_atom::value,
+                ctx.self.str(), expected, std::move(events), ctx.epoch)
+      .then(
+          [=](storage::version_t v) mutable {
+            done(core::result<storage::version_t>{v});
+          },
+          [=](caf::error& err) mutable {
+            done(core::result<storage::version_t>{from_caf_error(err)});
+          });
+}
+
 /// The handler every entity adds to its behavior: on passivate, confirm to
 /// the router (which then may activate a successor) and stop.
 template <class Self>
