@@ -22,6 +22,8 @@ namespace {
 using d_expire_atom = caf::atom_constant<caf::atom("d.expire")>;
 using d_round_atom = caf::atom_constant<caf::atom("d.round")>;
 using d_assign_atom = caf::atom_constant<caf::atom("d.assign")>;
+/// dispatch -> itself: the deadline of one search ring (epoch, ring).
+using d_ring_atom = caf::atom_constant<caf::atom("d.ring")>;
 
 /// How long dispatch waits for a region, a rider or the order.
 constexpr std::chrono::seconds dispatch_ask_timeout{5};
@@ -52,6 +54,7 @@ struct dispatch_actor_state {
   dispatch_state d;
   storage::version_t version = 0;
   std::uint64_t search_epoch = 0;
+  std::shared_ptr<search_run> run; ///< the search in flight, if any
   bool searching = false;
   bool round_armed = false;
   bool assign_in_flight = false;
@@ -245,6 +248,7 @@ double edge_near_m(geo::cell origin, const std::vector<geo::cell>& ring1) {
 void finish_search(dispatch_actor* self, const std::shared_ptr<search_run>& run, double bound) {
   auto& st = self->state;
   st.searching = false;
+  st.run.reset();
   // Only candidates nearer than anything an unsearched ring could hold are
   // known to be in order; the rest are found again by the next search.
   std::vector<dispatch_candidate> ordered;
@@ -293,11 +297,21 @@ void search_ring(dispatch_actor* self, std::shared_ptr<search_run> run) {
     ring_done(self, run);
     return;
   }
+  // One deadline for the whole ring, not one CAF request timeout per cell:
+  // a search with no rider near asks dozens of cells, and each timeout is
+  // an entry in CAF's clock plus a wasted message when it expires (79% of
+  // the node's request timeouts in bench/orders, issue #11).
+  auto ring = run->ring;
+  auto current = [self, run, ring] {
+    return run->ring == ring && run->epoch == self->state.search_epoch &&
+           self->state.searching && run->pending > 0;
+  };
   for (auto cell : cells) {
-    cluster::ask(self, st.ctx.router, dispatch_ask_timeout,
-                 region_ref(geo::cell_to_string(cell)), q)
+    cluster::ask(self, st.ctx.router, caf::infinite, region_ref(geo::cell_to_string(cell)), q)
         .then(
             [=](region_candidates& found) {
+              if (!current())
+                return; // past the ring's deadline
               for (auto& c : found.riders)
                 run->found.push_back(dispatch_candidate{c.rider_id.str(), c.distance_m});
               if (--run->pending == 0)
@@ -305,10 +319,22 @@ void search_ring(dispatch_actor* self, std::shared_ptr<search_run> run) {
             },
             [=](caf::error&) {
               // A region that does not answer contributes nobody this time.
-              if (--run->pending == 0)
+              if (current() && --run->pending == 0)
                 ring_done(self, run);
             });
   }
+  self->delayed_send(self, dispatch_ask_timeout, d_ring_atom::value, run->epoch,
+                     static_cast<std::uint64_t>(ring));
+}
+
+/// A ring's deadline: the cells that have not answered contribute nobody.
+void on_ring_deadline(dispatch_actor* self, std::uint64_t epoch, std::uint64_t ring) {
+  auto run = self->state.run;
+  if (!run || run->epoch != epoch || run->ring != ring || run->pending == 0 ||
+      !self->state.searching)
+    return;
+  run->pending = 0;
+  ring_done(self, run);
 }
 
 /// Rings 0..k where ring k+1 is provably beyond the radius (bounded).
@@ -347,6 +373,7 @@ void begin_search(dispatch_actor* self) {
   }
   st.searching = true;
   run->epoch = ++st.search_epoch;
+  st.run = run;
   search_ring(self, std::move(run));
 }
 
@@ -488,6 +515,7 @@ caf::result<msg::ok_reply> on_stop(dispatch_actor* self) {
               return;
             }
             self->state.searching = false;
+            self->state.run.reset();
             if (!offer.offer_id.empty()) {
               send_withdrawn(self, offer);
               cancel_reminder(self, "offer:" + offer.offer_id);
@@ -599,6 +627,9 @@ caf::behavior dispatch_behavior(dispatch_actor* self, cluster::entity_context ct
     [=](const reminder_fired& f) { on_fired(self, f); },
     [=](d_expire_atom, const std::string& offer_id) { expire(self, offer_id); },
     [=](d_round_atom, std::uint32_t round) { on_round(self, round); },
+    [=](d_ring_atom, std::uint64_t epoch, std::uint64_t ring) {
+      on_ring_deadline(self, epoch, ring);
+    },
     [=](d_assign_atom) { ask_assign(self, caf::response_promise{}); },
     [=](dispatch_view_query&) { return view_of(self->state.d); },
     cluster::passivation_handler(self, ctx),

@@ -225,6 +225,36 @@ TEST_CASE("no_rider_in_range_retries_after_dispatch_retry") {
   CHECK(v.rider_id == "r-1");
 }
 
+TEST_CASE("a_region_that_never_answers_holds_a_search_ring_for_one_deadline_only") {
+  rig r{harness::pick_seed("dispatch.silent_region")};
+  // Regions that take every search and never answer (a node gone mid-request).
+  auto asked = std::make_shared<std::size_t>(0);
+  auto held = std::make_shared<std::vector<caf::response_promise>>();
+  auto f = r.factories();
+  f[kind::region] = [asked, held](caf::actor_system& sys, const cluster::entity_context& c) {
+    return sys.spawn(
+        [asked, held](caf::event_based_actor* self, cluster::entity_context me) -> caf::behavior {
+          return {
+              [=](const region_find_riders&) {
+                *asked += 1;
+                held->push_back(self->make_response_promise());
+              },
+              cluster::passivation_handler(self, me),
+          };
+        },
+        c);
+  };
+  r.router = r.w.spawn_router(f);
+  r.start("o-1", store);
+  auto first = *asked;
+  REQUIRE(first > 0);
+  CHECK(r.dispatch("o-1").phase == "searching");
+  // Each ring gives up on its silent cells after one deadline; the search
+  // ends with nobody found and the next round searches again.
+  r.w.advance(2min);
+  CHECK(*asked > 2 * first);
+}
+
 TEST_CASE("dispatch_stop_withdraws_the_offer") {
   rig r{harness::pick_seed("dispatch.stop")};
   place(r, store, {100});
