@@ -89,6 +89,8 @@ std::map<std::string, setter> make_setters() {
          scheduler_policy::stealing, &node_config::scheduler);
   choice("thread-policy", "batch", thread_policy::batch, "normal", thread_policy::normal,
          &node_config::threads);
+  choice("actor-clock", "lazy", clock_policy::lazy, "caf", clock_policy::caf,
+         &node_config::clock);
   s["cluster"] = [](node_config& c, const std::string& v) -> core::result<core::unit_t> {
     if (v.rfind("redis://", 0) != 0)
       return bad("cluster", "expected redis://HOST:PORT, got '" + v + "'");
@@ -250,6 +252,8 @@ std::string node_usage() {
   --scheduler-policy P   sharing (default) | stealing: CAF's scheduler
   --thread-policy P      batch (default: SCHED_BATCH, hand-offs between threads
                          batch up instead of preempting) | normal (SCHED_OTHER)
+  --actor-clock C        lazy (default: the timer thread wakes only for a timer due
+                         sooner than it would wake anyway) | caf (CAF's clock)
 cluster mode (without --cluster: one node on the embedded store):
   --cluster redis://HOST:PORT   join the cluster whose membership and journal live there
   --node-id ID           this node's id (required with --cluster)

@@ -19,6 +19,9 @@ enum class scheduler_policy { sharing, stealing };
 /// How the kernel schedules the node's threads (node_config::threads).
 enum class thread_policy { batch, normal };
 
+/// Which actor clock CAF's timers run on (node_config::clock).
+enum class clock_policy { lazy, caf };
+
 /// How chatty the node's log is.
 enum class log_level { error, warning, info, debug };
 
@@ -42,6 +45,11 @@ struct node_config {
   /// context switch each (measured in bench/README.md). `normal` keeps
   /// SCHED_OTHER.
   thread_policy threads = thread_policy::batch;
+  /// `lazy` (default): the node's lazy_clock, whose timer thread is woken
+  /// only by a timer due before it would wake anyway; `caf`: CAF 0.17's
+  /// clock, which wakes it for nearly every request timeout and delayed
+  /// message (bench/README.md).
+  clock_policy clock = clock_policy::lazy;
   actors::domain_config domain;
   std::uint64_t seed = 0;                ///< for simulated providers; 0 = from time
   // per-connection limits enforced by the client handler

@@ -16,6 +16,7 @@
 #include "nodes/auth/token.hpp"
 #include "nodes/node/client_handler.hpp"
 #include "nodes/node/gateway_actor.hpp"
+#include "nodes/node/lazy_clock.hpp"
 #include "nodes/node/metrics.hpp"
 #include "nodes/node/rest_handler.hpp"
 #include "nodes/node/sessions.hpp"
@@ -85,6 +86,8 @@ public:
         cfg.scheduler_threads > 0 ? cfg.scheduler_threads : usable_cores());
     if (cfg.scheduler == scheduler_policy::sharing)
       set("scheduler.policy", caf::atom("sharing"));
+    if (cfg.clock == clock_policy::lazy)
+      use_node_coordinator(*this, cfg.scheduler == scheduler_policy::sharing);
     if (cfg.threads == thread_policy::batch)
       add_thread_hook<batch_thread_hook>();
     if (cfg.clustered())
