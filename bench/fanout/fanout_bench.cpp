@@ -4,8 +4,11 @@
 // (connections of one customer, each following one of the orders), then
 // have the riders send positions at a fixed total rate for D seconds.
 // Reports positions/s in, pushes/s out, p50/p99 latency (position sent ->
-// push received) and node RSS per subscriber connection; each the median
-// of --runs runs (default 3).
+// push received), node RSS per subscriber connection and node CPU per push
+// and per position over the window; each the median of --runs runs
+// (default 3). `--transport both` runs WebSocket JSON and TCP protobuf
+// alternately on fresh nodes with the same load and prints the ratio.
+// `--node-cpu N` pins the node to CPU N and keeps the bench off it.
 #include "bench/fanout/bench_client.hpp"
 #include "bench/fanout/node_process.hpp"
 #include "nodes/auth/token.hpp"
@@ -38,13 +41,17 @@ struct bench_args {
   double positions_per_s = 200;
   std::uint32_t duration_s = 10;
   std::uint32_t runs = 3;
-  sim::transport_kind transport = sim::transport_kind::websocket;
+  std::vector<sim::transport_kind> transports{sim::transport_kind::websocket};
+  int node_cpu = -1; ///< -1: no pinning
   std::string secret = "courier-fanout-bench";
 };
 
 /// One run's numbers.
 struct run_result {
   double positions_per_s = 0, pushes_per_s = 0, p50_ms = 0, p99_ms = 0, rss_per_conn_kib = 0;
+  double cpu_pct = 0;              ///< node CPU over the window, % of one core
+  double cpu_us_per_push = 0;      ///< node CPU / pushes delivered
+  double cpu_us_per_position = 0;  ///< node CPU / positions sent
   std::uint32_t assigned = 0;
 };
 
@@ -74,10 +81,13 @@ std::optional<bench_args> parse(int argc, char** argv) {
       ok = num(a.duration_s) && a.duration_s > 0;
     else if (f == "--runs")
       ok = num(a.runs) && a.runs > 0;
-    else if (f == "--transport")
-      ok = (v == "ws" || v == "tcp") &&
-           ((a.transport = v == "tcp" ? sim::transport_kind::tcp : sim::transport_kind::websocket),
-            true);
+    else if (f == "--transport") {
+      using tk = sim::transport_kind;
+      ok = v == "ws" || v == "tcp" || v == "both";
+      a.transports = v == "both" ? std::vector<tk>{tk::websocket, tk::tcp}
+                                 : std::vector<tk>{v == "tcp" ? tk::tcp : tk::websocket};
+    } else if (f == "--node-cpu")
+      ok = (a.node_cpu = std::atoi(v.c_str())) >= -1;
     else
       ok = false;
     if (!ok) {
@@ -87,7 +97,8 @@ std::optional<bench_args> parse(int argc, char** argv) {
   }
   if (a.node.empty()) {
     std::cerr << "usage: fanout_bench --node PATH [--subscribers N] [--riders R]"
-                 " [--positions-per-s P] [--duration-s D] [--runs K] [--transport ws|tcp]\n";
+                 " [--positions-per-s P] [--duration-s D] [--runs K] [--transport ws|tcp|both]"
+                 " [--node-cpu N]\n";
     return std::nullopt;
   }
   return a;
@@ -96,10 +107,11 @@ std::optional<bench_args> parse(int argc, char** argv) {
 /// Everything one run connects, on one io_context.
 class fanout_run {
 public:
-  fanout_run(const bench_args& a, const bench::node_process& node) : a_(a), node_(node) {
+  fanout_run(const bench_args& a, const bench::node_process& node, sim::transport_kind transport)
+      : a_(a), node_(node) {
     target_.host = "127.0.0.1";
-    target_.transport = a.transport;
-    target_.port = a.transport == sim::transport_kind::tcp ? node.tcp_port() : node.http_port();
+    target_.transport = transport;
+    target_.port = transport == sim::transport_kind::tcp ? node.tcp_port() : node.http_port();
     for (unsigned i = 0; i < 2; ++i)
       threads_.emplace_back([this] { io_.run(); });
   }
@@ -201,19 +213,24 @@ bool fanout_run::setup_orders() {
     store->send(msg::accept_order{order, 1}, "acc" + ref);
     orders_.push_back(order);
   }
-  // Each rider takes whatever it is offered (one order per rider).
+  // Each rider takes whatever it is offered (one order per rider). Riders
+  // are polled in turn: offers go to whichever rider dispatch picks.
   std::uint32_t assigned = 0;
-  auto deadline = clock_type::now() + 20s;
-  for (auto& r : riders_) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock_type::now());
-    auto offer = r->wait_for([](const msg::envelope& m) {
-      return std::holds_alternative<msg::offer>(m.body);
-    }, std::max(left, 1ms));
-    if (!offer)
-      continue;
-    r->send(msg::accept_offer{std::get<msg::offer>(offer->body).offer_id}, "take");
-    assigned += is_ok(r->wait_for(reply_to("take"), 5s)) ? 1 : 0;
-  }
+  std::vector<bool> busy(riders_.size(), false);
+  auto deadline = clock_type::now() + 30s;
+  while (assigned < orders_.size() && clock_type::now() < deadline)
+    for (std::size_t i = 0; i < riders_.size(); ++i) {
+      if (busy[i])
+        continue;
+      auto offer = riders_[i]->wait_for([](const msg::envelope& m) {
+        return std::holds_alternative<msg::offer>(m.body);
+      }, 2ms);
+      if (!offer)
+        continue;
+      riders_[i]->send(msg::accept_offer{std::get<msg::offer>(offer->body).offer_id}, "take");
+      busy[i] = is_ok(riders_[i]->wait_for(reply_to("take"), 5s));
+      assigned += busy[i] ? 1 : 0;
+    }
   std::cerr << "fanout_bench: " << assigned << "/" << a_.riders << " orders assigned\n";
   return assigned > 0;
 }
@@ -267,9 +284,11 @@ std::optional<run_result> fanout_run::run() {
   stats_.reset_latencies();
   auto pushes0 = stats_.push_rider_position.load();
   auto sent0 = stats_.positions_sent.load();
+  auto cpu0 = node_.cpu_ms();
   auto t0 = clock_type::now();
   push_positions(std::chrono::seconds(a_.duration_s));
   double elapsed = std::chrono::duration<double>(clock_type::now() - t0).count();
+  auto cpu1 = node_.cpu_ms();
   auto pushes1 = stats_.push_rider_position.load();
   auto sent1 = stats_.positions_sent.load();
   std::this_thread::sleep_for(1s); // late pushes still count toward latency
@@ -282,10 +301,15 @@ std::optional<run_result> fanout_run::run() {
   r.p99_ms = lat.p99_ms;
   r.rss_per_conn_kib = static_cast<double>(rss_after - rss_before) / subscribed;
   r.assigned = static_cast<std::uint32_t>(orders_.size());
+  double cpu_us = static_cast<double>(cpu1 - cpu0) * 1000.0;
+  r.cpu_pct = cpu_us / (elapsed * 1e6) * 100.0;
+  r.cpu_us_per_push = pushes1 > pushes0 ? cpu_us / static_cast<double>(pushes1 - pushes0) : 0;
+  r.cpu_us_per_position = sent1 > sent0 ? cpu_us / static_cast<double>(sent1 - sent0) : 0;
   auto c = stats_.counters();
   std::cerr << "fanout_bench: run: " << r.positions_per_s << " positions/s in, " << r.pushes_per_s
             << " pushes/s out, p50 " << r.p50_ms << " ms, p99 " << r.p99_ms << " ms, "
-            << r.rss_per_conn_kib << " KiB/conn; dropped sends " << c.send_dropped
+            << r.rss_per_conn_kib << " KiB/conn, node CPU " << r.cpu_pct << "% ("
+            << r.cpu_us_per_push << " us/push); dropped sends " << c.send_dropped
             << ", unmatched " << c.unmatched_positions << "\n";
   return r;
 }
@@ -303,40 +327,65 @@ int main(int argc, char** argv) {
     return 2;
   if (!bench::prepare_bench_process(args->node, "fanout_bench"))
     return 77;
-  std::vector<run_result> results;
-  for (std::uint32_t k = 0; k < args->runs; ++k) {
-    std::string why;
-    auto node = bench::node_process::start(args->node, args->secret, 30'000, why);
-    if (!node) {
-      std::cerr << "fanout_bench: " << why << "\n";
-      return 1;
-    }
-    std::optional<run_result> r;
-    {
-      fanout_run run(*args, *node);
-      r = run.run();
-    }
-    node->stop();
-    if (!r) {
-      std::cerr << "fanout_bench: run " << k + 1 << " failed\n";
-      return 1;
-    }
-    results.push_back(*r);
+  if (args->node_cpu >= 0 && !bench::pin_self_away_from(args->node_cpu)) {
+    std::cerr << "fanout_bench: cannot keep off CPU " << args->node_cpu << "; not pinning\n";
+    args->node_cpu = -1;
   }
-  auto med = [&](double run_result::*f) {
+  bench::node_options opts;
+  opts.cpu = args->node_cpu;
+  // results[i]: the runs of transports[i]; transports alternate within a
+  // run index so drift on the machine hits them alike.
+  std::vector<std::vector<run_result>> results(args->transports.size());
+  for (std::uint32_t k = 0; k < args->runs; ++k)
+    for (std::size_t t = 0; t < args->transports.size(); ++t) {
+      std::string why;
+      auto node = bench::node_process::start(args->node, args->secret, 30'000, why, opts);
+      if (!node) {
+        std::cerr << "fanout_bench: " << why << "\n";
+        return 1;
+      }
+      std::optional<run_result> r;
+      {
+        fanout_run run(*args, *node, args->transports[t]);
+        r = run.run();
+      }
+      node->stop();
+      if (!r) {
+        std::cerr << "fanout_bench: run " << k + 1 << " failed\n";
+        return 1;
+      }
+      results[t].push_back(*r);
+    }
+  auto med = [&](std::size_t t, double run_result::*f) {
     std::vector<double> v;
-    for (auto& r : results)
+    for (auto& r : results[t])
       v.push_back(r.*f);
     return median(v);
   };
-  std::cout << "fanout_bench: transport=" << sim::to_string(args->transport)
-            << " subscribers=" << args->subscribers << " riders=" << args->riders
-            << " target_positions_per_s=" << args->positions_per_s << " duration_s="
-            << args->duration_s << " runs=" << args->runs << " (median)\n"
-            << "  positions_in_per_s " << med(&run_result::positions_per_s) << "\n"
-            << "  pushes_out_per_s " << med(&run_result::pushes_per_s) << "\n"
-            << "  latency_p50_ms " << med(&run_result::p50_ms) << "\n"
-            << "  latency_p99_ms " << med(&run_result::p99_ms) << "\n"
-            << "  node_rss_per_connection_kib " << med(&run_result::rss_per_conn_kib) << "\n";
+  for (std::size_t t = 0; t < args->transports.size(); ++t)
+    std::cout << "fanout_bench: transport=" << sim::to_string(args->transports[t])
+              << " subscribers=" << args->subscribers << " riders=" << args->riders
+              << " target_positions_per_s=" << args->positions_per_s << " duration_s="
+              << args->duration_s << " runs=" << args->runs << " node_cpu=" << args->node_cpu
+              << " (median)\n"
+              << "  positions_in_per_s " << med(t, &run_result::positions_per_s) << "\n"
+              << "  pushes_out_per_s " << med(t, &run_result::pushes_per_s) << "\n"
+              << "  latency_p50_ms " << med(t, &run_result::p50_ms) << "\n"
+              << "  latency_p99_ms " << med(t, &run_result::p99_ms) << "\n"
+              << "  node_rss_per_connection_kib " << med(t, &run_result::rss_per_conn_kib) << "\n"
+              << "  node_cpu_pct " << med(t, &run_result::cpu_pct) << "\n"
+              << "  node_cpu_us_per_push " << med(t, &run_result::cpu_us_per_push) << "\n"
+              << "  node_cpu_us_per_position " << med(t, &run_result::cpu_us_per_position)
+              << "\n";
+  if (args->transports.size() == 2) {
+    auto ratio = [&](double run_result::*f) {
+      auto ws = med(0, f);
+      return ws > 0 ? med(1, f) / ws : 0.0;
+    };
+    std::cout << "fanout_bench: tcp/ws ratio (same runs): cpu_us_per_push "
+              << ratio(&run_result::cpu_us_per_push) << ", cpu_us_per_position "
+              << ratio(&run_result::cpu_us_per_position) << ", latency_p99 "
+              << ratio(&run_result::p99_ms) << "\n";
+  }
   return 0;
 }

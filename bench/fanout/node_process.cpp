@@ -63,6 +63,15 @@ std::vector<std::string> node_argv(const std::string& binary, const std::string&
 }
 } // namespace
 
+bool pin_self_away_from(int cpu) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof set, &set) != 0)
+    return false;
+  CPU_CLR(cpu, &set);
+  return CPU_COUNT(&set) > 0 && sched_setaffinity(0, sizeof set, &set) == 0;
+}
+
 bool prepare_bench_process(const std::string& binary, const char* who) {
   std::signal(SIGPIPE, SIG_IGN);
   rlimit lim{};

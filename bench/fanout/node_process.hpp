@@ -31,6 +31,11 @@ struct node_options {
 /// the benchmark then exits 77, which ctest counts as skipped.
 bool prepare_bench_process(const std::string& binary, const char* who);
 
+/// Keeps the calling process's threads off `cpu` (inherited by every thread
+/// started after this), so a node pinned there has it alone. False if the
+/// process may run on no other CPU.
+bool pin_self_away_from(int cpu);
+
 /// A running node.
 class node_process {
 public:

@@ -55,6 +55,7 @@ struct bench_args {
   int node_cpu = std::thread::hardware_concurrency() >= 2 ? 1 : -1;
   /// If set, each run's window is profiled into PREFIX-RATE-MODE-K.data.
   std::string perf_prefix;
+  std::vector<std::string> node_args; ///< --node-arg, passed to every node
   /// A run fails if fewer of its window's orders end accepted (after the drain).
   double min_accepted_fraction = 0;
 };
@@ -87,7 +88,8 @@ void usage() {
   std::cerr << "usage: orders_bench --node PATH [--rates R1,R2,..] [--duration-s D]"
                " [--warmup-s W] [--drain-s S] [--runs K] [--stores S] [--customers C]"
                " [--modes both|fsync|no-fsync] [--disk-dir DIR] [--tmpfs-dir DIR]"
-               " [--node-cpu N|-1] [--min-accepted-fraction F] [--perf-prefix PATH]\n";
+               " [--node-cpu N|-1] [--min-accepted-fraction F] [--perf-prefix PATH]"
+               " [--node-arg ARG]... (e.g. --node-arg --actor-clock --node-arg caf)\n";
 }
 
 std::optional<bench_args> parse(int argc, char** argv) {
@@ -131,6 +133,8 @@ std::optional<bench_args> parse(int argc, char** argv) {
       ok = num(a.node_cpu, -1, 1023);
     else if (f == "--perf-prefix")
       a.perf_prefix = v;
+    else if (f == "--node-arg")
+      a.node_args.push_back(v);
     else if (f == "--min-accepted-fraction")
       ok = (a.min_accepted_fraction = std::atof(v.c_str())) >= 0 && a.min_accepted_fraction <= 1;
     else
@@ -146,17 +150,6 @@ std::optional<bench_args> parse(int argc, char** argv) {
     return std::nullopt;
   }
   return a;
-}
-
-/// Keeps the bench's own threads off the node's CPU (inherited by every
-/// thread started after this). False if the machine has no other CPU.
-bool pin_self_away_from(int node_cpu) {
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  if (sched_getaffinity(0, sizeof set, &set) != 0)
-    return false;
-  CPU_CLR(node_cpu, &set);
-  return CPU_COUNT(&set) > 0 && sched_setaffinity(0, sizeof set, &set) == 0;
 }
 
 /// One finished run, labelled.
@@ -240,6 +233,7 @@ std::optional<run_record> one_run(const bench_args& a, double rate, durability m
   bench::node_options opts;
   opts.dir_parent = mode == durability::fsync ? a.disk_dir : a.tmpfs_dir;
   opts.cpu = a.node_cpu;
+  opts.extra_args = a.node_args;
   std::string why;
   auto node = bench::node_process::start(a.node, a.run.secret, node_ready_timeout_ms, why, opts);
   if (!node) {
@@ -272,7 +266,7 @@ int main(int argc, char** argv) {
     return 2;
   if (!bench::prepare_bench_process(args->node, "orders_bench"))
     return 77;
-  if (args->node_cpu >= 0 && !pin_self_away_from(args->node_cpu)) {
+  if (args->node_cpu >= 0 && !bench::pin_self_away_from(args->node_cpu)) {
     std::cerr << "orders_bench: cannot keep off CPU " << args->node_cpu << "; not pinning\n";
     args->node_cpu = -1;
   }

@@ -5,6 +5,7 @@
 #include <boost/asio/write.hpp>
 
 #include <array>
+#include <memory>
 
 namespace courier::gateway::detail {
 namespace {
@@ -68,7 +69,9 @@ private:
   }
 
   void drain() {
-    sock_.async_read_some(net::buffer(scratch_),
+    if (!scratch_) // only a connection that sent a bad frame pays for it
+      scratch_ = std::make_unique<std::array<char, drain_bytes>>();
+    sock_.async_read_some(net::buffer(*scratch_),
                           [self = self()](const error_code& ec, std::size_t) {
                             if (ec)
                               self->teardown();
@@ -111,7 +114,11 @@ private:
   static constexpr std::size_t frames_per_write = 64;
   std::array<std::array<unsigned char, 4>, frames_per_write> out_headers_{};
   std::string body_;
-  std::array<char, 4096> scratch_{};
+  /// Where drain() discards what follows a bad frame. Allocated then: an
+  /// inline array made every TCP session 4 KiB bigger than a WebSocket one
+  /// (bench/fanout, issue #11).
+  static constexpr std::size_t drain_bytes = 4096;
+  std::unique_ptr<std::array<char, drain_bytes>> scratch_;
 };
 
 } // namespace
