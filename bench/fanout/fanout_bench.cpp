@@ -276,8 +276,8 @@ std::optional<run_result> fanout_run::run() {
   std::this_thread::sleep_for(500ms); // let the node settle before measuring memory
   auto rss_after = node_.rss_kib();
   std::cerr << "fanout_bench: " << subscribed << "/" << a_.subscribers << " subscribed\n";
-  if (subscribed == 0)
-    return std::nullopt;
+  if (subscribed == 0 && a_.subscribers > 0)
+    return std::nullopt; // --subscribers 0 measures ingest alone
 
   push_positions(1s); // warm-up, not measured
   std::this_thread::sleep_for(500ms);
@@ -299,7 +299,8 @@ std::optional<run_result> fanout_run::run() {
   r.pushes_per_s = static_cast<double>(pushes1 - pushes0) / elapsed;
   r.p50_ms = lat.p50_ms;
   r.p99_ms = lat.p99_ms;
-  r.rss_per_conn_kib = static_cast<double>(rss_after - rss_before) / subscribed;
+  r.rss_per_conn_kib =
+      subscribed > 0 ? static_cast<double>(rss_after - rss_before) / subscribed : 0.0;
   r.assigned = static_cast<std::uint32_t>(orders_.size());
   double cpu_us = static_cast<double>(cpu1 - cpu0) * 1000.0;
   r.cpu_pct = cpu_us / (elapsed * 1e6) * 100.0;
