@@ -53,6 +53,8 @@ std::map<std::string, setter> make_setters() {
   num("io-threads", 1, 64, [](node_config& c, double v) { c.gateway.io_threads = static_cast<std::size_t>(v); });
   num("scheduler-threads", 0, 256, [](node_config& c, double v) { c.scheduler_threads = static_cast<std::size_t>(v); });
   num("sessions-max", 1, 10'000'000, [](node_config& c, double v) { c.gateway.sessions_max = static_cast<std::size_t>(v); });
+  num("hello-timeout-s", 0, 3600, [](node_config& c, double v) { c.gateway.first_frame_timeout_ms = static_cast<std::int64_t>(v * 1000); });
+  num("idle-timeout-s", 0, 86'400, [](node_config& c, double v) { c.gateway.idle_timeout_ms = static_cast<std::int64_t>(v * 1000); });
   num("pending-bytes-max", 4096, 1e9, [](node_config& c, double v) { c.gateway.pending_bytes_max = static_cast<std::size_t>(v); });
   num("messages-per-s-max", 1, 1e6, [](node_config& c, double v) { c.messages_per_s_max = v; });
   num("messages-burst-max", 1, 1e6, [](node_config& c, double v) { c.messages_burst_max = v; });
@@ -248,6 +250,11 @@ std::string node_usage() {
   --io-threads N, --scheduler-threads N, --sessions-max N, --pending-bytes-max B,
   --messages-per-s-max R, --messages-burst-max N, --activations-max N,
   --idle-passivation-s S, --seed N, --topics-per-session-max N (1024)
+  --hello-timeout-s S    a connection that has not said hello by then is closed
+                         (default 10; 0 = never)
+  --idle-timeout-s S     a session that sent nothing for S seconds is closed; WebSocket
+                         sessions are pinged at S/2 (default 0 = off: TCP clients have
+                         no heartbeat message yet)
   --scheduler-threads N  CAF workers (default: one per core this process may use)
   --scheduler-policy P   sharing (default) | stealing: CAF's scheduler
   --thread-policy P      batch (default: SCHED_BATCH, hand-offs between threads

@@ -25,8 +25,17 @@ enum class clock_policy { lazy, caf };
 /// How chatty the node's log is.
 enum class log_level { error, warning, info, debug };
 
+/// A connection must say `hello` within this (the first frame must be hello).
+inline constexpr std::int64_t hello_timeout_ms_default = 10'000;
+
 struct node_config {
-  gateway::gateway_config gateway;       ///< ports, bounds
+  /// Ports, bounds. A node closes a session that has not said `hello`
+  /// within hello_timeout_ms_default (issue #14; the gateway alone leaves it off).
+  gateway::gateway_config gateway = [] {
+    gateway::gateway_config g;
+    g.first_frame_timeout_ms = hello_timeout_ms_default;
+    return g;
+  }();
   std::string data_dir = "./courier-data";
   std::string secret;                    ///< HMAC key for client tokens
   log_level log = log_level::info;

@@ -120,7 +120,7 @@ struct cluster_events {
 
 /// Prometheus text for the counters a node keeps outside actors.
 void gateway_metrics(std::ostringstream& os, const gateway::gateway_stats& g,
-                     std::size_t sessions) {
+                     const gateway::gateway_config& cfg, std::size_t sessions) {
   auto line = [&](const char* name, const char* type, std::uint64_t v) {
     os << "# TYPE " << name << ' ' << type << '\n' << name << ' ' << v << '\n';
   };
@@ -136,6 +136,16 @@ void gateway_metrics(std::ostringstream& os, const gateway::gateway_stats& g,
   line("courier_frames_dropped_total", "counter", g.dropped.load());
   line("courier_sessions_closed_slow_total", "counter", g.closed_slow.load());
   line("courier_connections_refused_total", "counter", g.refused.load());
+  line("courier_sessions_timed_out_total", "counter", g.timeouts.load());
+  line("courier_sockets_cut_total", "counter", g.forced_closes.load());
+  // The session limits in force (issue #14: every limit in /metrics).
+  auto limit = [&](const char* name, std::int64_t v) {
+    line(name, "gauge", static_cast<std::uint64_t>(std::max<std::int64_t>(v, 0)));
+  };
+  limit("courier_limit_hello_timeout_ms", cfg.first_frame_timeout_ms);
+  limit("courier_limit_idle_timeout_ms", cfg.idle_timeout_ms);
+  limit("courier_limit_sessions_max", static_cast<std::int64_t>(cfg.sessions_max));
+  limit("courier_limit_pending_bytes_max", static_cast<std::int64_t>(cfg.pending_bytes_max));
 }
 
 void message_metrics(std::ostringstream& os, const node_metrics& m) {
@@ -335,7 +345,7 @@ core::result<core::unit_t> node::impl::join_cluster(const gateway::bound_ports& 
 
 void node::impl::metrics_text(std::function<void(std::string)> done) {
   auto base = std::make_shared<std::ostringstream>();
-  gateway_metrics(*base, servers->stats(), sessions->size());
+  gateway_metrics(*base, servers->stats(), cfg.gateway, sessions->size());
   message_metrics(*base, *metrics);
   // Handles go in as arguments: CAF 0.17 dereferences a null argument
   // tuple for argument-less function actors (UBSan reports it).

@@ -186,3 +186,37 @@ describe('errors', () => {
     await stillOpen();
   });
 });
+
+// Issue #14: a connection that never says hello does not hold a session
+// slot; the limit and its count are in /metrics.
+describe('hello deadline', () => {
+  let quick;
+  before(async () => { quick = await H.CourierNode.start(args, { extra: ['--hello-timeout-s', '1'] }); });
+  after(async () => { await quick.stop(); });
+
+  test('a_connection_that_never_says_hello_is_closed_after_the_hello_timeout', async () => {
+    const net = require('node:net');
+    const silentWs = await H.WsClient.open(quick.wsUrl, WebSocket, 'silent-ws');
+    const silentTcp = net.connect(quick.tcp, '127.0.0.1');
+    const tcpClosed = new Promise((res) => silentTcp.on('close', res));
+    silentTcp.on('error', () => {});
+    const talker = await H.connectAs(quick, WebSocket, 'customer', 'c-in-time');
+    const t0 = Date.now();
+    await H.withTimeout(silentWs.closed, 8000, 'WebSocket closed without hello');
+    await H.withTimeout(tcpClosed, 8000, 'TCP closed without hello');
+    assert.ok(Date.now() - t0 < 8000);
+    // A session that said hello in time is not affected.
+    const r = await talker.request({ type: 'subscribe', order_id: 'o-none' }).catch((e) => ({ type: 'lost', e }));
+    assert.notEqual(r.type, 'lost', 'the session that said hello stays open');
+    talker.close();
+    const m = await H.http(quick, 'GET', '/metrics');
+    assert.match(m.text, /^courier_limit_hello_timeout_ms 1000$/m);
+    const timedOut = Number((/^courier_sessions_timed_out_total (\d+)$/m.exec(m.text) || [])[1]);
+    assert.ok(timedOut >= 2, `courier_sessions_timed_out_total ${timedOut}`);
+  });
+
+  test('the_default_hello_timeout_is_10_s', async () => {
+    const m = await H.http(node, 'GET', '/metrics');
+    assert.match(m.text, /^courier_limit_hello_timeout_ms 10000$/m);
+  });
+});
