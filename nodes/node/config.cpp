@@ -55,6 +55,8 @@ std::map<std::string, setter> make_setters() {
   num("sessions-max", 1, 10'000'000, [](node_config& c, double v) { c.gateway.sessions_max = static_cast<std::size_t>(v); });
   num("hello-timeout-s", 0, 3600, [](node_config& c, double v) { c.gateway.first_frame_timeout_ms = static_cast<std::int64_t>(v * 1000); });
   num("idle-timeout-s", 0, 86'400, [](node_config& c, double v) { c.gateway.idle_timeout_ms = static_cast<std::int64_t>(v * 1000); });
+  num("rest-per-address-per-s", 1, 1e6, [](node_config& c, double v) { c.rest.per_address_per_s = static_cast<std::uint32_t>(v); c.rest.per_address_burst = static_cast<std::uint32_t>(2 * v); });
+  num("rest-per-token-per-s", 1, 1e6, [](node_config& c, double v) { c.rest.per_subject_per_s = static_cast<std::uint32_t>(v); c.rest.per_subject_burst = static_cast<std::uint32_t>(2 * v); });
   num("pending-bytes-max", 4096, 1e9, [](node_config& c, double v) { c.gateway.pending_bytes_max = static_cast<std::size_t>(v); });
   num("messages-per-s-max", 1, 1e6, [](node_config& c, double v) { c.messages_per_s_max = v; });
   num("messages-burst-max", 1, 1e6, [](node_config& c, double v) { c.messages_burst_max = v; });
@@ -250,6 +252,8 @@ std::string node_usage() {
   --io-threads N, --scheduler-threads N, --sessions-max N, --pending-bytes-max B,
   --messages-per-s-max R, --messages-burst-max N, --activations-max N,
   --idle-passivation-s S, --seed N, --topics-per-session-max N (1024)
+  --rest-per-address-per-s R  REST requests per second per client address (100; burst 2R)
+  --rest-per-token-per-s R    REST requests per second per token subject (50; burst 2R)
   --hello-timeout-s S    a connection that has not said hello by then is closed
                          (default 10; 0 = never)
   --idle-timeout-s S     a session that sent nothing for S seconds is closed; WebSocket

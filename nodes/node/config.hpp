@@ -7,6 +7,7 @@
 #include "actors/domain.hpp"
 #include "core/result.hpp"
 #include "nodes/gateway/gateway.hpp"
+#include "nodes/node/rest_limits.hpp"
 
 #include <string>
 #include <vector>
@@ -59,6 +60,7 @@ struct node_config {
   /// clock, which wakes it for nearly every request timeout and delayed
   /// message (bench/README.md).
   clock_policy clock = clock_policy::lazy;
+  rest_limits_config rest;               ///< REST rate limits per address and token
   actors::domain_config domain;
   std::uint64_t seed = 0;                ///< for simulated providers; 0 = from time
   // per-connection limits enforced by the client handler

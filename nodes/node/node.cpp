@@ -148,6 +148,15 @@ void gateway_metrics(std::ostringstream& os, const gateway::gateway_stats& g,
   limit("courier_limit_pending_bytes_max", static_cast<std::int64_t>(cfg.pending_bytes_max));
 }
 
+void rest_metrics(std::ostringstream& os, const rest_limits_config& cfg, std::uint64_t limited) {
+  auto line = [&](const char* name, const char* type, std::uint64_t v) {
+    os << "# TYPE " << name << ' ' << type << '\n' << name << ' ' << v << '\n';
+  };
+  line("courier_rest_rate_limited_total", "counter", limited);
+  line("courier_limit_rest_per_address_per_s", "gauge", cfg.per_address_per_s);
+  line("courier_limit_rest_per_token_per_s", "gauge", cfg.per_subject_per_s);
+}
+
 void message_metrics(std::ostringstream& os, const node_metrics& m) {
   os << "# TYPE courier_messages_in_total counter\n";
   for (std::size_t i = 0; i < node_metrics::types; ++i)
@@ -346,6 +355,7 @@ core::result<core::unit_t> node::impl::join_cluster(const gateway::bound_ports& 
 void node::impl::metrics_text(std::function<void(std::string)> done) {
   auto base = std::make_shared<std::ostringstream>();
   gateway_metrics(*base, servers->stats(), cfg.gateway, sessions->size());
+  rest_metrics(*base, cfg.rest, rest->rate_limited_total());
   message_metrics(*base, *metrics);
   // Handles go in as arguments: CAF 0.17 dereferences a null argument
   // tuple for argument-less function actors (UBSan reports it).
@@ -380,7 +390,8 @@ core::result<gateway::bound_ports> node::start() {
                                                m.gateway_actor, m.sessions, m.metrics);
   m.rest = std::make_unique<rest_handler>(
       m.cfg.secret, m.clock, m.gateway_actor, m.metrics,
-      [this](std::function<void(std::string)> done) { impl_->metrics_text(std::move(done)); });
+      [this](std::function<void(std::string)> done) { impl_->metrics_text(std::move(done)); },
+      m.cfg.rest);
   auto gw = m.cfg.gateway;
   if (m.cfg.threads == thread_policy::batch)
     gw.on_io_thread_start = use_batch_scheduling;

@@ -5,6 +5,7 @@
 #include "geo/traversal.hpp"
 #include "messages/json.hpp"
 #include "messages/validate.hpp"
+#include "core/limits.hpp"
 #include "nodes/auth/token.hpp"
 #include "nodes/node/command_map.hpp"
 #include "nodes/node/gateway_actor.hpp"
@@ -114,6 +115,7 @@ struct rest_handler::impl {
   caf::actor gateway_actor;
   std::shared_ptr<node_metrics> metrics;
   metrics_source metrics_text;
+  std::unique_ptr<rest_limiter> limiter; ///< thread-safe; every IO thread calls it
 
   core::result<actors::caller> authenticate(const gateway::http_request& req) {
     auto token = req.bearer_token();
@@ -213,9 +215,17 @@ void rest_handler::impl::dispatch(gateway::http_request& req, gateway::responder
     respond(error_response({errc::not_found, "no such path " + p}));
     return;
   }
+  if (!limiter->allow_address(req.remote_address)) {
+    respond(error_response({errc::rate_limited, "too many requests from this address"}));
+    return;
+  }
   auto who = authenticate(req);
   if (!who) {
     respond(error_response(who.err()));
+    return;
+  }
+  if (!limiter->allow_subject(std::string{msg::to_string(who->role)} + ":" + who->id)) {
+    respond(error_response({errc::rate_limited, "too many requests for this token"}));
     return;
   }
   if (m == "POST" && p == "/v1/orders") {
@@ -238,7 +248,18 @@ void rest_handler::impl::dispatch(gateway::http_request& req, gateway::responder
     cells(req, respond);
     return;
   }
+  auto bad_id = [&](const std::optional<std::string>& id) {
+    if (!id || valid_path_id(*id))
+      return false;
+    respond(error_response({errc::bad_request,
+                            "invalid id in path: 1.." +
+                                std::to_string(core::limits::id_chars_max) +
+                                " characters of A-Z a-z 0-9 . _ ~ : -"}));
+    return true;
+  };
   if (auto id = tail(p, "/v1/orders/"); id && m == "GET") {
+    if (bad_id(id))
+      return;
     routed_command r{actors::order_ref(core::order_id{*id}),
                      caf::make_message(actors::order_query{*who}),
                      reply_kind::order_view, {}, false};
@@ -246,6 +267,8 @@ void rest_handler::impl::dispatch(gateway::http_request& req, gateway::responder
     return;
   }
   if (auto id = tail(p, "/v1/stores/"); id && m == "PUT") {
+    if (bad_id(id))
+      return;
     auto j = json::parse(req.body, nullptr, false);
     if (j.is_discarded() || !j.is_object()) {
       respond(error_response({errc::bad_request, "body must be a JSON object"}));
@@ -267,6 +290,8 @@ void rest_handler::impl::dispatch(gateway::http_request& req, gateway::responder
     return;
   }
   if (auto cell = tail(p, "/v1/regions/", "/stats"); cell && m == "GET") {
+    if (bad_id(cell))
+      return;
     if (who->role != msg::role::admin) {
       respond(error_response({errc::forbidden, "admin only"}));
       return;
@@ -285,9 +310,14 @@ void rest_handler::impl::dispatch(gateway::http_request& req, gateway::responder
 
 rest_handler::rest_handler(std::string secret, const core::clock& clock,
                            caf::actor gateway_actor, std::shared_ptr<node_metrics> metrics,
-                           metrics_source metrics_text)
+                           metrics_source metrics_text, rest_limits_config limits)
     : impl_(std::make_shared<impl>(impl{std::move(secret), clock, std::move(gateway_actor),
-                                        std::move(metrics), std::move(metrics_text)})) {}
+                                        std::move(metrics), std::move(metrics_text),
+                                        std::make_unique<rest_limiter>(limits, clock)})) {}
+
+std::uint64_t rest_handler::rate_limited_total() const {
+  return impl_->limiter->limited_total();
+}
 
 void rest_handler::on_request(gateway::http_request request, gateway::responder respond) {
   impl_->dispatch(request, std::move(respond));

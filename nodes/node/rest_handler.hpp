@@ -8,6 +8,7 @@
 
 #include "core/clock.hpp"
 #include "nodes/gateway/http.hpp"
+#include "nodes/node/rest_limits.hpp"
 
 #include <caf/actor.hpp>
 
@@ -25,8 +26,12 @@ using metrics_source = std::function<void(std::function<void(std::string)> done)
 class rest_handler final : public gateway::http_handler {
 public:
   rest_handler(std::string secret, const core::clock& clock, caf::actor gateway_actor,
-               std::shared_ptr<node_metrics> metrics, metrics_source metrics_text);
+               std::shared_ptr<node_metrics> metrics, metrics_source metrics_text,
+               rest_limits_config limits = {});
   void on_request(gateway::http_request request, gateway::responder respond) override;
+
+  /// Requests refused with 429 so far.
+  std::uint64_t rate_limited_total() const;
 
 private:
   struct impl;

@@ -271,3 +271,39 @@ describe('REST', () => {
     assert.match(r.text, /courierMap/);
   });
 });
+
+// Issue #14: REST validates ids in paths and is rate-limited per token and
+// per client address (429 rate_limited), with the limits in /metrics.
+describe('REST limits', () => {
+  test('ids_in_paths_are_validated_before_anything_is_routed', async () => {
+    const tok = node.token('admin', 'ops-ids');
+    for (const bad of ['o%201', 'x'.repeat(129), '%00', 'o%2Fx']) {
+      const r = await H.http(node, 'GET', `/v1/orders/${bad}`, { token: tok });
+      assert.equal(r.status, 400, `${bad}: ${r.text}`);
+      assert.equal(r.json.code, 'bad_request');
+    }
+    const cell = await H.http(node, 'GET', '/v1/regions/not%20a%20cell/stats', { token: tok });
+    assert.equal(cell.status, 400, cell.text);
+    const store = await H.http(node, 'PUT', '/v1/stores/s%20x', { token: tok, body: { lat: 37.5, lng: 127.0 } });
+    assert.equal(store.status, 400, store.text);
+  });
+
+  test('requests_beyond_the_per_token_rate_get_429_and_other_tokens_are_served', async () => {
+    const limited = await H.CourierNode.start(args, { extra: ['--rest-per-token-per-s', '2'] });
+    try {
+      const tok = limited.token('admin', 'ops-busy');
+      const codes = [];
+      for (let i = 0; i < 10; i++) codes.push((await H.http(limited, 'GET', '/v1/orders/o-none', { token: tok })).status);
+      assert.ok(codes.includes(429), `some requests refused: ${codes}`);
+      assert.ok(codes.filter((c) => c !== 429).length <= 5, `burst 4 (+ refill) served: ${codes}`);
+      const other = await H.http(limited, 'GET', '/v1/orders/o-none', { token: limited.token('admin', 'ops-calm') });
+      assert.notEqual(other.status, 429, 'another token has its own budget');
+      const m = await H.http(limited, 'GET', '/metrics');
+      assert.match(m.text, /^courier_limit_rest_per_token_per_s 2$/m);
+      const n = Number((/^courier_rest_rate_limited_total (\d+)$/m.exec(m.text) || [])[1]);
+      assert.ok(n >= 1, `courier_rest_rate_limited_total ${n}`);
+    } finally {
+      await limited.stop();
+    }
+  });
+});
