@@ -421,6 +421,19 @@ struct assignment {
   }
 };
 
+/// Any -> server: a fresh token for the same principal before the session's
+/// token expires (answered `ok`); see docs/protocol-additions.md.
+struct refresh {
+  static constexpr std::string_view type = "refresh";
+  static constexpr const char* caf_name = "courier.refresh";
+  std::string token;
+  /// Calls `fn` with every field as a named reference (drives codecs and inspect).
+  template <class Self, class Fn>
+  static decltype(auto) visit_fields(Self& x, Fn&& fn) {
+    return fn(field_ref("token", x.token));
+  }
+};
+
 /// Server -> customer: rider within 100 m of the drop-off (once).
 struct rider_nearby {
   static constexpr std::string_view type = "rider_nearby";
@@ -659,7 +672,8 @@ using client_body = std::variant<
     subscribe_region,
     region_stats,
     delayed_orders,
-    assignment>;
+    assignment,
+    refresh>;
 
 /// One frame: a body plus the client's optional correlation string `ref`,
 /// echoed in the reply or error that answers it.

@@ -59,6 +59,7 @@ inline std::vector<envelope> all_samples() {
                    {{order_id{"o-1"}, order_status::cooking, 37.51, 127.04}}});
   add(delayed_orders{{{order_id{"o-9"}, order_status::ready, 2400}, {order_id{"o-8"}, order_status::paid, 1900}}});
   add(assignment{order_id{"o-1"}, offer_id{"f-1"}});
+  add(refresh{"eyJhbGciOiJIUzI1NiJ9.e30.c2ln"});
   return out;
 }
 

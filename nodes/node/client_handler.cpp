@@ -44,6 +44,8 @@ struct client_handler::impl {
   }
 
   void hello(const gateway::session_ptr& s, encoding enc, const msg::envelope& env);
+  void refresh(const gateway::session_ptr& s, encoding enc, const actors::caller& who,
+               const msg::refresh& r, const std::string& ref);
   void request(const gateway::session_ptr& s, encoding enc, const actors::caller& who,
                const std::shared_ptr<std::atomic<std::uint32_t>>& in_flight,
                msg::envelope env);
@@ -64,6 +66,7 @@ void client_handler::impl::hello(const gateway::session_ptr& s, encoding enc,
     e.authenticated = true;
     e.who = who;
     e.enc = enc;
+    e.token_expires_ms = claims->exp_s * 1000;
   });
   msg::welcome w;
   w.role = who.role;
@@ -84,11 +87,32 @@ void client_handler::impl::hello(const gateway::session_ptr& s, encoding enc,
   }
 }
 
+void client_handler::impl::refresh(const gateway::session_ptr& s, encoding enc,
+                                   const actors::caller& who, const msg::refresh& r,
+                                   const std::string& ref) {
+  auto claims = auth::verify_token(r.token, secret, clock.now_ms());
+  if (!claims) {
+    push_error(s, enc, core::errc::unauthorized, claims.err().message, ref);
+    return; // the session keeps its current token until that expires
+  }
+  if (claims->role != msg::to_string(who.role) || claims->id != who.id) {
+    push_error(s, enc, core::errc::unauthorized,
+               "refresh token is for another principal", ref);
+    return;
+  }
+  sessions->with(s->id(), [&](session_entry& e) { e.token_expires_ms = claims->exp_s * 1000; });
+  push(s, enc, msg::envelope{ref, msg::client_body{msg::ok_reply{}}});
+}
+
 void client_handler::impl::request(
     const gateway::session_ptr& s, encoding enc, const actors::caller& who,
     const std::shared_ptr<std::atomic<std::uint32_t>>& in_flight, msg::envelope env) {
   if (std::holds_alternative<msg::hello>(env.body)) {
     push_error(s, enc, core::errc::bad_request, "already authenticated", env.ref);
+    return;
+  }
+  if (auto* r = std::get_if<msg::refresh>(&env.body)) {
+    refresh(s, enc, who, *r, env.ref);
     return;
   }
   auto routed = route_command(who, env.body);
@@ -125,6 +149,27 @@ client_handler::client_handler(std::string secret, const core::clock& clock,
     : impl_(std::make_shared<impl>(impl{std::move(secret), clock, limits,
                                         std::move(gateway_actor), std::move(sessions),
                                         std::move(metrics)})) {}
+
+std::size_t client_handler::close_expired() {
+  auto now = impl_->clock.now_ms();
+  std::vector<std::pair<gateway::session_ptr, encoding>> expired;
+  impl_->sessions->for_each([&](session_entry& e) {
+    if (!e.authenticated || e.token_expires_ms > now)
+      return;
+    if (auto s = e.session.lock())
+      expired.emplace_back(std::move(s), e.enc);
+    e.authenticated = false; // told once; nothing more is served meanwhile
+  });
+  // Outside the directory's lock: push and close take the session's own.
+  for (auto& [s, enc] : expired) {
+    impl_->push_error(s, enc, core::errc::unauthorized,
+                      "token expired: reconnect with a fresh token, or send refresh{token} "
+                      "before it expires",
+                      "");
+    s->close("token expired");
+  }
+  return expired.size();
+}
 
 void client_handler::on_open(const gateway::session_ptr& s) {
   session_entry e{s,

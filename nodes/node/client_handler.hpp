@@ -37,6 +37,11 @@ public:
   void on_bad_framing(const gateway::session_ptr& s, std::string reason) override;
   void on_close(const gateway::session_ptr& s) override;
 
+  /// Closes every authenticated session whose token has expired, after an
+  /// error{unauthorized} that says so (a session sends refresh{token} to
+  /// move its expiry). Returns how many; the node calls it every second.
+  std::size_t close_expired();
+
 private:
   struct impl;
   std::shared_ptr<impl> impl_;

@@ -198,6 +198,26 @@ void actor_metrics(std::ostringstream& os, const cluster::router_stats& r,
   line("courier_journal_fsync_us_max", "gauge", j.sync_us_max);
 }
 
+using sweep_atom = caf::atom_constant<caf::atom("n.sweep")>;
+
+/// How often sessions are checked for an expired token (issue #14): a
+/// session outlives its token by at most this.
+constexpr std::chrono::seconds token_sweep_interval{1};
+
+/// Every token_sweep_interval: sessions whose token expired are told and
+/// closed. Holds the handler weakly: the node drops it while stopping.
+caf::behavior sweep_tokens(caf::event_based_actor* self, std::weak_ptr<client_handler> clients,
+                           std::shared_ptr<std::atomic<std::uint64_t>> expired_total) {
+  self->send(self, sweep_atom::value);
+  return {[=](sweep_atom) {
+    auto c = clients.lock();
+    if (!c)
+      return self->quit();
+    expired_total->fetch_add(c->close_expired());
+    self->delayed_send(self, token_sweep_interval, sweep_atom::value);
+  }};
+}
+
 } // namespace
 
 struct node::impl {
@@ -208,7 +228,10 @@ struct node::impl {
   caf::actor journal, router, gateway_actor;
   std::shared_ptr<session_directory> sessions = std::make_shared<session_directory>();
   std::shared_ptr<node_metrics> metrics = std::make_shared<node_metrics>();
-  std::unique_ptr<client_handler> clients;
+  std::shared_ptr<client_handler> clients;
+  caf::actor token_sweeper; ///< closes sessions whose token expired
+  std::shared_ptr<std::atomic<std::uint64_t>> tokens_expired =
+      std::make_shared<std::atomic<std::uint64_t>>(0);
   std::unique_ptr<rest_handler> rest;
   std::unique_ptr<gateway::gateway> servers;
   bool running = false;
@@ -356,6 +379,8 @@ void node::impl::metrics_text(std::function<void(std::string)> done) {
   auto base = std::make_shared<std::ostringstream>();
   gateway_metrics(*base, servers->stats(), cfg.gateway, sessions->size());
   rest_metrics(*base, cfg.rest, rest->rate_limited_total());
+  *base << "# TYPE courier_sessions_token_expired_total counter\n"
+        << "courier_sessions_token_expired_total " << tokens_expired->load() << '\n';
   message_metrics(*base, *metrics);
   // Handles go in as arguments: CAF 0.17 dereferences a null argument
   // tuple for argument-less function actors (UBSan reports it).
@@ -386,8 +411,10 @@ core::result<gateway::bound_ports> node::start() {
     return ok.err();
   client_limits limits{m.cfg.messages_per_s_max, m.cfg.messages_burst_max,
                        m.cfg.requests_in_flight_max};
-  m.clients = std::make_unique<client_handler>(m.cfg.secret, m.clock, limits,
+  m.clients = std::make_shared<client_handler>(m.cfg.secret, m.clock, limits,
                                                m.gateway_actor, m.sessions, m.metrics);
+  m.token_sweeper = m.sys->spawn(sweep_tokens, std::weak_ptr<client_handler>{m.clients},
+                                 m.tokens_expired);
   m.rest = std::make_unique<rest_handler>(
       m.cfg.secret, m.clock, m.gateway_actor, m.metrics,
       [this](std::function<void(std::string)> done) { impl_->metrics_text(std::move(done)); },
@@ -458,6 +485,8 @@ void node::stop() {
   if (m.membership)
     caf::anon_send_exit(m.membership, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(m.gateway_actor, caf::exit_reason::user_shutdown);
+  if (m.token_sweeper)
+    caf::anon_send_exit(m.token_sweeper, caf::exit_reason::user_shutdown);
   {
     // The router stops every activation (in bounded bursts) and quits with
     // the last: wait for that, so what the entities appended reaches the
@@ -508,6 +537,7 @@ void node::stop() {
   m.membership = nullptr;
   m.router = nullptr;
   m.gateway_actor = nullptr;
+  m.token_sweeper = nullptr;
   m.sys.reset(); // waits for every actor
 }
 

@@ -28,6 +28,8 @@ struct session_entry {
   gateway::token_bucket bucket;
   std::shared_ptr<std::atomic<std::uint32_t>> in_flight =
       std::make_shared<std::atomic<std::uint32_t>>(0);
+  /// When the session's token (from hello or the last refresh) expires.
+  core::time_ms token_expires_ms = 0;
 };
 
 class session_directory {
@@ -43,6 +45,13 @@ public:
       return false;
     f(it->second);
     return true;
+  }
+  /// Calls `f(session_entry&)` under the lock for every session.
+  template <class F>
+  void for_each(F&& f) {
+    std::lock_guard<std::mutex> guard{mtx_};
+    for (auto& kv : entries_)
+      f(kv.second);
   }
   /// The live session and its push encoding, for the gateway actor.
   std::optional<std::pair<gateway::session_ptr, encoding>> find(std::uint64_t id) const;

@@ -220,3 +220,33 @@ describe('hello deadline', () => {
     assert.match(m.text, /^courier_limit_hello_timeout_ms 10000$/m);
   });
 });
+
+// Issue #14: a session whose token expires is told and closed, unless it
+// sent refresh{token} for the same principal in time.
+describe('token expiry', () => {
+  test('a_session_is_closed_with_an_error_when_its_token_expires', async () => {
+    const c = await open('expiring');
+    const w = await c.request({ type: 'hello', token: H.mintToken({ role: 'customer', id: 'c-exp', exp: nowS() + 2 }, node.secret) });
+    assert.equal(w.type, 'welcome', JSON.stringify(w));
+    const e = await c.next('error', 8000);
+    assert.equal(e.code, 'unauthorized', JSON.stringify(e));
+    assert.match(e.message, /expired/);
+    await H.withTimeout(c.closed, 5000, 'closed after the token expired');
+  });
+
+  test('refresh_with_a_fresh_token_keeps_the_session_and_a_foreign_token_is_refused', async () => {
+    const c = await open('refreshing');
+    const w = await c.request({ type: 'hello', token: H.mintToken({ role: 'customer', id: 'c-ref', exp: nowS() + 2 }, node.secret) });
+    assert.equal(w.type, 'welcome', JSON.stringify(w));
+    const foreign = await c.request({ type: 'refresh', token: node.token('customer', 'c-other') });
+    assert.equal(foreign.type, 'error', JSON.stringify(foreign));
+    assert.equal(foreign.code, 'unauthorized');
+    const ok = await c.request({ type: 'refresh', token: H.mintToken({ role: 'customer', id: 'c-ref', exp: nowS() + 3600 }, node.secret) });
+    assert.equal(ok.type, 'ok', JSON.stringify(ok));
+    await H.sleep(3500); // past the first token's expiry
+    assert.equal(c.closeInfo, null, 'still open');
+    const r = await c.request({ type: 'subscribe', order_id: 'o-none' });
+    assert.notEqual(r.code, 'unauthorized', JSON.stringify(r));
+    c.close();
+  });
+});
