@@ -42,6 +42,7 @@ void check(const domain_services& svc) {
   COURIER_ASSERT(cfg.rider_speed_mps > 0);
   COURIER_ASSERT(cfg.payment_retry_backoff.count() > 0);
   COURIER_ASSERT(cfg.region_merge_riders < cfg.region_split_riders);
+  COURIER_ASSERT(cfg.rider_mark_interval.count() > 0);
 }
 
 } // namespace

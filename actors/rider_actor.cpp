@@ -80,17 +80,51 @@ void sync_region(rider_actor* self) {
   cluster::tell(self, self->state.ctx.router, region_ref(r.cell()), std::move(up));
 }
 
+/// Journals a mark of the rider's seq, cell and position, then calls
+/// `then()`, also when the write failed (rider_logic retries an interval
+/// later). Like every persist it is awaited: positions that arrive
+/// meanwhile wait and are handled in order after it.
+template <class Then>
+void write_mark(rider_actor* self, Then then) {
+  rider_event ev{rider_event::kind::position_mark, false, {},
+                 self->state.rider.mark(now_ms(self))};
+  journal(self, {std::move(ev)}, [=](caf::optional<core::error> err) mutable {
+    if (err)
+      self->state.rider.mark_failed(now_ms(self));
+    then();
+  });
+}
+
 void on_moved(rider_actor* self) {
   auto& st = self->state;
   auto& r = st.rider;
   const auto& cfg = st.svc->cfg;
   auto cell = region_cell_of(r.lat(), r.lng(), cfg.rider_index_res, cfg.region_res);
-  if (cell) {
-    auto left = r.move_to_cell(geo::cell_to_string(*cell));
+  std::string left;
+  if (cell)
+    left = r.move_to_cell(geo::cell_to_string(*cell));
+  auto tell_regions = [self, left, placed = cell.ok()] {
     if (!left.empty())
-      cluster::tell(self, st.ctx.router, region_ref(left),
-                    region_rider_leave{core::rider_id{st.ctx.self.key}});
-    sync_region(self);
+      cluster::tell(self, self->state.ctx.router, region_ref(left),
+                    region_rider_leave{core::rider_id{self->state.ctx.self.key}});
+    if (placed)
+      sync_region(self);
+  };
+  switch (r.mark_due(now_ms(self), cfg.rider_mark_interval)) {
+    case rider_logic::mark_reason::none:
+      tell_regions();
+      break;
+    case rider_logic::mark_reason::cell_changed:
+      // The regions hear of the move once the new cell is durable: a crash
+      // in between must not leave the rider in a cell its recovery does
+      // not know (it could never send that cell a leave).
+      write_mark(self, tell_regions);
+      break;
+    case rider_logic::mark_reason::interval:
+    case rider_logic::mark_reason::retry:
+      tell_regions();
+      write_mark(self, [] {});
+      break;
   }
   if (r.has_order())
     cluster::tell(self, st.ctx.router, order_ref(core::order_id{r.order_id()}),
@@ -369,6 +403,8 @@ caf::result<msg::ok_reply> on_availability(rider_actor* self, availability_cmd& 
   return rp;
 }
 
+/// Acks without waiting for a mark the position may cause (write_mark):
+/// the ack says "accepted", not "durable" (rider_state.hpp has the window).
 caf::result<msg::ack> on_position(rider_actor* self, position_cmd& cmd) {
   if (!is_self(self, cmd.who))
     return fail(core::errc::forbidden, "a rider can only move itself");
@@ -432,9 +468,20 @@ caf::behavior rider_behavior(rider_actor* self, cluster::entity_context ctx,
         self->demonitor(cmd.gateway.address());
       return msg::ok_reply{};
     },
-    cluster::passivation_handler_from_state(self, [self] {
-      ask_to_resubscribe(self, self->state.gateways, "rider:" + self->state.ctx.self.key);
-    }),
+    cluster::passivation_handler_from_state(
+        self,
+        [self] {
+          ask_to_resubscribe(self, self->state.gateways, "rider:" + self->state.ctx.self.key);
+        },
+        [self](auto stop) {
+          // A graceful stop (passivation, handoff) loses no seq: the router
+          // holds the rider's messages until this mark is written, so its
+          // next activation recovers it.
+          if (self->state.rider.unmarked())
+            write_mark(self, stop);
+          else
+            stop();
+        }),
   };
 }
 

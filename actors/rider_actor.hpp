@@ -8,7 +8,10 @@
 ///   state: keeps the region entity of its cell up to date
 ///   (region_rider_update; region_rider_leave to the old cell when it
 ///   crosses), forwards rider_moved to its assigned order, and tells the
-///   node's history writer (history_actor.hpp).
+///   node's history writer (history_actor.hpp). Checkpointed by position
+///   marks (rider_state.hpp: when, and what a crash may lose); the ack
+///   never waits for one, and a cell change reaches the regions only once
+///   its mark is written. A passivation (or handoff) marks before stopping.
 /// - availability_cmd -> msg::ok_reply (journaled).
 /// - offer_request (dispatch) -> offer_reply; a taken offer is journaled and
 ///   pushed as (push_atom, "rider:<id>", msg::offer) to subscribed gateways.

@@ -92,6 +92,44 @@ TEST_CASE("rider_events_round_trip_exactly") {
   CHECK_FALSE(rider_event::decode("offer\tonly").ok());
 }
 
+TEST_CASE("rider_logic_marks_on_a_cell_change_after_the_interval_and_backs_off_after_a_failure") {
+  using reason = rider_logic::mark_reason;
+  constexpr std::chrono::milliseconds interval{30'000};
+  rider_logic r;
+  CHECK_FALSE(r.unmarked());
+  CHECK(r.mark_due(0, interval) == reason::none);
+  REQUIRE(r.accept_position(1, 1, 2, 1000));
+  CHECK(r.unmarked());
+  CHECK(r.mark_due(1000, interval) == reason::none); // no cell yet, no interval passed
+  r.move_to_cell("a");
+  CHECK(r.mark_due(1000, interval) == reason::cell_changed);
+  r.apply(rider_event{rider_event::kind::position_mark, false, {}, r.mark(1000)});
+  CHECK_FALSE(r.unmarked());
+  REQUIRE(r.accept_position(2, 1, 2, 2000));
+  CHECK(r.mark_due(2000, interval) == reason::none);
+  CHECK(r.mark_due(31'000, interval) == reason::interval);
+  r.move_to_cell("b");
+  CHECK(r.mark_due(2000, interval) == reason::cell_changed);
+  r.mark_failed(2000); // a journal outage: no write per position
+  CHECK(r.mark_due(3000, interval) == reason::none);
+  CHECK(r.mark_due(32'000, interval) == reason::retry);
+  auto m = r.mark(32'000);
+  r.apply(rider_event{rider_event::kind::position_mark, false, {}, m});
+  CHECK(r.mark_due(99'000, interval) == reason::none); // nothing new since
+  // A fresh activation recovers seq, cell and position from the mark.
+  auto back = rider_event::decode(rider_event{rider_event::kind::position_mark, false, {}, m}.encode());
+  REQUIRE(back.ok());
+  rider_logic recovered;
+  recovered.apply(*back);
+  CHECK(recovered.last_seq() == 2);
+  CHECK(recovered.cell() == "b");
+  CHECK(recovered.has_position());
+  CHECK(recovered.position_at_ms() == 2000);
+  CHECK_FALSE(recovered.unmarked());
+  CHECK_FALSE(recovered.accept_position(2, 9, 9, 5000));
+  CHECK(recovered.move_to_cell("c") == "b");
+}
+
 TEST_CASE("positions_ack_the_highest_seq_and_only_the_rider_may_move_itself") {
   rig r{harness::pick_seed("rider.position")};
   const msg::lat_lng a{gangnam_lat, gangnam_lng};
@@ -114,9 +152,7 @@ TEST_CASE("a_rider_crossing_cells_leaves_the_old_region_and_joins_the_new") {
   const auto& cfg = r.svc->cfg;
   const msg::lat_lng a{gangnam_lat, gangnam_lng};
   auto home = cell_of(cfg, a);
-  msg::lat_lng b = a;
-  for (double m = 100; cell_of(cfg, b) == home; m += 100)
-    b = offset_m(a.lat, a.lng, m, 0);
+  auto b = point_in_another_cell(cfg, a);
   r.available("r-1", true);
   r.position("r-1", 1, a);
   CHECK(r.stats(home).riders_available == 1);
@@ -160,7 +196,7 @@ TEST_CASE("availability_is_journaled_and_the_offer_is_pushed_to_the_riders_sessi
   auto v = r.view("r-1");
   CHECK(v.available);
   CHECK(v.offer_id == "o-1-1");
-  CHECK(v.last_seq == 0); // positions are soft state
+  CHECK(v.last_seq == 1); // from the position mark its first cell made
 }
 
 TEST_CASE("status_reports_go_to_the_assigned_order_only") {
@@ -264,4 +300,83 @@ TEST_CASE("a_rider_that_subscribes_again_gets_the_order_it_is_assigned_to") {
     gw.next_any();
   r.ask_as<msg::ok_reply>(rider, subscribe_cmd{rig::rider_caller("r-1"), gw.handle});
   CHECK(gw.size() == 0);
+}
+
+TEST_CASE("a_rider_that_crashed_rejects_seqs_up_to_its_last_mark_and_knows_its_cell") {
+  // Issue #12 item 5: the seq restarted from 0 after a crash, so old
+  // positions were accepted again.
+  rig r{harness::pick_seed("rider.mark_crash")};
+  const auto& cfg = r.svc->cfg;
+  const msg::lat_lng a{gangnam_lat, gangnam_lng};
+  auto near = offset_m(a.lat, a.lng, 20, 0);
+  REQUIRE(cell_of(cfg, near) == cell_of(cfg, a));
+  r.position("r-1", 1, a);    // a new cell: marked
+  r.position("r-1", 2, near); // same cell, inside the interval: not marked
+  r.w.advance(cfg.rider_mark_interval);
+  r.position("r-1", 3, a);    // the interval passed: marked
+  r.position("r-1", 4, near); // not marked: what a crash may lose
+  r.w.crash();
+  r.restart();
+  auto v = r.view("r-1");
+  CHECK(v.last_seq == 3);
+  CHECK(v.cell == cell_of(cfg, a));
+  CHECK(r.position("r-1", 2, near).seq == 3); // older than the mark: dropped, acked
+  CHECK(r.position("r-1", 3, near).seq == 3);
+  CHECK(r.position("r-1", 4, near).seq == 4); // the documented window: taken again
+}
+
+TEST_CASE("a_rider_passivated_marks_its_last_seq_and_cell_before_it_stops") {
+  // A graceful stop (idle passivation here; a handoff takes the same path)
+  // loses nothing, even inside the mark interval.
+  rig r{harness::pick_seed("rider.mark_passivate")};
+  const auto& cfg = r.svc->cfg;
+  const msg::lat_lng a{gangnam_lat, gangnam_lng};
+  auto near = offset_m(a.lat, a.lng, 20, 0);
+  REQUIRE(cell_of(cfg, near) == cell_of(cfg, a));
+  r.position("r-1", 1, a);
+  r.position("r-1", 2, near);
+  r.position("r-1", 3, a);
+  r.w.advance(std::chrono::minutes{11}); // past the router's idle timeout (10 min)
+  auto st = r.router_stats();
+  CHECK(st.live == 0);
+  CHECK(st.passivations_total >= 1);
+  CHECK(st.crashed_total == 0);
+  auto v = r.view("r-1");
+  CHECK(v.last_seq == 3);
+  CHECK(v.cell == cell_of(cfg, a));
+  CHECK(r.position("r-1", 2, near).seq == 3); // older than the mark: dropped, acked
+}
+
+TEST_CASE("a_rider_that_crashed_leaves_the_region_it_was_in_when_it_next_moves") {
+  // Issue #12 item 5: a rider restarted with no cell, so crossing into
+  // another cell left a ghost in the old region. Only the rider's
+  // activation dies here, as when its node dies and its region's does not.
+  rig r{harness::pick_seed("rider.ghost")};
+  const auto& cfg = r.svc->cfg;
+  const msg::lat_lng a{gangnam_lat, gangnam_lng};
+  auto home = cell_of(cfg, a);
+  auto b = point_in_another_cell(cfg, a);
+  r.available("r-1", true);
+  r.position("r-1", 1, a);
+  REQUIRE(r.stats(home).riders_available == 1);
+  r.kill_activation<rider_view>(rider_ref(core::rider_id{"r-1"}), rider_view_query{});
+  REQUIRE(r.router_stats().crashed_total == 1);
+  r.position("r-1", 2, b);
+  auto old_cell = r.stats(home);
+  CHECK(old_cell.riders_available == 0);
+  CHECK(old_cell.riders.empty());
+  CHECK(r.stats(cell_of(cfg, b)).riders_available == 1);
+  CHECK(r.view("r-1").cell == cell_of(cfg, b));
+}
+
+TEST_CASE("rider_records_journaled_before_position_marks_still_decode") {
+  // Bytes as the journal held them before KIND_POSITION_MARK existed.
+  auto avail = rider_event::decode(std::string("\x08\x01\x10\x01\x1a\x00", 6));
+  REQUIRE(avail.ok());
+  CHECK(avail->what == rider_event::kind::availability);
+  CHECK(avail->available);
+  auto released = rider_event::decode(std::string("\x08\x05\x1a\x05\x12\x03o-1", 9));
+  REQUIRE(released.ok());
+  CHECK(released->what == rider_event::kind::released);
+  CHECK(released->offer.order_id == "o-1");
 }

@@ -10,7 +10,8 @@ namespace courier::actors {
 
 namespace pb = courier::journal::v1;
 
-static_assert(pb::RiderEvent::Kind_MAX == 1 + static_cast<int>(rider_event::kind::released));
+static_assert(pb::RiderEvent::Kind_MAX ==
+              1 + static_cast<int>(rider_event::kind::position_mark));
 
 std::string rider_event::encode() const {
   pb::RiderEvent p;
@@ -25,6 +26,15 @@ std::string rider_event::encode() const {
   o->set_dropoff_lng(offer.dropoff_lng);
   o->set_distance_m(offer.distance_m);
   o->set_expires_ms(offer.expires_ms);
+  if (what == kind::position_mark) { // other kinds stay as small as before
+    auto* m = p.mutable_mark();
+    m->set_seq(mark.seq);
+    m->set_cell(mark.cell);
+    m->set_lat(mark.lat);
+    m->set_lng(mark.lng);
+    m->set_at_ms(mark.at_ms);
+    m->set_marked_ms(mark.marked_ms);
+  }
   return p.SerializeAsString();
 }
 
@@ -43,6 +53,8 @@ core::result<rider_event> rider_event::decode(const std::string& text) {
   ev.offer = held_offer{o.offer_id(),    o.order_id(),    o.store_lat(),
                         o.store_lng(),   o.dropoff_lat(), o.dropoff_lng(),
                         o.distance_m(),  o.expires_ms()};
+  const auto& m = p.mark();
+  ev.mark = position_mark{m.seq(), m.cell(), m.lat(), m.lng(), m.at_ms(), m.marked_ms()};
   return ev;
 }
 
@@ -63,7 +75,29 @@ std::string rider_logic::move_to_cell(const std::string& cell) {
     return {};
   auto left = std::move(cell_);
   cell_ = cell;
+  cell_marked_ = false;
   return left;
+}
+
+rider_logic::mark_reason rider_logic::mark_due(core::time_ms now_ms,
+                                               std::chrono::milliseconds interval) const noexcept {
+  if (!unmarked())
+    return mark_reason::none;
+  bool waited = now_ms - marked_ms_ >= interval.count();
+  if (mark_failed_)
+    return waited ? mark_reason::retry : mark_reason::none;
+  if (!cell_marked_)
+    return mark_reason::cell_changed;
+  return waited ? mark_reason::interval : mark_reason::none;
+}
+
+position_mark rider_logic::mark(core::time_ms now_ms) const {
+  return position_mark{last_seq_, cell_, lat_, lng_, at_ms_, now_ms};
+}
+
+void rider_logic::mark_failed(core::time_ms now_ms) noexcept {
+  mark_failed_ = true;
+  marked_ms_ = now_ms;
 }
 
 const held_offer& rider_logic::offer() const noexcept {
@@ -83,6 +117,24 @@ rider_visibility rider_logic::visibility() const noexcept {
 
 bool rider_logic::was_released(const std::string& order_id) const {
   return std::find(released_.begin(), released_.end(), order_id) != released_.end();
+}
+
+void rider_logic::apply_mark(const position_mark& m) {
+  // Live, nothing runs between taking a mark and applying it (the write is
+  // awaited), so it equals the state; replayed, it is the newest state known.
+  if (m.seq >= last_seq_) {
+    last_seq_ = m.seq;
+    has_position_ = has_position_ || m.seq > 0;
+    lat_ = m.lat;
+    lng_ = m.lng;
+    at_ms_ = m.at_ms;
+    cell_ = m.cell;
+  }
+  marked_seq_ = std::max(marked_seq_, m.seq);
+  marked_ms_ = m.marked_ms;
+  cell_marked_ = cell_ == m.cell;
+  mark_failed_ = false;
+  COURIER_ASSERT(marked_seq_ <= last_seq_);
 }
 
 void rider_logic::apply(const rider_event& ev) {
@@ -115,6 +167,9 @@ void rider_logic::apply(const rider_event& ev) {
         released_.push_back(ev.offer.order_id);
       }
       COURIER_ASSERT(released_.size() <= released_remembered_max);
+      break;
+    case rider_event::kind::position_mark:
+      apply_mark(ev.mark);
       break;
   }
   // A rider never holds an order and an offer at once.

@@ -6,14 +6,22 @@
 /// journals, sends and pushes around it.
 ///
 /// Durable vs soft: availability, the held offer and the assigned order are
-/// journaled (events below, applied with `apply`); the position, its seq
+/// journaled (events below, applied with `apply`). The position, its seq
 /// and the region cell are soft state (positions arrive every few seconds,
-/// and DESIGN.md says not to journal them one by one). After a crash the seq
-/// restarts from 0: the next position is accepted and the ack says so.
+/// and DESIGN.md says not to journal them one by one), checkpointed by a
+/// position mark: on every cell change, at least every rider_mark_interval
+/// while the seq advances, and before a graceful stop (passivation,
+/// handoff). Recovery takes seq, cell and position from the last mark, so
+/// a seq at or below it stays refused and the rider knows which region to
+/// leave when it next crosses. The window: after a crash (not a graceful
+/// stop), positions newer than the last mark may be accepted again; they
+/// are the ones accepted less than rider_mark_interval after it (longer
+/// only while mark writes fail: a failed mark is retried an interval later).
 
 #include "core/clock.hpp"
 #include "core/result.hpp"
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -34,6 +42,17 @@ struct held_offer {
   core::time_ms expires_ms = 0;
 };
 
+/// A checkpoint of a rider's soft position state (journal.proto's
+/// PositionMark).
+struct position_mark {
+  std::uint64_t seq = 0; ///< the highest seq accepted
+  std::string cell;      ///< the region cell the rider is registered with
+  double lat = 0.0;
+  double lng = 0.0;
+  core::time_ms at_ms = 0;     ///< the position's time
+  core::time_ms marked_ms = 0; ///< when the mark was taken (the entity's clock)
+};
+
 /// A journaled change of a rider.
 struct rider_event {
   enum class kind : std::uint8_t {
@@ -42,10 +61,12 @@ struct rider_event {
     offer_cleared,///< `offer.offer_id` (rejected, withdrawn, expired, conflict)
     assigned,     ///< `offer.order_id`, `offer.offer_id`
     released,     ///< `offer.order_id`
+    position_mark,///< `mark` (last, so older records keep their kind values)
   };
   kind what = kind::availability;
   bool available = false;
   held_offer offer;
+  position_mark mark;
 
   /// One journal record (courier.journal.v1.RiderEvent, journal.proto).
   std::string encode() const;
@@ -71,9 +92,28 @@ public:
   core::time_ms position_at_ms() const noexcept { return at_ms_; }
 
   /// Records the region cell for the current position; returns the cell
-  /// the rider left ("" if unchanged or none before).
+  /// the rider left ("" if unchanged or none before; after a recovery, the
+  /// last mark's cell is the one before).
   std::string move_to_cell(const std::string& cell);
   const std::string& cell() const noexcept { return cell_; }
+
+  // -- position marks (the durable checkpoint of the soft state above) --
+  /// Why a mark should be journaled now.
+  enum class mark_reason : std::uint8_t {
+    none,         ///< nothing to write
+    cell_changed, ///< the rider is in a cell the last mark does not name
+    interval,     ///< the seq advanced and the last mark is `interval` old
+    retry,        ///< the last mark failed an `interval` ago
+  };
+  mark_reason mark_due(core::time_ms now_ms, std::chrono::milliseconds interval) const noexcept;
+  /// True if seq or cell changed since the last mark (a graceful stop
+  /// marks then, whatever the interval).
+  bool unmarked() const noexcept { return last_seq_ > marked_seq_ || !cell_marked_; }
+  /// The mark of the current state, taken at `now_ms`.
+  position_mark mark(core::time_ms now_ms) const;
+  /// A mark could not be journaled: the next try waits a whole interval
+  /// (a journal outage must not get a write per position per rider).
+  void mark_failed(core::time_ms now_ms) noexcept;
 
   // -- offers and orders (journaled) --
   /// Whether an offer may be taken now: available, no offer, no order.
@@ -99,8 +139,14 @@ public:
   void apply(const rider_event& ev);
 
 private:
+  void apply_mark(const position_mark& m);
+
   std::uint64_t last_seq_ = 0;
   bool has_position_ = false;
+  bool cell_marked_ = true;  ///< cell_ is the last mark's cell ("" needs no mark)
+  bool mark_failed_ = false; ///< the last mark's write failed at marked_ms_
+  std::uint64_t marked_seq_ = 0;
+  core::time_ms marked_ms_ = 0; ///< the last mark (or failed try)
   double lat_ = 0.0;
   double lng_ = 0.0;
   core::time_ms at_ms_ = 0;

@@ -40,6 +40,15 @@ inline std::string cell_of(const domain_config& cfg, msg::lat_lng p, int res = -
   return geo::cell_to_string(*c);
 }
 
+/// A point north of `a` in another region cell than `a`'s.
+inline msg::lat_lng point_in_another_cell(const domain_config& cfg, msg::lat_lng a) {
+  auto home = cell_of(cfg, a);
+  msg::lat_lng b = a;
+  for (double m = 100; cell_of(cfg, b) == home; m += 100)
+    b = offset_m(a.lat, a.lng, m, 0);
+  return b;
+}
+
 /// The order side, durable across crashes (it lives outside the world):
 /// the first rider assigned to an order keeps it; anyone else is conflict.
 struct fake_orders {
@@ -198,6 +207,39 @@ struct rig {
 
   msg::region_stats stats(const std::string& cell) {
     return ask_as<msg::region_stats>(region_ref(cell), region_stats_query{});
+  }
+
+  /// Kills the live activation of `to` (activating it first) without a
+  /// passivation, while every other entity lives on: what a rider sees when
+  /// its node dies and its region's node does not. `query` is any request
+  /// the entity answers with an `R`; the reply's sender is the activation.
+  template <class R, class T>
+  void kill_activation(cluster::entity_ref to, T query) {
+    auto found = std::make_shared<caf::strong_actor_ptr>();
+    auto rt = router;
+    w.sys().spawn([=](caf::event_based_actor* self) -> caf::behavior {
+      self->request(rt, caf::infinite, cluster::route_atom::value, to,
+                    caf::make_message(std::move(query)))
+          .then([=](R&) {
+            *found = self->current_sender();
+            self->quit();
+          });
+      return {[](caf::unit_t) {}};
+    });
+    w.run();
+    REQUIRE(*found != nullptr);
+    caf::anon_send_exit(caf::actor_cast<caf::actor>(*found), caf::exit_reason::kill);
+    w.run();
+  }
+
+  /// The router's counters.
+  cluster::router_stats router_stats() {
+    p.clear();
+    caf::send_as(p.handle, router, cluster::stats_atom::value);
+    w.run();
+    auto s = p.next<cluster::router_stats>();
+    REQUIRE(s.has_value());
+    return *s;
   }
 
   void start(const std::string& order, msg::lat_lng store, double radius_m = 3000.0) {

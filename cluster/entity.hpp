@@ -147,4 +147,22 @@ auto passivation_handler_from_state(Self* self, Before before) {
   };
 }
 
+/// The same for an entity with one last write to make before it stops
+/// (a checkpoint of soft state): `finish(stop)` calls `stop()` once the
+/// write has been answered, either way. Safe because the router holds the
+/// entity's messages until `passivated`, and a successor (on this node or,
+/// after a handoff, on the next owner) activates only after it: the write
+/// is in the journal before anyone recovers from it.
+template <class Self, class Before, class Finish>
+auto passivation_handler_from_state(Self* self, Before before, Finish finish) {
+  return [self, before, finish](passivate_atom) {
+    before();
+    finish([self] {
+      const auto& c = self->state.ctx;
+      self->send(c.router, passivated_atom::value, c.self);
+      self->quit();
+    });
+  };
+}
+
 } // namespace courier::cluster
