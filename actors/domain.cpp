@@ -43,6 +43,11 @@ void check(const domain_services& svc) {
   COURIER_ASSERT(cfg.payment_retry_backoff.count() > 0);
   COURIER_ASSERT(cfg.region_merge_riders < cfg.region_split_riders);
   COURIER_ASSERT(cfg.rider_mark_interval.count() > 0);
+  COURIER_ASSERT(cfg.region_prune_interval.count() > 0);
+  COURIER_ASSERT(cfg.region_prune_interval < cfg.region_rider_silence);
+  // Dispatch already skips riders silent this long; pruning them sooner
+  // would only make riders in a tunnel flap on the map.
+  COURIER_ASSERT(cfg.rider_position_fresh <= cfg.region_rider_silence);
 }
 
 } // namespace

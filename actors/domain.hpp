@@ -41,6 +41,16 @@ struct domain_config {
   /// may be accepted again (rider_state.hpp). 30 s is 6 positions at one
   /// per 5 s, ~1,700 small writes/s for 50,000 moving riders.
   std::chrono::milliseconds rider_mark_interval{std::chrono::seconds{30}};
+  /// A region drops a rider it has not heard from for this long (the
+  /// rider's app died or lost its connection without going offline). 24
+  /// missed positions at one per 5 s: a tunnel or a reconnect does not make
+  /// a rider flap, and dispatch already skips riders silent for
+  /// rider_position_fresh, so this bound only needs to be longer than that;
+  /// beyond a few minutes ghosts would linger on ops' map and in counts.
+  std::chrono::milliseconds region_rider_silence{std::chrono::minutes{2}};
+  /// How often a region sweeps for silent riders (at most
+  /// region_prune_scan_max riders per sweep, region_actor.hpp).
+  std::chrono::milliseconds region_prune_interval{std::chrono::seconds{15}};
   // hot cells
   std::uint32_t region_split_riders = 400; ///< split a cell into its 7 children above this
   std::uint32_t region_merge_riders = 200; ///< merge back below this (hysteresis)

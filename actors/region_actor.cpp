@@ -23,6 +23,7 @@ namespace courier::actors {
 namespace {
 
 using r_tick_atom = caf::atom_constant<caf::atom("r.tick")>;
+using r_prune_atom = caf::atom_constant<caf::atom("r.prune")>;
 
 constexpr std::chrono::seconds region_ask_timeout{5};
 
@@ -40,8 +41,10 @@ struct region_actor_state {
   split_directory dir;
   std::vector<caf::actor> subscribers;
   bool tick_armed = false;
+  bool prune_armed = false;
   msg::region_stats last_pushed;
   std::uint64_t dropped = 0; ///< updates refused (full, foreign position)
+  std::uint64_t pruned = 0;  ///< riders dropped after cfg.region_rider_silence
   // What the live map draws: every rider (also while split, when the
   // index lives in the children) and every active order, bounded.
   std::unordered_map<std::string, msg::map_rider> map_riders;
@@ -57,6 +60,8 @@ caf::error fail(core::errc code, std::string text) {
 }
 
 const domain_config& cfg_of(region_actor* self) { return self->state.svc->cfg; }
+
+core::time_ms now_ms(region_actor* self) { return self->state.svc->clock->now_ms(); }
 
 rider_mode mode_of(rider_state s) {
   return s == rider_state::available ? rider_mode::available : rider_mode::busy;
@@ -177,14 +182,16 @@ std::string child_of(region_actor* self, double lat, double lng) {
   return geo::cell_to_string(*c);
 }
 
-void forward_update(region_actor* self, const region_rider_update& u) {
+/// Places the rider in the child of its position; `heard_ms` is when this
+/// cell last heard of it (now for an update, older for a rider handed over).
+void forward_update(region_actor* self, const region_rider_update& u, core::time_ms heard_ms) {
   auto& st = self->state;
   auto child = child_of(self, u.lat, u.lng);
   if (child.empty()) {
     st.dropped += 1;
     return;
   }
-  auto route = st.dir.place(u.rider_id.str(), child, mode_of(u.state));
+  auto route = st.dir.place(u.rider_id.str(), child, mode_of(u.state), heard_ms);
   if (!route.left_child.empty())
     cluster::tell(self, st.ctx.router, region_ref(route.left_child),
                   region_rider_leave{u.rider_id});
@@ -214,7 +221,7 @@ void split_now(region_actor* self) {
     auto riders = st.index.all();
     st.index.clear();
     for (auto& r : riders)
-      forward_update(self, to_update(r));
+      forward_update(self, to_update(r), r.heard_ms); // a split resets no silence
     COURIER_ASSERT(st.dir.size() + st.dropped >= riders.size());
   });
 }
@@ -252,12 +259,17 @@ void merge_now(region_actor* self) {
       auto& st = self->state;
       if (!ok)
         return; // children are empty now; riders come back with their next updates
+      // Only riders the directory still holds, heard of when it last did: a
+      // child may still hold one this cell pruned or saw leave.
+      std::vector<indexed_rider> back;
+      for (auto& u : riders)
+        if (auto heard = st.dir.heard_ms(u.rider_id.str()))
+          back.push_back(indexed_rider{u.rider_id.str(), u.lat, u.lng, u.at_ms,
+                                       mode_of(u.state), *heard});
       st.split = false;
       st.dir.clear();
-      for (auto& u : riders)
-        if (st.index.upsert(indexed_rider{u.rider_id.str(), u.lat, u.lng, u.at_ms,
-                                          mode_of(u.state)}) ==
-            region_index::upsert_outcome::full)
+      for (auto& r : back)
+        if (st.index.upsert(r) == region_index::upsert_outcome::full)
           st.dropped += 1;
       stats_changed(self);
     });
@@ -286,6 +298,47 @@ void on_leave(region_actor* self, const core::rider_id& id) {
   stats_changed(self);
 }
 
+void arm_prune(region_actor* self) {
+  auto& st = self->state;
+  if (st.prune_armed)
+    return;
+  st.prune_armed = true;
+  self->delayed_send(self, cfg_of(self).region_prune_interval, r_prune_atom::value);
+}
+
+/// Drops riders not heard from for cfg.region_rider_silence: a rider whose
+/// app died (or lost its connection for good) never sends offline or a
+/// leave. At most region_prune_scan_max riders are looked at per tick; the
+/// timer runs only while the cell holds riders.
+void on_prune(region_actor* self) {
+  auto& st = self->state;
+  st.prune_armed = false;
+  auto before = now_ms(self) - cfg_of(self).region_rider_silence.count();
+  std::size_t gone = 0;
+  if (st.split) {
+    // The children sweep on their own too; the directory is what counts
+    // and routes here, so it is pruned and the children told.
+    for (auto& [id, child] : st.dir.prune_silent(before, region_prune_scan_max)) {
+      st.map_dirty |= st.map_riders.erase(id) > 0;
+      cluster::tell(self, st.ctx.router, region_ref(child),
+                    region_rider_leave{core::rider_id{id}});
+      ++gone;
+    }
+    if (gone > 0)
+      maybe_merge(self);
+  } else {
+    for (auto& id : st.index.prune_silent(before, region_prune_scan_max)) {
+      st.map_dirty |= st.map_riders.erase(id) > 0;
+      ++gone;
+    }
+  }
+  st.pruned += gone;
+  if (gone > 0)
+    stats_changed(self);
+  if (st.split ? st.dir.size() > 0 : st.index.size() > 0)
+    arm_prune(self);
+}
+
 void on_update(region_actor* self, const region_rider_update& u) {
   auto& st = self->state;
   if (!st.valid)
@@ -295,17 +348,19 @@ void on_update(region_actor* self, const region_rider_update& u) {
     return;
   }
   map_rider_moved(self, u);
+  auto heard = now_ms(self);
   if (st.split) {
-    forward_update(self, u);
+    forward_update(self, u, heard);
     maybe_merge(self);
   } else {
     auto out = st.index.upsert(
-        indexed_rider{u.rider_id.str(), u.lat, u.lng, u.at_ms, mode_of(u.state)});
+        indexed_rider{u.rider_id.str(), u.lat, u.lng, u.at_ms, mode_of(u.state), heard});
     if (out == region_index::upsert_outcome::full)
       st.dropped += 1;
     if (may_split(self))
       split_now(self);
   }
+  arm_prune(self);
   stats_changed(self);
 }
 
@@ -478,8 +533,11 @@ caf::behavior region_behavior(region_actor* self, cluster::entity_context ctx,
     self->state.version = rec.version;
     if (self->state.split) // rebuild the directory before anything else
       collect_children(self, false, [=](const std::vector<region_rider_update>& riders) {
+        auto heard = now_ms(self); // their silence restarts: the children know no better
         for (auto& u : riders)
-          forward_update(self, u);
+          forward_update(self, u, heard);
+        if (!riders.empty())
+          arm_prune(self);
       });
   });
   self->set_down_handler([=](caf::down_msg& m) { drop_subscriber(self, m.source); });
@@ -508,6 +566,7 @@ caf::behavior region_behavior(region_actor* self, cluster::entity_context ctx,
       stats_changed(self);
     },
     [=](r_tick_atom) { on_tick(self); },
+    [=](r_prune_atom) { on_prune(self); },
     cluster::passivation_handler(self, ctx, [=] {
       ask_to_resubscribe(self, self->state.subscribers, "region:" + ctx.self.key);
     }),

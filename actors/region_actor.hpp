@@ -5,7 +5,13 @@
 ///
 /// Handles (protocol.hpp):
 /// - region_rider_update / region_rider_leave (riders): soft state, kept in
-///   region_index (offline = leave).
+///   region_index (offline = leave). A rider not heard from for
+///   cfg.region_rider_silence (by this cell's clock, not the position's
+///   time: a phone's clock may be off) is dropped by a sweep every
+///   cfg.region_prune_interval (at most region_prune_scan_max riders
+///   looked at per sweep), so it is no longer counted, drawn or offered
+///   orders; its next update brings it back. A split parent prunes its
+///   directory and sends the child a leave (the children sweep too).
 /// - region_find_riders (dispatch) -> region_candidates: available riders
 ///   with a position fresher than cfg.rider_position_fresh within the
 ///   radius, nearest first, at most `limit`, minus `exclude`.
@@ -66,6 +72,11 @@ namespace courier::actors {
 inline constexpr std::size_t region_riders_max = 100'000;
 /// Active orders one cell tracks for stats.
 inline constexpr std::size_t region_orders_max = 200'000;
+/// Riders one silence sweep looks at (about; region_index::prune_silent).
+/// A cell with more needs several sweeps (cfg.region_prune_interval apart)
+/// for a full pass; cells split above cfg.region_split_riders (400), so in
+/// practice every sweep is a full pass.
+inline constexpr std::size_t region_prune_scan_max = 4096;
 
 /// Parent -> child: send me your riders (and forget them if `drain`).
 struct region_handover_req {

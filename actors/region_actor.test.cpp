@@ -99,11 +99,11 @@ TEST_CASE("order_stats_count_each_order_once_whatever_the_redelivery") {
 
 TEST_CASE("split_directory_routes_moves_between_children_and_keeps_counts") {
   split_directory d;
-  auto r1 = d.place("r-1", "c1", rider_mode::available);
+  auto r1 = d.place("r-1", "c1", rider_mode::available, 0);
   CHECK(r1.child == "c1");
   CHECK(r1.left_child.empty());
-  d.place("r-2", "c2", rider_mode::busy);
-  auto moved = d.place("r-1", "c2", rider_mode::busy);
+  d.place("r-2", "c2", rider_mode::busy, 0);
+  auto moved = d.place("r-1", "c2", rider_mode::busy, 0);
   CHECK(moved.left_child == "c1"); // the old child must forget it
   CHECK(d.size() == 2);
   CHECK(d.available() == 0);
@@ -297,4 +297,105 @@ TEST_CASE("region_stats_at_a_hot_spot_fit_one_frame_and_say_when_lists_are_cut")
   CHECK(stats.riders.size() < 1000);
   auto text = msg::encode_json(msg::envelope{"", msg::client_body{stats}});
   CHECK(text.size() < core::limits::frame_bytes_max);
+}
+
+TEST_CASE("region_index_prunes_riders_not_heard_since_a_time_a_bounded_number_per_call") {
+  region_index idx{1000};
+  for (int i = 0; i < 100; ++i) {
+    auto r = at("r-old-" + std::to_string(i), i);
+    r.heard_ms = 1000;
+    idx.upsert(r);
+  }
+  auto fresh = at("r-fresh", 5);
+  fresh.heard_ms = 5000;
+  idx.upsert(fresh);
+  constexpr std::size_t scan_max = 10;
+  auto first = idx.prune_silent(2000, scan_max);
+  CHECK(first.size() < 100); // bounded: a sweep looks at about scan_max riders
+  std::size_t gone = first.size();
+  for (int call = 0; call < 1000 && idx.size() > 1; ++call)
+    gone += idx.prune_silent(2000, scan_max).size();
+  CHECK(gone == 100);
+  CHECK(idx.size() == 1);
+  CHECK(idx.contains("r-fresh"));
+  CHECK(idx.available() == 1);
+  CHECK(idx.prune_silent(2000, scan_max).empty());
+}
+
+TEST_CASE("a_region_drops_riders_silent_for_region_rider_silence_and_dispatch_never_offers_them") {
+  // Issue #12 item 5: a rider whose app died without going offline stayed
+  // in its region for good. With its phone's clock ahead, its position even
+  // looked fresh to dispatch for as long as the clock was ahead.
+  rig r{harness::pick_seed("region.silence")};
+  const auto& cfg = r.svc->cfg;
+  const msg::lat_lng centre{gangnam_lat, gangnam_lng};
+  auto cell = cell_of(cfg, centre);
+  auto live_at = offset_m(centre.lat, centre.lng, 300, 0);
+  REQUIRE(cell_of(cfg, live_at) == cell);
+  r.available("r-ahead", true);
+  msg::position pos;
+  pos.seq = 1;
+  pos.lat = centre.lat;
+  pos.lng = centre.lng;
+  pos.time_ms = r.w.clock().now_ms() + 10 * 60 * 1000; // the phone's clock is 10 min ahead
+  r.ask_as<msg::ack>(rider_ref(core::rider_id{"r-ahead"}),
+                     position_cmd{rig::rider_caller("r-ahead"), pos});
+  r.available("r-live", true);
+  std::uint64_t seq = 0;
+  r.position("r-live", ++seq, live_at);
+  REQUIRE(r.stats(cell).riders_available == 2);
+  // r-live reports every 5 s; r-ahead is never heard from again.
+  for (auto t = std::chrono::milliseconds{0};
+       t <= cfg.region_rider_silence + cfg.region_prune_interval; t += 5s) {
+    r.w.advance(5s);
+    r.position("r-live", ++seq, live_at);
+  }
+  auto s = r.stats(cell);
+  CHECK(s.riders_available == 1);
+  CHECK(s.riders.size() == 1);
+  for (auto& m : s.riders)
+    CHECK(m.rider_id.str() == "r-live");
+  r.start("o-1", centre);
+  CHECK(r.dispatch("o-1").rider_id == "r-live");
+  // A pruned rider that speaks again is back.
+  pos.seq = 2;
+  pos.time_ms = r.w.clock().now_ms();
+  r.ask_as<msg::ack>(rider_ref(core::rider_id{"r-ahead"}),
+                     position_cmd{rig::rider_caller("r-ahead"), pos});
+  CHECK(r.stats(cell).riders_available == 1); // r-ahead; r-live holds the offer
+  CHECK(r.stats(cell).riders_busy == 1);
+}
+
+TEST_CASE("a_split_cell_drops_silent_riders_from_its_directory_and_children") {
+  auto cfg = test_config();
+  cfg.region_split_riders = 4;
+  cfg.region_merge_riders = 2;
+  rig r{harness::pick_seed("region.silence_split"), cfg};
+  const msg::lat_lng centre{gangnam_lat, gangnam_lng};
+  auto parent = cell_of(cfg, centre);
+  auto kids = children_of(parent, cfg.region_res + 1);
+  for (int i = 0; i < 6; ++i) {
+    auto id = "r-" + std::to_string(i);
+    r.available(id, true);
+    r.position(id, 1, offset_m(centre.lat, centre.lng, 60.0 * i - 150, 40.0 * i - 100));
+  }
+  REQUIRE(r.stats(parent).riders_available == 6);
+  std::size_t in_children = 0;
+  for (auto& k : kids)
+    in_children += riders_in(r, k).size();
+  REQUIRE(in_children == 6); // split
+  // Only r-0 keeps reporting.
+  std::uint64_t seq = 1;
+  for (auto t = std::chrono::milliseconds{0};
+       t <= cfg.region_rider_silence + cfg.region_prune_interval; t += 5s) {
+    r.w.advance(5s);
+    r.position("r-0", ++seq, offset_m(centre.lat, centre.lng, -150, -100));
+  }
+  CHECK(r.stats(parent).riders_available == 1);
+  auto at_parent = riders_in(r, parent);
+  CHECK(at_parent == std::vector<std::string>{"r-0"});
+  std::size_t left_in_children = 0;
+  for (auto& k : kids)
+    left_in_children += riders_in(r, k).size();
+  CHECK(left_in_children == 0); // merged back: below region_merge_riders
 }

@@ -22,6 +22,45 @@ double distance_between_m(double lat_a, double lng_a, double lat_b, double lng_b
   return geo::distance_m(geo::lat_lng{lat_a, lng_a}, geo::lat_lng{lat_b, lng_b});
 }
 
+namespace {
+
+/// The keys of `riders` (an unordered_map whose values have `heard_ms`) not
+/// heard from since `before_ms`, looking at about `scan_max` entries. A map
+/// that small is scanned whole. A larger one is swept bucket by bucket from
+/// `cursor`, which is left where the sweep stopped: a bucket index, not an
+/// iterator, holds the place between calls, because erasing never rehashes
+/// and an insert that rehashed meanwhile only moves the sweep elsewhere (a
+/// full pass then takes a call or two more). A bucket is finished once
+/// started, and an empty one counts as a look (a map that shrank keeps its
+/// buckets).
+template <class Map>
+std::vector<std::string> silent_keys(const Map& riders, std::size_t& cursor,
+                                     core::time_ms before_ms, std::size_t scan_max) {
+  std::vector<std::string> out;
+  if (riders.size() <= scan_max) {
+    for (auto& [id, r] : riders)
+      if (r.heard_ms < before_ms)
+        out.push_back(id);
+    return out;
+  }
+  auto buckets = riders.bucket_count();
+  if (cursor >= buckets)
+    cursor = 0;
+  std::size_t looked = 0;
+  for (std::size_t visited = 0; visited < buckets && looked < scan_max; ++visited) {
+    for (auto it = riders.begin(cursor); it != riders.end(cursor); ++it) {
+      ++looked;
+      if (it->second.heard_ms < before_ms)
+        out.push_back(it->first);
+    }
+    ++looked;
+    cursor = (cursor + 1) % buckets;
+  }
+  return out;
+}
+
+} // namespace
+
 // -- region_index -------------------------------------------------------------
 
 region_index::upsert_outcome region_index::upsert(const indexed_rider& r) {
@@ -98,6 +137,17 @@ void region_index::clear() {
   available_ = 0;
 }
 
+std::vector<std::string> region_index::prune_silent(core::time_ms heard_before_ms,
+                                                    std::size_t scan_max) {
+  auto gone = silent_keys(riders_, sweep_bucket_, heard_before_ms, scan_max);
+  for (auto& id : gone) {
+    bool removed = remove(id);
+    COURIER_ASSERT(removed);
+  }
+  COURIER_ASSERT(available_ <= riders_.size());
+  return gone;
+}
+
 // -- order_stats --------------------------------------------------------------
 
 namespace {
@@ -148,19 +198,19 @@ std::map<std::string, std::uint32_t> order_stats::by_status() const {
 // -- split_directory ----------------------------------------------------------
 
 split_directory::route split_directory::place(const std::string& rider_id,
-                                              const std::string& child,
-                                              rider_mode mode) {
+                                              const std::string& child, rider_mode mode,
+                                              core::time_ms heard_ms) {
   add_child(child);
   route r{child, {}};
   auto it = riders_.find(rider_id);
   if (it == riders_.end()) {
-    riders_.emplace(rider_id, entry{child, mode});
+    riders_.emplace(rider_id, entry{child, mode, heard_ms});
   } else {
     if (it->second.child != child)
       r.left_child = it->second.child;
     if (it->second.mode == rider_mode::available)
       --available_;
-    it->second = entry{child, mode};
+    it->second = entry{child, mode, heard_ms};
   }
   if (mode == rider_mode::available)
     ++available_;
@@ -180,8 +230,27 @@ std::string split_directory::remove(const std::string& rider_id) {
 }
 
 void split_directory::restore(const std::string& rider_id, const std::string& child,
-                              rider_mode mode) {
-  place(rider_id, child, mode);
+                              rider_mode mode, core::time_ms heard_ms) {
+  place(rider_id, child, mode, heard_ms);
+}
+
+std::optional<core::time_ms> split_directory::heard_ms(const std::string& rider_id) const {
+  auto it = riders_.find(rider_id);
+  if (it == riders_.end())
+    return std::nullopt;
+  return it->second.heard_ms;
+}
+
+std::vector<std::pair<std::string, std::string>>
+split_directory::prune_silent(core::time_ms heard_before_ms, std::size_t scan_max) {
+  std::vector<std::pair<std::string, std::string>> gone;
+  for (auto& id : silent_keys(riders_, sweep_bucket_, heard_before_ms, scan_max)) {
+    auto child = remove(id);
+    COURIER_ASSERT(!child.empty());
+    gone.emplace_back(std::move(id), std::move(child));
+  }
+  COURIER_ASSERT(available_ <= riders_.size());
+  return gone;
 }
 
 bool split_directory::add_child(const std::string& child) {

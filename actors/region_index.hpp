@@ -17,9 +17,11 @@
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
+#include <utility>
 #include <vector>
 
 namespace courier::actors {
@@ -43,8 +45,11 @@ struct indexed_rider {
   std::string rider_id;
   double lat = 0.0;
   double lng = 0.0;
-  core::time_ms at_ms = 0;
+  core::time_ms at_ms = 0; ///< the position's time (the rider's clock)
   rider_mode mode = rider_mode::available;
+  /// When the region last heard of the rider, by the region's clock: what
+  /// silence is measured by (a phone's clock may be off by minutes).
+  core::time_ms heard_ms = 0;
 };
 
 /// One search result.
@@ -93,10 +98,16 @@ public:
   std::vector<indexed_rider> all() const;
   void clear();
 
+  /// Removes riders not heard from since `heard_before_ms`, looking at about
+  /// `scan_max` entries (one sweep; the next call goes on where it stopped,
+  /// so repeated calls cover every rider). Returns the ids removed.
+  std::vector<std::string> prune_silent(core::time_ms heard_before_ms, std::size_t scan_max);
+
 private:
   std::size_t riders_max_;
   std::unordered_map<std::string, indexed_rider> riders_;
   std::uint32_t available_ = 0;
+  std::size_t sweep_bucket_ = 0; ///< where the next prune_silent starts
 };
 
 /// Orders by status in a cell. Active orders are kept by id so a repeated
@@ -133,12 +144,20 @@ public:
     std::string left_child; ///< non-empty: the rider left this child (send a leave)
   };
 
-  /// The rider is now in `child` with `mode`; returns the routing.
-  route place(const std::string& rider_id, const std::string& child, rider_mode mode);
+  /// The rider is now in `child` with `mode`, heard of at `heard_ms` (the
+  /// parent's clock); returns the routing.
+  route place(const std::string& rider_id, const std::string& child, rider_mode mode,
+              core::time_ms heard_ms);
   /// The rider left the parent cell; returns the child that held it ("" if none).
   std::string remove(const std::string& rider_id);
   /// Restores an entry (after the parent recovers, from its children).
-  void restore(const std::string& rider_id, const std::string& child, rider_mode mode);
+  void restore(const std::string& rider_id, const std::string& child, rider_mode mode,
+               core::time_ms heard_ms);
+  /// When the parent last heard of the rider; nullopt if it is not here.
+  std::optional<core::time_ms> heard_ms(const std::string& rider_id) const;
+  /// As region_index::prune_silent; returns (rider, child that held it).
+  std::vector<std::pair<std::string, std::string>>
+  prune_silent(core::time_ms heard_before_ms, std::size_t scan_max);
 
   std::size_t size() const noexcept { return riders_.size(); }
   std::uint32_t available() const noexcept { return available_; }
@@ -164,10 +183,12 @@ private:
   struct entry {
     std::string child;
     rider_mode mode = rider_mode::available;
+    core::time_ms heard_ms = 0;
   };
   std::unordered_map<std::string, entry> riders_;
   std::vector<std::string> children_;
   std::uint32_t available_ = 0;
+  std::size_t sweep_bucket_ = 0; ///< where the next prune_silent starts
 };
 
 } // namespace courier::actors
