@@ -148,11 +148,13 @@ TEST_CASE("journal_payment_store_reminder_delays_events_round_trip") {
 }
 
 TEST_CASE("journal_rider_dispatch_region_events_round_trip") {
-  for (int k = 0; k <= static_cast<int>(rider_event::kind::released); ++k) {
+  for (int k = 0; k <= static_cast<int>(rider_event::kind::position_mark); ++k) {
     rider_event ev;
     ev.what = static_cast<rider_event::kind>(k);
     ev.available = true;
     ev.offer = held_offer{"o-1-1", "o-1", 37.49, 127.02, 37.51, 127.04, 123.25, 99};
+    if (ev.what == rider_event::kind::position_mark)
+      ev.mark = position_mark{42, "8730e1ca2ffffff", 37.4979123456789, 127.0276, 1000, 2000};
     auto back = rider_event::decode(ev.encode());
     REQUIRE(back.ok());
     CHECK(back->what == ev.what);
@@ -165,6 +167,12 @@ TEST_CASE("journal_rider_dispatch_region_events_round_trip") {
     CHECK(back->offer.dropoff_lng == ev.offer.dropoff_lng);
     CHECK(back->offer.distance_m == ev.offer.distance_m);
     CHECK(back->offer.expires_ms == ev.offer.expires_ms);
+    CHECK(back->mark.seq == ev.mark.seq);
+    CHECK(back->mark.cell == ev.mark.cell);
+    CHECK(back->mark.lat == ev.mark.lat);
+    CHECK(back->mark.lng == ev.mark.lng);
+    CHECK(back->mark.at_ms == ev.mark.at_ms);
+    CHECK(back->mark.marked_ms == ev.mark.marked_ms);
   }
   check_internal(rider_event::decode(""));
 
