@@ -35,11 +35,7 @@ void maybe_snapshot(delays_actor* self, const cluster::entity_context& ctx) {
   std::vector<delays_event> all;
   for (auto& kv : st.late)
     all.push_back(kv.second);
-  // Fire and forget: a lost snapshot only means a longer replay.
-  self->request(ctx.journal, cluster::journal_request_timeout,
-                cluster::snapshot_atom::value, ctx.self.str(), st.version,
-                encode_delays_snapshot(all))
-      .then([](caf::unit_t) {}, [](caf::error&) {});
+  cluster::save_snapshot(self, ctx, st.version, encode_delays_snapshot(all));
 }
 
 caf::result<msg::ok_reply> on_update(delays_actor* self, const cluster::entity_context& ctx,

@@ -27,6 +27,7 @@ struct rider_actor_state {
   std::vector<caf::actor> gateways;
   caf::actor history;
   bool answering = false; ///< an accept is waiting for dispatch's verdict
+  std::size_t since_snapshot = 0; ///< events journaled since the last snapshot
   static inline const char* name = "courier.rider";
 };
 
@@ -41,6 +42,19 @@ bool is_self(rider_actor* self, const caller& who) {
 }
 
 core::time_ms now_ms(rider_actor* self) { return self->state.svc->clock->now_ms(); }
+
+/// Snapshots the rider every rider_snapshot_every journaled events, so a
+/// recovery reads a bounded tail (position marks alone add one event per
+/// rider_mark_interval of riding).
+void maybe_snapshot(rider_actor* self, std::size_t journaled) {
+  auto& st = self->state;
+  st.since_snapshot += journaled;
+  if (st.since_snapshot < rider_snapshot_every)
+    return;
+  st.since_snapshot = 0;
+  cluster::save_snapshot(self, st.ctx, st.version,
+                         rider_event::encode_snapshot(st.rider.snapshot(now_ms(self))));
+}
 
 /// Journals `events`, applies them, then calls `done(ok)`.
 template <class Done>
@@ -57,6 +71,7 @@ void journal(rider_actor* self, std::vector<rider_event> events, Done done) {
                      self->state.version = *r;
                      for (auto& ev : events)
                        self->state.rider.apply(ev);
+                     maybe_snapshot(self, events.size());
                      done(caf::optional<core::error>{});
                    });
 }
@@ -424,12 +439,22 @@ caf::behavior rider_behavior(rider_actor* self, cluster::entity_context ctx,
   self->state.svc = svc;
   self->state.history = ensure_history_actor(self->system(), svc->history, svc->clock);
   cluster::recover(self, ctx, [self](storage::recovered_stream& rec) {
+    auto& st = self->state;
+    if (rec.snapshot) {
+      auto events = rider_event::decode_snapshot(rec.snapshot->payload);
+      COURIER_ASSERT(events.ok()); // our own journal: corruption is a bug
+      for (auto& ev : *events)
+        st.rider.apply(ev);
+    }
     for (auto& e : rec.events) {
       auto ev = rider_event::decode(e.payload);
-      COURIER_ASSERT(ev.ok()); // our own journal: corruption is a bug
-      self->state.rider.apply(*ev);
+      COURIER_ASSERT(ev.ok());
+      st.rider.apply(*ev);
     }
-    self->state.version = rec.version;
+    st.version = rec.version;
+    // The tail counts toward the next snapshot: a rider whose activations
+    // each journal fewer events must not grow it forever.
+    st.since_snapshot = rec.events.size();
   });
   self->set_down_handler([=](caf::down_msg& m) { drop_gateway(self, m.source); });
   // Replies to one-way tells (an ok, or an error such as a conflict for a

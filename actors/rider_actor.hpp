@@ -34,6 +34,7 @@
 
 #include <caf/fwd.hpp>
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -43,6 +44,11 @@ struct entity_context;
 }
 
 namespace courier::actors {
+
+/// Events journaled between two snapshots of a rider: a recovery reads at
+/// most this many small records. At one position mark per 30 s a rider who
+/// keeps riding snapshots about every half hour.
+inline constexpr std::size_t rider_snapshot_every = 64;
 
 /// Ops and tests: what a rider holds now -> rider_view.
 struct rider_view_query {

@@ -130,6 +130,40 @@ TEST_CASE("rider_logic_marks_on_a_cell_change_after_the_interval_and_backs_off_a
   CHECK(recovered.move_to_cell("c") == "b");
 }
 
+TEST_CASE("rider_logic_snapshot_rebuilds_the_same_rider") {
+  rider_logic r;
+  r.apply(rider_event{rider_event::kind::availability, true, {}});
+  for (auto id : {"o-1", "o-2"}) {
+    rider_event released{rider_event::kind::released, false, {}};
+    released.offer.order_id = id;
+    r.apply(released);
+  }
+  r.apply(offer_taken("o-3-1", "o-3"));
+  rider_event assigned{rider_event::kind::assigned, false, {}};
+  assigned.offer.order_id = "o-3";
+  assigned.offer.offer_id = "o-3-1";
+  r.apply(assigned);
+  REQUIRE(r.accept_position(7, 1.5, 2.5, 700));
+  r.move_to_cell("c");
+  auto snap = rider_event::decode_snapshot(rider_event::encode_snapshot(r.snapshot(900)));
+  REQUIRE(snap.ok());
+  rider_logic back;
+  for (auto& ev : *snap)
+    back.apply(ev);
+  CHECK(back.available());
+  CHECK(back.order_id() == "o-3");
+  CHECK(back.assigned_offer_id() == "o-3-1");
+  CHECK_FALSE(back.has_offer());
+  CHECK(back.was_released("o-1"));
+  CHECK(back.was_released("o-2"));
+  CHECK(back.last_seq() == 7);
+  CHECK(back.lat() == 1.5);
+  CHECK(back.position_at_ms() == 700);
+  CHECK(back.cell() == "c");
+  CHECK_FALSE(back.unmarked());
+  CHECK_FALSE(rider_event::decode_snapshot("\xff").ok());
+}
+
 TEST_CASE("positions_ack_the_highest_seq_and_only_the_rider_may_move_itself") {
   rig r{harness::pick_seed("rider.position")};
   const msg::lat_lng a{gangnam_lat, gangnam_lng};
@@ -379,4 +413,47 @@ TEST_CASE("rider_records_journaled_before_position_marks_still_decode") {
   REQUIRE(released.ok());
   CHECK(released->what == rider_event::kind::released);
   CHECK(released->offer.order_id == "o-1");
+}
+
+TEST_CASE("a_riders_stream_is_snapshotted_so_marks_never_make_recovery_read_more") {
+  // Position marks add an event per rider_mark_interval of riding: without
+  // snapshots every activation would replay a rider's whole history.
+  rig r{harness::pick_seed("rider.snapshot")};
+  const auto& cfg = r.svc->cfg;
+  const msg::lat_lng a{gangnam_lat, gangnam_lng};
+  auto rider = rider_ref(core::rider_id{"r-1"});
+  r.available("r-1", true);
+  std::uint64_t seq = 0;
+  r.position("r-1", ++seq, a);
+  for (auto id : {"o-x1", "o-x2"})
+    r.ask_as<msg::ok_reply>(rider, rider_released{core::order_id{id}});
+  msg::offer o;
+  o.offer_id = core::offer_id{"o-9-1"};
+  o.order_id = core::order_id{"o-9"};
+  o.distance_m = 321.5;
+  o.expires_ms = r.w.clock().now_ms() + 24 * 3600 * 1000;
+  REQUIRE(r.ask_as<offer_reply>(rider, offer_request{o}).offered);
+  for (std::size_t i = 0; i < rider_snapshot_every + 10; ++i) {
+    r.w.advance(cfg.rider_mark_interval); // each position is marked
+    r.position("r-1", ++seq, offset_m(a.lat, a.lng, static_cast<double>(i % 7), 0));
+  }
+  r.w.crash();
+  r.restart();
+  r.p.clear();
+  caf::send_as(r.p.handle, r.w.journal(), cluster::read_atom::value, rider.str());
+  r.w.run();
+  auto rec = r.p.next<storage::recovered_stream>();
+  REQUIRE(rec.has_value());
+  CHECK(rec->snapshot.has_value());
+  CHECK(rec->events.size() < rider_snapshot_every);
+  auto v = r.view("r-1");
+  CHECK(v.available);
+  CHECK(v.offer_id == "o-9-1");
+  CHECK(v.last_seq == seq);
+  CHECK(v.cell == cell_of(cfg, a));
+  // The releases came back too: an assignment for one of them is refused.
+  r.send(rider, rider_assigned{core::order_id{"o-x1"}, core::offer_id{"o-x1-1"}});
+  r.w.run();
+  CHECK(r.view("r-1").order_id.empty());
+  CHECK(r.view("r-1").offer_id == "o-9-1");
 }

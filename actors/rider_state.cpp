@@ -13,41 +13,37 @@ namespace pb = courier::journal::v1;
 static_assert(pb::RiderEvent::Kind_MAX ==
               1 + static_cast<int>(rider_event::kind::position_mark));
 
-std::string rider_event::encode() const {
-  pb::RiderEvent p;
-  p.set_what(static_cast<pb::RiderEvent::Kind>(static_cast<int>(what) + 1));
-  p.set_available(available);
+namespace {
+
+void to_pb(const rider_event& ev, pb::RiderEvent& p) {
+  p.set_what(static_cast<pb::RiderEvent::Kind>(static_cast<int>(ev.what) + 1));
+  p.set_available(ev.available);
   auto* o = p.mutable_offer();
-  o->set_offer_id(offer.offer_id);
-  o->set_order_id(offer.order_id);
-  o->set_store_lat(offer.store_lat);
-  o->set_store_lng(offer.store_lng);
-  o->set_dropoff_lat(offer.dropoff_lat);
-  o->set_dropoff_lng(offer.dropoff_lng);
-  o->set_distance_m(offer.distance_m);
-  o->set_expires_ms(offer.expires_ms);
-  if (what == kind::position_mark) { // other kinds stay as small as before
+  o->set_offer_id(ev.offer.offer_id);
+  o->set_order_id(ev.offer.order_id);
+  o->set_store_lat(ev.offer.store_lat);
+  o->set_store_lng(ev.offer.store_lng);
+  o->set_dropoff_lat(ev.offer.dropoff_lat);
+  o->set_dropoff_lng(ev.offer.dropoff_lng);
+  o->set_distance_m(ev.offer.distance_m);
+  o->set_expires_ms(ev.offer.expires_ms);
+  if (ev.what == rider_event::kind::position_mark) { // other kinds stay as small as before
     auto* m = p.mutable_mark();
-    m->set_seq(mark.seq);
-    m->set_cell(mark.cell);
-    m->set_lat(mark.lat);
-    m->set_lng(mark.lng);
-    m->set_at_ms(mark.at_ms);
-    m->set_marked_ms(mark.marked_ms);
+    m->set_seq(ev.mark.seq);
+    m->set_cell(ev.mark.cell);
+    m->set_lat(ev.mark.lat);
+    m->set_lng(ev.mark.lng);
+    m->set_at_ms(ev.mark.at_ms);
+    m->set_marked_ms(ev.mark.marked_ms);
   }
-  return p.SerializeAsString();
 }
 
-core::result<rider_event> rider_event::decode(const std::string& text) {
-  pb::RiderEvent p;
-  if (!p.ParseFromString(text))
-    return core::make_error(core::errc::internal,
-                            "corrupt journal record: rider event does not parse");
+core::result<rider_event> from_pb(const pb::RiderEvent& p) {
   if (p.what() < 1 || p.what() > pb::RiderEvent::Kind_MAX)
     return core::make_error(core::errc::internal,
                             "corrupt journal record: rider event kind missing or unknown");
   rider_event ev;
-  ev.what = static_cast<kind>(p.what() - 1);
+  ev.what = static_cast<rider_event::kind>(p.what() - 1);
   ev.available = p.available();
   const auto& o = p.offer();
   ev.offer = held_offer{o.offer_id(),    o.order_id(),    o.store_lat(),
@@ -56,6 +52,45 @@ core::result<rider_event> rider_event::decode(const std::string& text) {
   const auto& m = p.mark();
   ev.mark = position_mark{m.seq(), m.cell(), m.lat(), m.lng(), m.at_ms(), m.marked_ms()};
   return ev;
+}
+
+} // namespace
+
+std::string rider_event::encode() const {
+  pb::RiderEvent p;
+  to_pb(*this, p);
+  return p.SerializeAsString();
+}
+
+core::result<rider_event> rider_event::decode(const std::string& text) {
+  pb::RiderEvent p;
+  if (!p.ParseFromString(text))
+    return core::make_error(core::errc::internal,
+                            "corrupt journal record: rider event does not parse");
+  return from_pb(p);
+}
+
+std::string rider_event::encode_snapshot(const std::vector<rider_event>& events) {
+  pb::RiderSnapshot p;
+  for (auto& ev : events)
+    to_pb(ev, *p.add_events());
+  return p.SerializeAsString();
+}
+
+core::result<std::vector<rider_event>> rider_event::decode_snapshot(const std::string& bytes) {
+  pb::RiderSnapshot p;
+  if (!p.ParseFromString(bytes))
+    return core::make_error(core::errc::internal,
+                            "corrupt journal record: rider snapshot does not parse");
+  std::vector<rider_event> out;
+  out.reserve(static_cast<std::size_t>(p.events_size()));
+  for (auto& e : p.events()) {
+    auto ev = from_pb(e);
+    if (!ev)
+      return ev.err();
+    out.push_back(std::move(*ev));
+  }
+  return out;
 }
 
 bool rider_logic::accept_position(std::uint64_t seq, double lat, double lng,
@@ -135,6 +170,28 @@ void rider_logic::apply_mark(const position_mark& m) {
   cell_marked_ = cell_ == m.cell;
   mark_failed_ = false;
   COURIER_ASSERT(marked_seq_ <= last_seq_);
+}
+
+std::vector<rider_event> rider_logic::snapshot(core::time_ms now_ms) const {
+  std::vector<rider_event> out;
+  // Releases first: replayed later they could clear the order held now.
+  for (auto& id : released_) {
+    rider_event ev{rider_event::kind::released, false, {}};
+    ev.offer.order_id = id;
+    out.push_back(std::move(ev));
+  }
+  out.push_back(rider_event{rider_event::kind::availability, available_, {}});
+  if (has_order()) {
+    rider_event ev{rider_event::kind::assigned, false, {}};
+    ev.offer.order_id = order_id_;
+    ev.offer.offer_id = assigned_offer_id_;
+    out.push_back(std::move(ev));
+  }
+  if (offer_)
+    out.push_back(rider_event{rider_event::kind::offer_taken, false, *offer_});
+  if (has_position() || !cell_.empty())
+    out.push_back(rider_event{rider_event::kind::position_mark, false, {}, mark(now_ms)});
+  return out;
 }
 
 void rider_logic::apply(const rider_event& ev) {

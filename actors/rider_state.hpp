@@ -72,6 +72,11 @@ struct rider_event {
   std::string encode() const;
   /// Parses encode()'s output; `internal` for anything else.
   static core::result<rider_event> decode(const std::string& text);
+
+  /// A journal snapshot (RiderSnapshot): events that rebuild a rider.
+  static std::string encode_snapshot(const std::vector<rider_event>& events);
+  /// Parses encode_snapshot()'s output; `internal` for anything else.
+  static core::result<std::vector<rider_event>> decode_snapshot(const std::string& bytes);
 };
 
 /// How the region should see a rider.
@@ -137,6 +142,13 @@ public:
   /// Applies a journaled event (live, and when recovering). Events that no
   /// longer fit (clearing an offer not held) are no-ops, so replay is safe.
   void apply(const rider_event& ev);
+
+  /// Events that rebuild this rider, applied in order to a fresh
+  /// rider_logic (a journal snapshot): the remembered releases oldest
+  /// first, availability, the order or the offer held, and the current
+  /// position as a mark taken at `now_ms` (never older than the last one
+  /// journaled, so recovery from it is at least as exact).
+  std::vector<rider_event> snapshot(core::time_ms now_ms) const;
 
 private:
   void apply_mark(const position_mark& m);

@@ -205,11 +205,7 @@ void maybe_snapshot(store_actor* self, const cluster::entity_context& ctx) {
   if (++st.since_snapshot < store_snapshot_every)
     return;
   st.since_snapshot = 0;
-  // Fire and forget: a lost snapshot only means a longer replay.
-  self->request(ctx.journal, cluster::journal_request_timeout,
-                cluster::snapshot_atom::value, ctx.self.str(), st.version,
-                encode_store_snapshot(snapshot_of(st)))
-      .then([](caf::unit_t) {}, [](caf::error&) {});
+  cluster::save_snapshot(self, ctx, st.version, encode_store_snapshot(snapshot_of(st)));
 }
 
 /// Rebuilds the journaled part of `st` from `rec` (subscribers stay).

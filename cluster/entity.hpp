@@ -114,6 +114,16 @@ void persist_in_background(Self* self, const entity_context& ctx,
           });
 }
 
+/// Stores a snapshot of the entity's state as of `version`. Fire and
+/// forget: a lost snapshot only means a longer replay.
+template <class Self>
+void save_snapshot(Self* self, const entity_context& ctx, storage::version_t version,
+                   std::string payload) {
+  self->request(ctx.journal, journal_request_timeout, snapshot_atom::value, ctx.self.str(),
+                version, std::move(payload))
+      .then([](caf::unit_t) {}, [](caf::error&) {});
+}
+
 /// The handler every entity adds to its behavior: on passivate, confirm to
 /// the router (which then may activate a successor) and stop.
 template <class Self>
