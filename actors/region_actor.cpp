@@ -147,13 +147,21 @@ bool same_counts(const msg::region_stats& a, const msg::region_stats& b) {
          a.orders_by_status == b.orders_by_status;
 }
 
+/// Sends `atom` to itself after `delay` unless one is on its way (`armed`;
+/// its handler clears it): one timer per purpose, however many triggers.
+template <class Atom>
+void arm_once(region_actor* self, bool& armed, std::chrono::milliseconds delay, Atom atom) {
+  if (armed)
+    return;
+  armed = true;
+  self->delayed_send(self, delay, atom);
+}
+
 /// Something changed: push at the next tick (at most one per interval).
 void stats_changed(region_actor* self) {
   auto& st = self->state;
-  if (st.subscribers.empty() || st.tick_armed)
-    return;
-  st.tick_armed = true;
-  self->delayed_send(self, cfg_of(self).region_stats_interval, r_tick_atom::value);
+  if (!st.subscribers.empty())
+    arm_once(self, st.tick_armed, cfg_of(self).region_stats_interval, r_tick_atom::value);
 }
 
 void on_tick(region_actor* self) {
@@ -299,11 +307,8 @@ void on_leave(region_actor* self, const core::rider_id& id) {
 }
 
 void arm_prune(region_actor* self) {
-  auto& st = self->state;
-  if (st.prune_armed)
-    return;
-  st.prune_armed = true;
-  self->delayed_send(self, cfg_of(self).region_prune_interval, r_prune_atom::value);
+  arm_once(self, self->state.prune_armed, cfg_of(self).region_prune_interval,
+           r_prune_atom::value);
 }
 
 /// Drops riders not heard from for cfg.region_rider_silence: a rider whose
