@@ -110,6 +110,8 @@ public:
     interval,     ///< the seq advanced and the last mark is `interval` old
     retry,        ///< the last mark failed an `interval` ago
   };
+  /// Whether the state at `now_ms` should be marked, and why (the actor
+  /// journals mark(now_ms) unless none, then applies it or mark_failed).
   mark_reason mark_due(core::time_ms now_ms, std::chrono::milliseconds interval) const noexcept;
   /// True if seq or cell changed since the last mark (a graceful stop
   /// marks then, whatever the interval).
