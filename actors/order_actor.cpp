@@ -37,6 +37,9 @@ namespace {
 
 /// entity -> itself: re-send unconfirmed effects.
 using o_tick_atom = caf::atom_constant<caf::atom("o.tick")>;
+/// entity -> its next activation, through the router: this one stopped
+/// owing effects (see the passivation handler).
+using o_wake_atom = caf::atom_constant<caf::atom("o.wake")>;
 
 using msg::order_status;
 
@@ -617,9 +620,21 @@ caf::behavior order_behavior(order_actor* self, cluster::entity_context ctx,
     },
     [self](const order_query& q) { return on_query(self, q); },
     [self, ctx_of](o_tick_atom) { on_tick(self, ctx_of()); },
+    // Recovering flushed the outbox already; a live activation sends what
+    // is owed and not on its way.
+    [self, ctx_of](o_wake_atom) { flush(self, ctx_of()); },
     [](const msg::ok_reply&) {}, // a notice's receiver acknowledged it
     cluster::passivation_handler_from_state(self, [self] {
-      ask_to_resubscribe(self, self->state.subs.all(), self->state.ctx.self.str());
+      auto& s = self->state;
+      ask_to_resubscribe(self, s.subs.all(), s.ctx.self.str());
+      // The outbox's retry tick dies with this activation, and nothing else
+      // may ever message the order again (its key moved on a view change,
+      // or it was idle): if it owes effects, it wakes its next activation.
+      // The router holds this behind the stopping activation and then
+      // routes it (to the key's new owner if it moved), which recovers and
+      // re-sends what is owed.
+      if (!s.sm.pending_effects().empty())
+        cluster::tell(self, s.ctx.router, s.ctx.self, o_wake_atom::value);
     }),
   };
 }

@@ -27,7 +27,11 @@
 /// rider_released, the delay timer, the delays board) form an outbox derived
 /// from the journaled state: sent after each change, re-sent every
 /// order_effect_retry until confirmed (the confirmation is journaled too),
-/// and re-sent after recovery. Receivers deduplicate. Pushes to
+/// and re-sent after recovery. An activation that stops while it owes
+/// effects (its key moved on a view change, idle or LRU passivation, a
+/// fence) takes its retry tick with it, so it wakes its next activation
+/// through the router (to the key's new owner if it moved), which recovers
+/// and re-sends them. Receivers deduplicate. Pushes to
 /// subscribers, store status notices, region deltas and rider positions are
 /// best effort (a lost push is superseded by the next one or a snapshot).
 

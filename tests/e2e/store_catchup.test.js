@@ -5,6 +5,10 @@
 // stores recorded their open orders, the order reached `paid` and the
 // tablet never got `new_order` in 5 of 8 runs: n1, still on a view of its
 // own, ran the store there, and that activation's `ok` counted as done.
+// Later (about 1 run in 25): n1 ran the order and its payment under its own
+// view, the next view moved both while the authorization was pending, and
+// nothing woke the order on its new owner (now it wakes itself when it stops
+// owing effects; tests/cluster/multi_node.test.cpp reproduces it).
 // Each run asserts the tablet on n2 gets new_order and the paid status, and
 // that a tablet connecting afterwards (to n3) gets them from the snapshot.
 
