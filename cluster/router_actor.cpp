@@ -377,7 +377,12 @@ void take_handles(router_actor* self, bool everyone) {
     if (m.id == st.cfg.node_id)
       continue;
     auto& p = st.peers[m.id];
-    bool changed = p.router != m.router;
+    // By control block, not by handle equality: CAF 0.17 compares handles
+    // by (actor id, node), so the proxy made when a broken connection is
+    // re-established equals the dead one, and the peer would stay
+    // unreachable (its keys parked) until the next view.
+    bool changed = caf::actor_cast<caf::actor_control_block*>(p.router) !=
+                   caf::actor_cast<caf::actor_control_block*>(m.router);
     if (changed) {
       if (!everyone && !m.router)
         continue; // a refresh never takes a working handle away
