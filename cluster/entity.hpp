@@ -78,21 +78,34 @@ void recover(Self* self, const entity_context& ctx, Apply apply) {
              [=](caf::error& err) { self->quit(std::move(err)); });
 }
 
+namespace detail {
+
+/// The journal append of `events` at `expected`, as the entity's request.
+template <class Self>
+auto append_request(Self* self, const entity_context& ctx, storage::version_t expected,
+                    std::vector<std::string> events) {
+  return self->request(ctx.journal, journal_request_timeout, append_atom::value,
+                       ctx.self.str(), expected, std::move(events), ctx.epoch);
+}
+
+/// Both answers of an append as one `done(core::result<version_t>)`.
+template <class Done>
+auto append_answers(Done done) {
+  return std::make_pair(
+      [=](storage::version_t v) mutable { done(core::result<storage::version_t>{v}); },
+      [=](caf::error& err) mutable { done(core::result<storage::version_t>{from_caf_error(err)}); });
+}
+
+} // namespace detail
+
 /// Appends `events` at `expected` and then calls `done(core::result<version_t>)`.
 /// Other messages wait (await) until the journal answers, so commands to
 /// one entity apply strictly one after another.
 template <class Self, class Done>
 void persist(Self* self, const entity_context& ctx, storage::version_t expected,
              std::vector<std::string> events, Done done) {
-  self->request(ctx.journal, journal_request_timeout, append_atom::value,
-                ctx.self.str(), expected, std::move(events), ctx.epoch)
-      .await(
-          [=](storage::version_t v) mutable {
-            done(core::result<storage::version_t>{v});
-          },
-          [=](caf::error& err) mutable {
-            done(core::result<storage::version_t>{from_caf_error(err)});
-          });
+  auto [ok, failed] = detail::append_answers(std::move(done));
+  detail::append_request(self, ctx, expected, std::move(events)).await(ok, failed);
 }
 
 /// The same, but the entity keeps handling other messages while the
@@ -103,15 +116,8 @@ template <class Self, class Done>
 void persist_in_background(Self* self, const entity_context& ctx,
                            storage::version_t expected, std::vector<std::string> events,
                            Done done) {
-  self->request(ctx.journal, journal_request_timeout, append_atom::value,
-                ctx.self.str(), expected, std::move(events), ctx.epoch)
-      .then(
-          [=](storage::version_t v) mutable {
-            done(core::result<storage::version_t>{v});
-          },
-          [=](caf::error& err) mutable {
-            done(core::result<storage::version_t>{from_caf_error(err)});
-          });
+  auto [ok, failed] = detail::append_answers(std::move(done));
+  detail::append_request(self, ctx, expected, std::move(events)).then(ok, failed);
 }
 
 /// Stores a snapshot of the entity's state as of `version`. Fire and
