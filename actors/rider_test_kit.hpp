@@ -217,7 +217,9 @@ struct rig {
   void kill_activation(cluster::entity_ref to, T query) {
     auto found = std::make_shared<caf::strong_actor_ptr>();
     auto rt = router;
-    w.sys().spawn([=](caf::event_based_actor* self) -> caf::behavior {
+    // The int is unused: CAF 0.17 dereferences an empty argument tuple for
+    // argument-less function actors (UBSan reports it).
+    w.sys().spawn([=](caf::event_based_actor* self, int) -> caf::behavior {
       self->request(rt, caf::infinite, cluster::route_atom::value, to,
                     caf::make_message(std::move(query)))
           .then([=](R&) {
@@ -225,7 +227,7 @@ struct rig {
             self->quit();
           });
       return {[](caf::unit_t) {}};
-    });
+    }, 0);
     w.run();
     REQUIRE(*found != nullptr);
     caf::anon_send_exit(caf::actor_cast<caf::actor>(*found), caf::exit_reason::kill);
