@@ -12,8 +12,12 @@ namespace courier::core::limits {
 
 /// Largest client frame (PROTOCOL.md: TCP max 64 KiB; same for WebSocket).
 inline constexpr std::size_t frame_bytes_max = 64 * 1024;
-/// Largest journal record (one event, or one snapshot).
+/// Largest journal event record.
 inline constexpr std::size_t journal_record_bytes_max = 1024 * 1024;
+/// Largest journal snapshot record. Larger than an event: an entity that
+/// many others write to (a reminder shard holds up to ~200k timers) must
+/// fit its whole state in one snapshot, or it could never bound its stream.
+inline constexpr std::size_t journal_snapshot_bytes_max = 8 * 1024 * 1024;
 /// Events in one journal append (one command produces a few at most).
 inline constexpr std::size_t journal_events_per_append_max = 64;
 /// Appends folded into one group commit (one fsync).
@@ -29,5 +33,6 @@ inline constexpr std::size_t id_chars_max = 128;
 
 static_assert(journal_events_per_append_max <= journal_group_commit_max);
 static_assert(frame_bytes_max < journal_record_bytes_max);
+static_assert(journal_record_bytes_max <= journal_snapshot_bytes_max);
 
 } // namespace courier::core::limits

@@ -9,14 +9,15 @@ namespace {
 using core::errc;
 using core::make_error;
 
-core::result<core::unit_t> check_record_size(const std::string& stream,
+core::result<core::unit_t> check_record_size(const std::string& stream, record_kind kind,
                                              std::size_t payload_bytes) {
   const std::size_t bytes = record_bytes(stream.size(), payload_bytes);
-  if (bytes > core::limits::journal_record_bytes_max)
+  if (bytes > record_bytes_max(kind))
     return make_error(errc::bad_request,
-                      "journal record for stream '" + stream + "' is " +
-                          std::to_string(bytes) + " bytes, limit " +
-                          std::to_string(core::limits::journal_record_bytes_max));
+                      std::string{"journal "} +
+                          (kind == record_kind::snapshot ? "snapshot" : "record") +
+                          " for stream '" + stream + "' is " + std::to_string(bytes) +
+                          " bytes, limit " + std::to_string(record_bytes_max(kind)));
   return core::unit;
 }
 
@@ -46,7 +47,7 @@ core::result<core::unit_t> check_append_shape(const append_request& req) {
             std::to_string(req.events.size()) + " events, limit " +
             std::to_string(core::limits::journal_events_per_append_max));
   for (const auto& event : req.events)
-    if (auto ok = check_record_size(req.stream, event.size()); !ok)
+    if (auto ok = check_record_size(req.stream, record_kind::event, event.size()); !ok)
       return ok;
   return core::unit;
 }
@@ -69,7 +70,7 @@ core::result<core::unit_t> check_snapshot(const std::string& stream,
                                           std::optional<version_t> latest) {
   if (auto ok = check_stream_name(stream); !ok)
     return ok;
-  if (auto ok = check_record_size(stream, payload_bytes); !ok)
+  if (auto ok = check_record_size(stream, record_kind::snapshot, payload_bytes); !ok)
     return ok;
   if (version > current)
     return make_error(errc::bad_request,

@@ -27,7 +27,7 @@ core::result<core::unit_t> check_expected(const std::string& stream,
 
 /// A snapshot at `version` must not be past the stream's `current` version
 /// (bad_request), nor older than its `latest` snapshot (conflict), and must
-/// fit in one record (bad_request).
+/// fit in one snapshot record, journal_snapshot_bytes_max (bad_request).
 core::result<core::unit_t> check_snapshot(const std::string& stream,
                                           version_t version,
                                           std::size_t payload_bytes,

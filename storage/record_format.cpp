@@ -16,7 +16,7 @@ constexpr std::size_t off_payload_bytes = 16;
 constexpr std::size_t off_crc = 20;
 static_assert(off_crc + 4 == record_header_bytes);
 static_assert(stream_name_bytes_max <= 0xFFFF, "name length is a u16");
-static_assert(core::limits::journal_record_bytes_max <= 0xFFFFFFFFu,
+static_assert(core::limits::journal_snapshot_bytes_max <= 0xFFFFFFFFu,
               "payload length is a u32");
 
 // Explicit byte order, so files move between hosts.
@@ -39,12 +39,16 @@ bool known_kind(std::uint64_t kind) {
 
 } // namespace
 
+std::size_t record_bytes_max(record_kind kind) noexcept {
+  return kind == record_kind::snapshot ? core::limits::journal_snapshot_bytes_max
+                                       : core::limits::journal_record_bytes_max;
+}
+
 void encode_record(std::string& out, record_kind kind, std::string_view stream,
                    version_t version, std::string_view payload) {
   COURIER_ASSERT(!stream.empty());
   COURIER_ASSERT(stream.size() <= stream_name_bytes_max);
-  COURIER_ASSERT(record_bytes(stream.size(), payload.size()) <=
-                 core::limits::journal_record_bytes_max);
+  COURIER_ASSERT(record_bytes(stream.size(), payload.size()) <= record_bytes_max(kind));
   char header[record_header_bytes] = {};
   put_le(header + off_magic, record_magic, 4);
   put_le(header + off_kind, static_cast<std::uint8_t>(kind), 1);
@@ -75,7 +79,7 @@ decoded_record decode_record(std::string_view data) noexcept {
       get_le(h + off_reserved, 1) != 0 || name_bytes == 0 ||
       name_bytes > stream_name_bytes_max ||
       record_bytes(name_bytes, payload_bytes) >
-          core::limits::journal_record_bytes_max)
+          record_bytes_max(static_cast<record_kind>(kind)))
     return rec; // bad
   const std::size_t total = record_bytes(name_bytes, payload_bytes);
   if (data.size() < total) {

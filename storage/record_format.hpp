@@ -14,8 +14,9 @@
 ///    20     4  CRC32C of bytes [0, 20) + stream name + payload
 ///    24     .  stream name, then payload
 ///
-/// A whole record (header + name + payload) is at most
-/// core::limits::journal_record_bytes_max.
+/// A whole record (header + name + payload) is at most record_bytes_max(kind):
+/// core::limits::journal_record_bytes_max for an event,
+/// core::limits::journal_snapshot_bytes_max for a snapshot.
 
 #include "storage/journal.hpp"
 
@@ -42,6 +43,9 @@ constexpr std::size_t record_bytes(std::size_t name_bytes,
                                    std::size_t payload_bytes) noexcept {
   return record_header_bytes + name_bytes + payload_bytes;
 }
+
+/// Largest whole record of `kind` (core/limits.hpp).
+std::size_t record_bytes_max(record_kind kind) noexcept;
 
 /// Appends one encoded record to `out`.
 void encode_record(std::string& out, record_kind kind, std::string_view stream,
