@@ -36,6 +36,8 @@ void check(const domain_services& svc) {
   COURIER_ASSERT(svc.clock != nullptr);
   COURIER_ASSERT(svc.payments != nullptr);
   COURIER_ASSERT(cfg.reminder_shards > 0);
+  COURIER_ASSERT(cfg.reminder_snapshot_events_min > 0);
+  COURIER_ASSERT(cfg.reminder_refire_after.count() > 0);
   COURIER_ASSERT(cfg.subscribers_max > 0);
   COURIER_ASSERT(cfg.nearby_m > 0);
   COURIER_ASSERT(cfg.nearby_m < cfg.arriving_m);

@@ -67,6 +67,14 @@ struct domain_config {
   // pushes and timers
   std::chrono::milliseconds region_stats_interval{std::chrono::seconds{1}};
   std::uint32_t reminder_shards = 16;
+  /// A reminder shard snapshots its timers once this many events, or half
+  /// as many as it holds timers if that is more, were journaled since its
+  /// last snapshot: snapshot bytes stay within about twice the event bytes,
+  /// and the events since a snapshot stay far below the journal's cap.
+  std::uint32_t reminder_snapshot_events_min = 4096;
+  /// A fired timer stays pending until its target confirms it got it; an
+  /// unconfirmed fire is tried again after this, doubling up to a minute.
+  std::chrono::milliseconds reminder_refire_after{std::chrono::seconds{1}};
   std::uint32_t subscribers_max = 1024;    ///< gateway actors per entity
   // location history
   std::chrono::hours history_detail_retention{24};
@@ -91,6 +99,9 @@ struct domain_services {
   /// void (true) after pay_attempts_max failures, so it is never silent
   /// (optional; the node counts it and logs a warning). Thread-safe, cheap.
   std::function<void(const std::string& order_id, bool void_auth)> observe_payment_given_up;
+  /// Told when a reminder stops firing a timer its target never confirmed
+  /// (reminder_fire_attempts_max tries; optional, like the above).
+  std::function<void(const std::string& target, const std::string& tag)> observe_reminder_given_up;
 };
 
 /// Factories for every entity kind of the domain.

@@ -282,20 +282,18 @@ core::result<store_snapshot_record> decode_store_snapshot(const std::string& byt
   return out;
 }
 
-std::string encode(const reminder_event& ev) {
-  pb::ReminderEvent p;
+namespace {
+
+void to_pb(const reminder_event& ev, pb::ReminderEvent& p) {
   p.set_what(to_pb<pb::ReminderEvent::Kind>(ev.what));
   p.set_target_kind(ev.target_kind);
   p.set_target_key(ev.target_key);
   p.set_tag(ev.tag);
   p.set_due_ms(ev.due_ms);
-  return p.SerializeAsString();
+  p.set_tries(ev.tries);
 }
 
-core::result<reminder_event> decode_reminder_event(const std::string& bytes) {
-  pb::ReminderEvent p;
-  if (!p.ParseFromString(bytes))
-    return corrupt("reminder event does not parse");
+core::result<reminder_event> from_pb(const pb::ReminderEvent& p) {
   reminder_event ev;
   if (!from_pb(p.what(), pb::ReminderEvent::Kind_MAX, ev.what))
     return corrupt("reminder event kind missing or unknown");
@@ -303,7 +301,47 @@ core::result<reminder_event> decode_reminder_event(const std::string& bytes) {
   ev.target_key = p.target_key();
   ev.tag = p.tag();
   ev.due_ms = p.due_ms();
+  ev.tries = p.tries();
   return ev;
+}
+
+} // namespace
+
+std::string encode(const reminder_event& ev) {
+  pb::ReminderEvent p;
+  to_pb(ev, p);
+  return p.SerializeAsString();
+}
+
+core::result<reminder_event> decode_reminder_event(const std::string& bytes) {
+  pb::ReminderEvent p;
+  if (!p.ParseFromString(bytes))
+    return corrupt("reminder event does not parse");
+  return from_pb(p);
+}
+
+std::string encode_reminder_snapshot(const std::vector<reminder_event>& timers) {
+  pb::ReminderSnapshot p;
+  for (auto& t : timers)
+    to_pb(t, *p.add_timers());
+  return p.SerializeAsString();
+}
+
+core::result<std::vector<reminder_event>> decode_reminder_snapshot(const std::string& bytes) {
+  pb::ReminderSnapshot p;
+  if (!p.ParseFromString(bytes))
+    return corrupt("reminder snapshot does not parse");
+  std::vector<reminder_event> out;
+  out.reserve(static_cast<std::size_t>(p.timers_size()));
+  for (auto& t : p.timers()) {
+    auto ev = from_pb(t);
+    if (!ev)
+      return ev.err();
+    if (ev->what != reminder_event::kind::set)
+      return corrupt("reminder snapshot holds a timer that is not a set");
+    out.push_back(std::move(*ev));
+  }
+  return out;
 }
 
 std::string encode(const delays_event& ev) {

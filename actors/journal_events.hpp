@@ -91,9 +91,15 @@ struct reminder_event {
   std::string target_key;
   std::string tag;
   core::time_ms due_ms = 0;
+  /// A set the shard itself wrote to try an unanswered fire again: how
+  /// many fires went unanswered (0 for a target's own set).
+  std::uint32_t tries = 0;
 };
 std::string encode(const reminder_event& ev);
 core::result<reminder_event> decode_reminder_event(const std::string& bytes);
+/// A shard's timers (each a `set`).
+std::string encode_reminder_snapshot(const std::vector<reminder_event>& timers);
+core::result<std::vector<reminder_event>> decode_reminder_snapshot(const std::string& bytes);
 
 /// delays:all: an order is late (or changed status while late), or finished.
 struct delays_event {

@@ -25,6 +25,9 @@ namespace courier::actors::testing {
 struct fake_log {
   std::vector<std::pair<cluster::entity_ref, caf::message>> got;
   std::int64_t region_cap_m = none_i64;
+  /// The next this many reminder_fired are recorded but answered with an
+  /// error, as a target that never got them would (the reminder tries again).
+  int reminders_unanswered = 0;
 
   /// Messages of type T that `ref` received.
   template <class T>
@@ -49,6 +52,10 @@ inline cluster::entity_factory fake_factory(std::shared_ptr<fake_log> log) {
             log->got.emplace_back(me.self, m);
             if (m.match_elements<region_radius_query>())
               return caf::make_message(region_radius{log->region_cap_m});
+            if (m.match_elements<reminder_fired>() && log->reminders_unanswered > 0) {
+              --log->reminders_unanswered;
+              return caf::make_message(caf::make_error(caf::sec::request_timeout));
+            }
             return caf::message{};
           });
       return {cluster::passivation_handler(self, me)};

@@ -8,6 +8,7 @@
 #include <deque>
 #include <map>
 #include <optional>
+#include <set>
 #include <utility>
 
 namespace courier::actors {
@@ -44,7 +45,15 @@ struct reminder_state {
   cluster::entity_context ctx;
   std::shared_ptr<const domain_services> svc;
   std::map<timer_key, core::time_ms> timers; ///< as journaled
+  std::size_t timer_bytes = 0;               ///< their snapshot encoding, about
   storage::version_t version = 0;
+  std::uint64_t since_snapshot = 0; ///< events journaled since the last snapshot
+  /// Timers fired before without an answer: how often (as journaled; each
+  /// retry is a `set` to a later due time carrying the count, so the count
+  /// and the wait survive passivation and crashes).
+  std::map<timer_key, std::uint32_t> tries;
+  /// Fires awaiting their target's answer (bounded: reminder_fires_in_flight_max).
+  std::set<std::pair<timer_key, core::time_ms>> firing;
   /// Accepted writes in arrival order, the ones in flight first
   /// (bounded: reminder_writes_queued_max).
   std::deque<queued_write> queue;
@@ -56,27 +65,90 @@ struct reminder_state {
     std::uint32_t events = 0;
   };
   std::map<timer_key, queued_timer> queued_due;
+  std::size_t queued_set_bytes = 0; ///< of the queued sets (what they may add)
   bool passivate_when_idle = false;
   static inline const char* name = "courier.reminder";
 };
 
 using reminder_actor = caf::stateful_actor<reminder_state>;
 
+timer_key key_of(const reminder_event& ev) {
+  return {{ev.target_kind, ev.target_key}, ev.tag};
+}
+
+/// About what one timer adds to the shard's snapshot (protobuf field
+/// headers and the due time, besides the strings).
+std::size_t bytes_of(const timer_key& key) {
+  constexpr std::size_t framing_bytes = 24;
+  return key.first.kind.size() + key.first.key.size() + key.second.size() + framing_bytes;
+}
+
 void apply(reminder_state& st, const reminder_event& ev) {
-  timer_key key{{ev.target_kind, ev.target_key}, ev.tag};
-  if (ev.what == reminder_event::kind::set)
-    st.timers[key] = ev.due_ms;
+  auto key = key_of(ev);
+  auto it = st.timers.find(key);
+  if (ev.what == reminder_event::kind::set && ev.tries > 0)
+    st.tries[key] = ev.tries;
   else
-    st.timers.erase(key);
+    st.tries.erase(key);
+  if (ev.what == reminder_event::kind::set) {
+    if (it == st.timers.end()) {
+      st.timers.emplace(key, ev.due_ms);
+      st.timer_bytes += bytes_of(key);
+    } else {
+      it->second = ev.due_ms;
+    }
+  } else if (it != st.timers.end()) {
+    st.timer_bytes -= bytes_of(key);
+    st.timers.erase(it);
+  }
+}
+
+reminder_event event_of(reminder_event::kind what, const timer_key& key,
+                        core::time_ms due_ms = 0, std::uint32_t tries = 0) {
+  reminder_event ev;
+  ev.what = what;
+  ev.target_kind = key.first.kind;
+  ev.target_key = key.first.key;
+  ev.tag = key.second;
+  ev.due_ms = due_ms;
+  ev.tries = tries;
+  return ev;
+}
+
+std::uint32_t tries_of(const reminder_state& st, const timer_key& key) {
+  auto it = st.tries.find(key);
+  return it == st.tries.end() ? 0 : it->second;
+}
+
+/// Snapshots the timers as journaled once enough events piled up since the
+/// last snapshot (domain_config::reminder_snapshot_events_min). Fire and
+/// forget: a lost snapshot is taken again after as many events.
+void maybe_snapshot(reminder_actor* self) {
+  auto& st = self->state;
+  auto every = std::max<std::uint64_t>(st.svc->cfg.reminder_snapshot_events_min,
+                                       st.timers.size() / 2);
+  if (st.since_snapshot < every)
+    return;
+  std::vector<reminder_event> all;
+  all.reserve(st.timers.size());
+  for (auto& [key, due] : st.timers)
+    all.push_back(event_of(reminder_event::kind::set, key, due, tries_of(st, key)));
+  cluster::save_snapshot(self, st.ctx, st.version, encode_reminder_snapshot(all));
+  st.since_snapshot = 0;
 }
 
 std::chrono::milliseconds until(const domain_services& svc, core::time_ms due_ms) {
   return std::chrono::milliseconds{std::max<core::time_ms>(0, due_ms - svc.clock->now_ms())};
 }
 
+/// Fires the timer of `key` due at `due_ms` after `delay`.
+void arm_in(reminder_actor* self, const timer_key& key, core::time_ms due_ms,
+            std::chrono::milliseconds delay) {
+  self->delayed_send(self, delay, r_fire_atom::value, key.first, key.second, due_ms);
+}
+
 void arm(reminder_actor* self, const timer_key& key, core::time_ms due_ms) {
-  self->delayed_send(self, until(*self->state.svc, due_ms), r_fire_atom::value, key.first,
-                     key.second, due_ms);
+  arm_in(self, key, due_ms, until(*self->state.svc, due_ms));
 }
 
 /// The timer's due time once every queued write has landed.
@@ -86,10 +158,6 @@ std::optional<core::time_ms> due_after_queue(const reminder_state& st, const tim
   if (auto it = st.timers.find(key); it != st.timers.end())
     return it->second;
   return std::nullopt;
-}
-
-timer_key key_of(const reminder_event& ev) {
-  return {{ev.target_kind, ev.target_key}, ev.tag};
 }
 
 void passivate_now(reminder_actor* self);
@@ -105,6 +173,7 @@ void fail_queue(reminder_actor* self, const core::error& err) {
       w.rp->deliver(cluster::to_caf_error(err));
   st.queue.clear();
   st.queued_due.clear();
+  st.queued_set_bytes = 0;
   st.in_flight = 0;
 }
 
@@ -121,8 +190,11 @@ void written(reminder_actor* self, core::result<storage::version_t> r) {
       if (w.ev) {
         auto key = key_of(*w.ev);
         apply(st, *w.ev);
-        if (w.ev->what == reminder_event::kind::set)
+        ++st.since_snapshot;
+        if (w.ev->what == reminder_event::kind::set) {
+          st.queued_set_bytes -= bytes_of(key);
           arm(self, key, w.ev->due_ms);
+        }
         // A timer whose last queued event landed is as journaled again.
         auto q = st.queued_due.find(key);
         COURIER_ASSERT(q != st.queued_due.end() && q->second.events > 0);
@@ -139,6 +211,7 @@ void written(reminder_actor* self, core::result<storage::version_t> r) {
       st.queue.front().rp->deliver(msg::ok_reply{});
       st.queue.pop_front();
     }
+    maybe_snapshot(self);
   }
   write_next(self);
 }
@@ -182,6 +255,8 @@ void enqueue(reminder_actor* self, const timer_key& key, std::optional<reminder_
     q.due = ev->what == reminder_event::kind::set ? std::optional<core::time_ms>{ev->due_ms}
                                                   : std::nullopt;
     q.events += 1;
+    if (ev->what == reminder_event::kind::set)
+      st.queued_set_bytes += bytes_of(key);
   }
   st.queue.push_back({std::move(ev), std::move(rp)});
   write_next(self);
@@ -197,17 +272,6 @@ caf::result<msg::ok_reply> enqueue_request(reminder_actor* self, const timer_key
   return rp;
 }
 
-reminder_event event_of(reminder_event::kind what, const timer_key& key,
-                        core::time_ms due_ms = 0) {
-  reminder_event ev;
-  ev.what = what;
-  ev.target_kind = key.first.kind;
-  ev.target_key = key.first.key;
-  ev.tag = key.second;
-  ev.due_ms = due_ms;
-  return ev;
-}
-
 caf::result<msg::ok_reply> on_set(reminder_actor* self, const reminder_set& req) {
   auto& st = self->state;
   timer_key key{req.target, req.tag};
@@ -215,7 +279,9 @@ caf::result<msg::ok_reply> on_set(reminder_actor* self, const reminder_set& req)
   bool queued = st.queued_due.count(key) > 0;
   if (due == req.due_ms) // a repeat: answer once what it repeats is durable
     return queued ? enqueue_request(self, key, std::nullopt) : msg::ok_reply{};
-  if (!due && st.timers.size() + st.queued_due.size() >= reminders_per_shard_max)
+  if (!due && (st.timers.size() + st.queued_due.size() >= reminders_per_shard_max ||
+               st.timer_bytes + st.queued_set_bytes + bytes_of(key) >
+                   reminder_bytes_per_shard_max))
     return cluster::to_caf_error({core::errc::overloaded, "reminder shard full"});
   return enqueue_request(self, key, event_of(reminder_event::kind::set, key, req.due_ms));
 }
@@ -229,6 +295,39 @@ caf::result<msg::ok_reply> on_cancel(reminder_actor* self, const reminder_cancel
   return enqueue_request(self, key, event_of(reminder_event::kind::cancel, key));
 }
 
+/// Journals that the timer fired (it is gone once that lands).
+void record_fired(reminder_actor* self, const timer_key& key, core::time_ms due_ms) {
+  if (self->state.queue.size() >= reminder_writes_queued_max)
+    return arm_in(self, key, due_ms, std::chrono::seconds{1}); // fires again, later
+  enqueue(self, key, event_of(reminder_event::kind::fired, key), std::nullopt);
+}
+
+/// The target answered the fire (or did not, `confirmed` false).
+void fire_answered(reminder_actor* self, const timer_key& key, core::time_ms due_ms,
+                   bool confirmed) {
+  auto& st = self->state;
+  st.firing.erase({key, due_ms});
+  if (due_after_queue(st, key) != due_ms)
+    return; // moved or cancelled meanwhile
+  if (confirmed)
+    return record_fired(self, key, due_ms);
+  auto tries = tries_of(st, key) + 1;
+  if (tries >= reminder_fire_attempts_max) {
+    if (st.svc->observe_reminder_given_up)
+      st.svc->observe_reminder_given_up(key.first.str(), key.second);
+    return record_fired(self, key, due_ms);
+  }
+  auto delay = st.svc->cfg.reminder_refire_after;
+  for (std::uint32_t i = 1; i < tries && delay < reminder_refire_after_max; ++i)
+    delay *= 2;
+  delay = std::min<std::chrono::milliseconds>(delay, reminder_refire_after_max);
+  if (st.queue.size() >= reminder_writes_queued_max)
+    return arm_in(self, key, due_ms, delay); // not counted; fires again
+  // Journaled, so a successor (after passivation or a crash) waits too.
+  auto again = st.svc->clock->now_ms() + delay.count();
+  enqueue(self, key, event_of(reminder_event::kind::set, key, again, tries), std::nullopt);
+}
+
 void on_fire(reminder_actor* self, const cluster::entity_ref& target, const std::string& tag,
              core::time_ms due_ms) {
   auto& st = self->state;
@@ -237,11 +336,16 @@ void on_fire(reminder_actor* self, const cluster::entity_ref& target, const std:
     return; // cancelled or moved since it was armed
   if (due_ms > st.svc->clock->now_ms())
     return arm(self, key, due_ms); // woken early (passivation wake)
-  // At least once: tell first, then forget; a crash in between re-fires.
-  cluster::tell(self, st.ctx.router, target, reminder_fired{tag, due_ms});
-  if (st.queue.size() >= reminder_writes_queued_max)
-    return arm(self, key, due_ms + 1000); // record it later; it fires again
-  enqueue(self, key, event_of(reminder_event::kind::fired, key), std::nullopt);
+  if (st.firing.count({key, due_ms}) > 0)
+    return; // armed twice (recovery, a wake): one fire is enough
+  if (st.firing.size() >= reminder_fires_in_flight_max)
+    return arm_in(self, key, due_ms, std::chrono::seconds{1});
+  st.firing.insert({key, due_ms});
+  // At least once: the timer is recorded as fired only after its target
+  // answered; a crash before that fires it again after recovery.
+  cluster::ask(self, st.ctx.router, reminder_fire_timeout, target, reminder_fired{tag, due_ms})
+      .then([self, key, due_ms]() { fire_answered(self, key, due_ms, true); },
+            [self, key, due_ms](caf::error&) { fire_answered(self, key, due_ms, false); });
 }
 
 /// Has the router wake this shard at its next due time, confirms
@@ -264,12 +368,19 @@ caf::behavior reminder_behavior(reminder_actor* self, cluster::entity_context ct
   self->state.ctx = std::move(ctx);
   self->state.svc = std::move(svc);
   cluster::recover(self, self->state.ctx, [self](storage::recovered_stream& rec) {
+    if (rec.snapshot) {
+      auto timers = decode_reminder_snapshot(rec.snapshot->payload);
+      COURIER_ASSERT(timers.ok());
+      for (auto& t : *timers)
+        apply(self->state, t);
+    }
     for (auto& ev : rec.events) {
       auto decoded = decode_reminder_event(ev.payload);
       COURIER_ASSERT(decoded.ok());
       apply(self->state, *decoded);
     }
     self->state.version = rec.version;
+    self->state.since_snapshot = rec.events.size();
     for (auto& kv : self->state.timers)
       arm(self, kv.first, kv.second);
   });

@@ -8,10 +8,15 @@
 /// msg::ok_reply, reminder_wake -> msg::ok_reply (only activates the shard,
 /// which re-arms on recovery).
 ///
-/// Each set/cancel is journaled before it is acknowledged; a due timer
-/// sends reminder_fired{tag, due_ms} to its target through the router
-/// (activating it) and then journals that it fired. A crash between the two
-/// fires it again after recovery: targets deduplicate by tag. On recovery
+/// Each set/cancel is journaled before it is acknowledged. A due timer
+/// asks its target reminder_fired{tag, due_ms} through the router
+/// (activating it) and journals that it fired only once the target answered
+/// (any answer: a void handler's empty one counts); a fire nobody confirms
+/// is tried again after cfg.reminder_refire_after, doubling up to
+/// reminder_refire_after_max, at most reminder_fire_attempts_max times
+/// (then recorded as fired and reported to observe_reminder_given_up). A
+/// crash before the record fires it again after recovery: targets
+/// deduplicate by tag and ignore a fire that no longer matches. On recovery
 /// every timer is re-armed in actor-clock time from services->clock; one
 /// that came due while the node was down fires right away. A shard that is
 /// passivated asks the router (a delayed message) to wake it at its next
@@ -27,11 +32,18 @@
 /// an append is in flight (no `await`: an awaiting actor skips its backlog,
 /// and CAF walks the skipped messages again after every reply, quadratic in
 /// the backlog; issue #11).
+///
+/// Bounded storage: a shard snapshots its timers (cfg.reminder_snapshot_events_min,
+/// domain.hpp) so its stream never nears the journal's events-since-snapshot
+/// cap, and it holds at most reminders_per_shard_max timers whose encoding
+/// fits one snapshot (reminder_bytes_per_shard_max).
 
 #include "actors/domain.hpp"
 #include "actors/protocol.hpp"
 #include "cluster/entity.hpp"
+#include "core/limits.hpp"
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 
@@ -39,6 +51,23 @@ namespace courier::actors {
 
 /// Timers one shard holds; a set beyond it is `overloaded`.
 inline constexpr std::size_t reminders_per_shard_max = 100'000;
+
+/// Bytes of timers one shard holds (their snapshot encoding, about 40 bytes
+/// plus the target's key and the tag each); a new timer beyond it is
+/// `overloaded`. The snapshot must fit one journal snapshot record.
+inline constexpr std::size_t reminder_bytes_per_shard_max =
+    core::limits::journal_snapshot_bytes_max - 64 * 1024;
+
+/// Fires awaiting their target's answer; a timer due beyond it waits a
+/// second (re-armed).
+inline constexpr std::size_t reminder_fires_in_flight_max = 1024;
+/// How long one fire waits for its target's answer.
+inline constexpr std::chrono::seconds reminder_fire_timeout{10};
+/// Longest wait between two tries of an unconfirmed fire.
+inline constexpr std::chrono::seconds reminder_refire_after_max{60};
+/// Tries of one fire before it is recorded as fired anyway (about 12
+/// minutes at the defaults).
+inline constexpr std::uint32_t reminder_fire_attempts_max = 16;
 
 /// Writes one shard accepts ahead of the journal; beyond it a set/cancel is
 /// `overloaded` (the caller's outbox retries).

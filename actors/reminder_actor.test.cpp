@@ -137,3 +137,66 @@ TEST_CASE("acknowledged_reminder_writes_survive_a_crash") {
   d.w.advance(11min);
   CHECK(fired_count(d, 200) == 200);
 }
+
+TEST_CASE("a_shard_snapshots_its_timers_so_its_stream_stays_short_and_recovers_from_it") {
+  domain_config cfg;
+  cfg.reminder_snapshot_events_min = 50;
+  domain_world d{harness::pick_seed("reminder.snapshot"), cfg};
+  d.ask(shard, reminder_wake{});
+  auto due = in(d, 10min);
+  d.p.clear();
+  for (int i = 0; i < 300; ++i)
+    d.send(d.p, shard, reminder_set{target(i), "t", due + i});
+  d.w.run();
+  for (int i = 0; i < 100; ++i)
+    d.send(d.p, shard, reminder_cancel{target(i), "t"});
+  d.w.run();
+  REQUIRE(drain_replies(d.p).first == 400);
+  auto rec = d.w.journal_backend().read(shard.str());
+  REQUIRE(rec.ok());
+  REQUIRE(rec->snapshot.has_value()); // none before: the stream only grew
+  CHECK(rec->snapshot->version > 300);
+  // max(50, timers / 2) events at most since it, plus the last append's.
+  CHECK(rec->events.size() <= 150 + core::limits::journal_events_per_append_max);
+  d.crash_and_restart();
+  d.w.advance(11min);
+  CHECK(fired_count(d, 100) == 0);
+  CHECK(fired_count(d, 300) == 200);
+}
+
+TEST_CASE("a_fire_stays_pending_until_its_target_answers_and_is_tried_again") {
+  domain_world d{harness::pick_seed("reminder.confirm")};
+  std::vector<std::string> given_up;
+  d.svc->observe_reminder_given_up = [&](const std::string& t, const std::string& tag) {
+    given_up.push_back(t + "/" + tag);
+  };
+  d.ask(shard, reminder_wake{});
+  auto due = in(d, 10s);
+  REQUIRE(d.code_of(d.ask(shard, reminder_set{target(1), "t", due})) == core::errc::none);
+  // Lost twice (as if the link broke as it fired): tried after 1 s, then 2 s.
+  d.log->reminders_unanswered = 2;
+  d.w.advance(10s);
+  CHECK(d.log->of<reminder_fired>(target(1)).size() == 1);
+  d.w.advance(1s);
+  CHECK(d.log->of<reminder_fired>(target(1)).size() == 2);
+  d.w.advance(2s);
+  CHECK(d.log->of<reminder_fired>(target(1)).size() == 3);
+  // Answered the third time: recorded, so neither time nor a restart fires it again.
+  d.w.advance(5min);
+  d.crash_and_restart();
+  d.w.advance(5min);
+  CHECK(d.log->of<reminder_fired>(target(1)).size() == 3);
+  CHECK(given_up.empty());
+
+  // A target that never answers is tried reminder_fire_attempts_max times.
+  REQUIRE(d.code_of(d.ask(shard, reminder_set{target(2), "t", in(d, 1s)})) ==
+          core::errc::none);
+  d.log->reminders_unanswered = 1000;
+  d.w.advance(1h);
+  CHECK(d.log->of<reminder_fired>(target(2)).size() == reminder_fire_attempts_max);
+  CHECK(given_up == std::vector<std::string>{target(2).str() + "/t"});
+  d.log->reminders_unanswered = 0;
+  d.crash_and_restart();
+  d.w.advance(1h);
+  CHECK(d.log->of<reminder_fired>(target(2)).size() == reminder_fire_attempts_max);
+}

@@ -45,6 +45,13 @@ public:
     return given_up_[void_auth ? 1 : 0].load(std::memory_order_relaxed);
   }
 
+  /// A durable timer whose target never confirmed its fire
+  /// (actors::reminder_fire_attempts_max tries).
+  void reminder_given_up() noexcept { reminders_given_up_.fetch_add(1, std::memory_order_relaxed); }
+  std::uint64_t reminders_given_up() const noexcept {
+    return reminders_given_up_.load(std::memory_order_relaxed);
+  }
+
 private:
   template <std::size_t N>
   static void bump(std::array<std::atomic<std::uint64_t>, N>& a, std::size_t i,
@@ -60,6 +67,7 @@ private:
   std::array<std::atomic<std::uint64_t>, 9> dispatch_counts_{};
   std::atomic<std::uint64_t> dispatch_sum_ms_{0};
   std::array<std::atomic<std::uint64_t>, 2> given_up_{}; ///< [capture, void]
+  std::atomic<std::uint64_t> reminders_given_up_{0};
 };
 
 } // namespace courier::node
