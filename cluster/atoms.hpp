@@ -25,6 +25,8 @@ using read_atom = caf::atom_constant<caf::atom("c.read")>;
 using snapshot_atom = caf::atom_constant<caf::atom("c.snapshot")>;
 /// journal: internal group-commit trigger.
 using commit_atom = caf::atom_constant<caf::atom("c.commit")>;
+/// journal: periodic compaction step (production spawn only).
+using compact_atom = caf::atom_constant<caf::atom("c.compact")>;
 /// journal: `(streams)` -> vector<string>, for recovery scans.
 using streams_atom = caf::atom_constant<caf::atom("c.streams")>;
 /// router -> entity (kinds in router_config::moved_notice): an activation

@@ -8,6 +8,7 @@
 #include <caf/all.hpp>
 
 #include <chrono>
+#include <cstdio>
 #include <string>
 #include <unordered_set>
 #include <vector>
@@ -107,9 +108,33 @@ void enqueue_ack(journal_actor* self, pending_ack ack) {
   }
 }
 
+/// One compaction step when no group commit waits (compact() works only
+/// between syncs), then the next tick.
+void compact_step(journal_actor* self) {
+  auto& st = self->state;
+  if (st.batch.empty()) {
+    auto t0 = std::chrono::steady_clock::now();
+    auto done = st.backend->compact();
+    auto us = std::chrono::duration_cast<std::chrono::microseconds>(
+                  std::chrono::steady_clock::now() - t0)
+                  .count();
+    st.stats.compact_us_max = std::max<std::uint64_t>(st.stats.compact_us_max,
+                                                      static_cast<std::uint64_t>(us));
+    if (!done) {
+      st.stats.compact_failures += 1;
+      std::fprintf(stderr, "courier journal: compaction failed: %s\n",
+                   done.err().message.c_str());
+    }
+  }
+  self->delayed_send(self, journal_compact_interval, compact_atom::value);
+}
+
 caf::behavior make_behavior(journal_actor* self,
-                            std::shared_ptr<storage::journal_backend> backend) {
+                            std::shared_ptr<storage::journal_backend> backend,
+                            bool compacting) {
   self->state.backend = backend;
+  if (compacting)
+    self->delayed_send(self, journal_compact_interval, compact_atom::value);
   return {
     [=](append_atom, const std::string& stream, storage::version_t expected,
         std::vector<std::string>& events,
@@ -155,9 +180,19 @@ caf::behavior make_behavior(journal_actor* self,
       return backend->streams();
     },
     [=](commit_atom) { commit(self); },
+    [=](compact_atom) { compact_step(self); },
     [=](stats_atom) {
       commit(self); // so a stats request also flushes (node shutdown uses it)
-      return self->state.stats;
+      auto out = self->state.stats;
+      auto u = backend->usage();
+      out.bytes = u.bytes;
+      out.live_bytes = u.live_bytes;
+      out.streams = u.streams;
+      out.segments = u.segments;
+      out.open_files = u.open_files;
+      out.compactions = u.compactions;
+      out.compacted_bytes = u.compacted_bytes;
+      return out;
     },
   };
 }
@@ -170,8 +205,8 @@ caf::actor spawn_journal_actor(caf::actor_system& sys,
   // Spawned with an argument: CAF 0.17 dereferences a null argument tuple
   // for argument-less function actors (UBSan reports it).
   if (mode == journal_spawn::detached)
-    return sys.spawn<caf::detached>(make_behavior, backend);
-  return sys.spawn(make_behavior, backend);
+    return sys.spawn<caf::detached>(make_behavior, backend, true);
+  return sys.spawn(make_behavior, backend, false);
 }
 
 } // namespace courier::cluster

@@ -18,6 +18,7 @@
 #include <caf/meta/load_callback.hpp>
 #include <caf/none.hpp>
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 
@@ -59,18 +60,30 @@ struct journal_stats {
   std::uint64_t failures = 0;       ///< appends answered with an error
   std::uint64_t sync_us_total = 0;  ///< time spent in sync(), microseconds
   std::uint64_t sync_us_max = 0;
+  std::uint64_t compact_us_max = 0; ///< longest compaction step, microseconds
+  std::uint64_t compact_failures = 0;
+  /// The backend's sizes, as of this answer.
+  std::uint64_t bytes = 0, live_bytes = 0, streams = 0, segments = 0, open_files = 0;
+  std::uint64_t compactions = 0, compacted_bytes = 0;
 
   template <class Inspector>
   friend typename Inspector::result_type inspect(Inspector& f, journal_stats& x) {
     return f(x.appends, x.events, x.commits, x.failures, x.sync_us_total,
-             x.sync_us_max);
+             x.sync_us_max, x.compact_us_max, x.compact_failures, x.bytes, x.live_bytes,
+             x.streams, x.segments, x.open_files, x.compactions, x.compacted_bytes);
   }
 };
 
+/// How often the production journal actor takes one compaction step (at
+/// most one segment rewrite, storage::journal_backend::compact) when no
+/// group commit is waiting.
+inline constexpr std::chrono::milliseconds journal_compact_interval{1000};
+
 /// How the journal actor runs: `detached` gives it its own thread, so a
-/// blocking fsync never stalls the shared scheduler (production);
-/// `scheduled` keeps it on the scheduler, which the deterministic test
-/// harness needs.
+/// blocking fsync or compaction never stalls the shared scheduler
+/// (production; it compacts every journal_compact_interval); `scheduled`
+/// keeps it on the scheduler, which the deterministic test harness needs
+/// (no compaction ticks, so virtual time stays quiet).
 enum class journal_spawn { detached, scheduled };
 
 /// Spawns the journal actor over `backend`. The backend is shared so the

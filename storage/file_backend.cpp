@@ -62,6 +62,7 @@ record_loc file_backend::place(record_kind kind, const std::string& stream,
                        seg.logical_bytes()};
   encode_record(seg.pending, kind, stream, version, payload);
   pending_bytes_ += bytes;
+  note_live(seg.number, static_cast<std::int64_t>(bytes));
   COURIER_ASSERT(seg.logical_bytes() == loc.offset + bytes);
   return loc;
 }
@@ -112,6 +113,7 @@ core::result<core::unit_t> file_backend::save_snapshot(const std::string& stream
   const std::size_t bytes = record_bytes(stream.size(), payload.size());
   if (pending_bytes_ > 0 && pending_bytes_ + bytes > options_.pending_bytes_max)
     return make_error(errc::overloaded, "journal batch is full; sync() first");
+  drop_covered(stream, version);
   index_.add_snapshot(stream, version,
                       place(record_kind::snapshot, stream, version, payload));
   ++stats_.snapshots;
@@ -133,6 +135,9 @@ core::result<core::unit_t> file_backend::sync() {
     seg.synced_bytes = seg.written_bytes;
   }
   synced_segments_ = segments_.size();
+  for (auto& [number, delta] : pending_live_)
+    apply_live(number, delta);
+  pending_live_.clear();
   index_.commit();
   ++stats_.syncs;
   stats_.bytes_synced += pending_bytes_;
@@ -186,6 +191,7 @@ core::result<core::unit_t> file_backend::flush_segment(segment& seg) {
 
 void file_backend::rollback() {
   pending_bytes_ = 0;
+  pending_live_.clear();
   const auto fail = [this](const core::error& why) {
     failed_ = make_error(errc::unavailable,
                          "journal in " + dir_ +
@@ -215,6 +221,55 @@ void file_backend::rollback() {
     last.written_bytes = last.synced_bytes;
   }
   index_.rollback();
+}
+
+file_backend::segment* file_backend::segment_of(std::uint32_t number) {
+  if (segments_.empty() || number < segments_.front().number ||
+      number - segments_.front().number >= segments_.size())
+    return nullptr;
+  return &segments_[number - segments_.front().number];
+}
+
+void file_backend::apply_live(std::uint32_t number, std::int64_t delta) {
+  auto* seg = segment_of(number);
+  COURIER_ASSERT(seg != nullptr);
+  COURIER_ASSERT(delta >= 0 || seg->live_bytes >= static_cast<std::uint64_t>(-delta));
+  seg->live_bytes = static_cast<std::uint64_t>(static_cast<std::int64_t>(seg->live_bytes) + delta);
+}
+
+void file_backend::note_live(std::uint32_t number, std::int64_t delta) {
+  if (recovering_)
+    apply_live(number, delta);
+  else
+    pending_live_.emplace_back(number, delta);
+}
+
+void file_backend::drop_covered(const std::string& stream, version_t version) {
+  const auto* entry = index_.find(stream);
+  if (entry == nullptr)
+    return;
+  if (entry->has_snapshot())
+    note_live(entry->snapshot.segment, -static_cast<std::int64_t>(entry->snapshot.bytes));
+  const version_t first = entry->version - entry->events.size() + 1;
+  for (version_t v = first; v <= version && v <= entry->version; ++v) {
+    const auto& loc = entry->events[v - first];
+    note_live(loc.segment, -static_cast<std::int64_t>(loc.bytes));
+  }
+}
+
+journal_usage file_backend::usage() const {
+  journal_usage u;
+  for (const auto& seg : segments_) {
+    u.bytes += seg.synced_bytes;
+    u.live_bytes += seg.live_bytes;
+    if (seg.fd >= 0)
+      ++u.open_files;
+  }
+  u.segments = segments_.size();
+  u.streams = index_.size();
+  u.compactions = stats_.compactions;
+  u.compacted_bytes = stats_.compacted_bytes;
+  return u;
 }
 
 core::result<std::string> file_backend::load_record(const record_loc& loc) const {

@@ -19,6 +19,8 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_map>
+#include <utility>
 #include <vector>
 
 namespace courier::storage {
@@ -41,6 +43,11 @@ struct file_backend_options {
   std::size_t streams_max = 4'000'000;
   /// Events a stream may hold after its latest snapshot (index memory).
   std::size_t events_since_snapshot_max = 100'000;
+  /// compact() rewrites a sealed segment once at most this share of its
+  /// bytes is live (records the index still points at): each rewrite at
+  /// least halves the segment, so the journal stays within about twice
+  /// its live bytes plus the active segment.
+  double compact_live_share_max = 0.5;
   /// Test seams; leave empty in production.
   file_io_hooks io;
 };
@@ -54,7 +61,11 @@ struct file_backend_stats {
   std::uint64_t sync_failures = 0;  ///< sync() calls that rolled back
   std::uint64_t bytes_synced = 0;
   std::uint64_t recovered_cut_bytes = 0; ///< torn tail cut at open
+  std::uint64_t compactions = 0;         ///< segments rewritten by compact()
+  std::uint64_t compacted_bytes = 0;     ///< bytes compact() gave back
+  std::uint64_t segments_deleted = 0;    ///< emptied leading segments removed
 };
+
 
 /// Journal backend over local files. Not thread-safe (one owner: the
 /// journal actor). A lock file keeps other processes out of the directory.
@@ -87,18 +98,35 @@ public:
   version_t version(const std::string& stream) const override;
   std::vector<std::string> streams() const override;
 
+  /// Rewrites the sealed segment with the smallest live share, if it is at
+  /// most options.compact_live_share_max, keeping only live records (a
+  /// stream's latest snapshot and the events after it) in their order;
+  /// deletes leading segments left empty. Crash-safe: the new file is
+  /// written beside the old one, fdatasynced and renamed over it, so a
+  /// crash leaves one or the other (recovery removes a leftover). Only
+  /// between syncs (false, nothing done, while appends are pending). Blocks
+  /// for one segment's read and its live bytes' write (at most
+  /// segment_bytes_max). Returns whether it rewrote or deleted anything.
+  core::result<bool> compact() override;
+
   /// Counters since open.
   const file_backend_stats& stats() const noexcept { return stats_; }
+  /// Bytes on disk (synced), live bytes (records the index points at),
+  /// segment files, open files, streams, compactions.
+  journal_usage usage() const override;
   /// Number of segment files (including one not yet created on disk).
   std::size_t segment_count() const noexcept { return segments_.size(); }
   /// File name of segment `number` ("journal-000001.log").
   static std::string segment_file_name(std::uint32_t number);
+  /// Appended to a segment's name while compaction writes its replacement.
+  static constexpr const char* compaction_suffix = ".compact";
 
 private:
   struct segment {
     std::uint32_t number = 0;
     int fd = -1;                     ///< -1 until sync() creates the file
     std::uint64_t synced_bytes = 0;  ///< durable prefix
+    std::uint64_t live_bytes = 0;    ///< synced records the index points at
     std::uint64_t written_bytes = 0; ///< handed to write(2)
     std::string pending;             ///< encoded, not yet written
     std::uint64_t logical_bytes() const {
@@ -113,6 +141,17 @@ private:
   core::result<core::unit_t> index_record(const decoded_record& rec,
                                           const segment& seg,
                                           std::uint64_t offset);
+  core::result<core::unit_t> check_gaps_covered() const;
+  /// Live-byte bookkeeping: `delta` for `segment`, applied at the next
+  /// successful sync (or at once during recovery and compaction).
+  void note_live(std::uint32_t segment, std::int64_t delta);
+  void apply_live(std::uint32_t segment, std::int64_t delta);
+  /// The records a snapshot at `version` makes garbage (the old snapshot
+  /// and the events it covers).
+  void drop_covered(const std::string& stream, version_t version);
+  segment* segment_of(std::uint32_t number);
+  core::result<std::uint64_t> rewrite_segment(segment& seg);
+  core::result<core::unit_t> delete_leading_empty_segments(bool& deleted);
   core::result<core::unit_t> check_usable() const;
   core::result<core::unit_t> check_capacity(const append_request& req,
                                             std::size_t bytes) const;
@@ -136,6 +175,12 @@ private:
   std::vector<segment> segments_;   ///< contiguous numbers, last is active
   std::size_t synced_segments_ = 0; ///< segments_ that existed at last sync
   std::size_t pending_bytes_ = 0;
+  /// Live-byte changes of the unsynced batch (dropped by a rollback).
+  std::vector<std::pair<std::uint32_t, std::int64_t>> pending_live_;
+  /// Recovery: streams that restarted after a gap (compacted events) and
+  /// the version a later snapshot must cover.
+  std::unordered_map<std::string, version_t> uncovered_;
+  bool recovering_ = false;
   stream_index index_;
   file_backend_stats stats_;
   /// Set when a rollback itself failed: files and index may disagree, so

@@ -65,6 +65,32 @@ core::result<std::vector<std::uint32_t>> list_segments(const std::string& dir) {
   return numbers;
 }
 
+/// A compaction's new segment, written beside the old one; a leftover is
+/// from a crash before the rename and is not part of the journal.
+bool is_compaction_file(const std::string& name) {
+  const std::string suffix = std::string(segment_suffix) + file_backend::compaction_suffix;
+  return name.size() > suffix.size() &&
+         name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0 &&
+         name.compare(0, std::string(segment_prefix).size(), segment_prefix) == 0;
+}
+
+void remove_compaction_leftovers(const std::string& dir) {
+  DIR* d = ::opendir(dir.c_str());
+  if (d == nullptr)
+    return; // list_segments reports it
+  std::vector<std::string> leftovers;
+  while (const dirent* entry = ::readdir(d))
+    if (is_compaction_file(entry->d_name))
+      leftovers.emplace_back(entry->d_name);
+  ::closedir(d);
+  for (const auto& name : leftovers) {
+    const auto path = dir + "/" + name;
+    if (::unlink(path.c_str()) == 0)
+      std::fprintf(stderr, "courier journal: removed %s (a compaction cut short)\n",
+                   path.c_str());
+  }
+}
+
 } // namespace
 
 std::string file_backend::segment_file_name(std::uint32_t number) {
@@ -119,9 +145,11 @@ core::result<core::unit_t> file_backend::lock_and_recover() {
                             "journal (" + lock_path + " is locked)");
     return io_error("cannot lock " + lock_path, errno);
   }
+  remove_compaction_leftovers(dir_);
   auto numbers = list_segments(dir_);
   if (!numbers)
     return numbers.err();
+  recovering_ = true;
   for (std::size_t i = 0; i < numbers->size(); ++i) {
     segment seg;
     seg.number = (*numbers)[i];
@@ -134,9 +162,23 @@ core::result<core::unit_t> file_backend::lock_and_recover() {
       return ok;
     index_.commit();
   }
+  recovering_ = false;
+  if (auto ok = check_gaps_covered(); !ok)
+    return ok;
   synced_segments_ = segments_.size();
   if (segments_.empty())
     segments_.push_back(segment{1});
+  return core::unit;
+}
+
+core::result<core::unit_t> file_backend::check_gaps_covered() const {
+  // Compaction drops only what a snapshot covers, so a gap no snapshot
+  // covers is lost data.
+  for (const auto& [stream, needed] : uncovered_)
+    return make_error(errc::internal,
+                      "journal corrupt: stream '" + stream + "' goes on at version " +
+                          std::to_string(needed + 1) + " but misses the events before it, " +
+                          "and no snapshot covers them");
   return core::unit;
 }
 
@@ -194,19 +236,36 @@ core::result<core::unit_t> file_backend::index_record(const decoded_record& rec,
            ": stream '" + stream + "' is at version " + std::to_string(current);
   };
   if (rec.kind == record_kind::event) {
-    if (rec.version != current + 1)
+    if (rec.version <= current)
       return make_error(errc::internal, "journal corrupt: " + where() +
                                             " but the next event has version " +
                                             std::to_string(rec.version));
-    index_.add_event(stream, rec.version, loc);
+    if (rec.version > current + 1) {
+      // Events before it were compacted away: a later snapshot must cover
+      // them (checked once every segment is read).
+      drop_covered(stream, current);
+      index_.restart_at(stream, rec.version, loc);
+      uncovered_[stream] = rec.version - 1;
+    } else {
+      index_.add_event(stream, rec.version, loc);
+    }
+    note_live(seg.number, static_cast<std::int64_t>(loc.bytes));
     return core::unit;
   }
-  if (rec.version > current ||
-      (entry && entry->has_snapshot() && rec.version < entry->snapshot_version()))
+  const version_t listed_from = entry ? entry->version - entry->events.size() : 0;
+  if (entry && rec.version < listed_from)
     return make_error(errc::internal, "journal corrupt: " + where() +
                                           " but has a snapshot at version " +
-                                          std::to_string(rec.version));
-  index_.add_snapshot(stream, rec.version, loc);
+                                          std::to_string(rec.version) + ", before " +
+                                          std::to_string(listed_from));
+  drop_covered(stream, rec.version);
+  if (rec.version > current) // the events up to it were compacted away
+    index_.jump_to_snapshot(stream, rec.version, loc);
+  else
+    index_.add_snapshot(stream, rec.version, loc);
+  note_live(seg.number, static_cast<std::int64_t>(loc.bytes));
+  if (auto it = uncovered_.find(stream); it != uncovered_.end() && rec.version >= it->second)
+    uncovered_.erase(it);
   return core::unit;
 }
 

@@ -59,6 +59,17 @@ struct recovered_stream {
   version_t version = 0;
 };
 
+/// What a backend holds now and what compaction did (for /metrics).
+struct journal_usage {
+  std::uint64_t bytes = 0;       ///< on disk (file) or 0 where not known
+  std::uint64_t live_bytes = 0;  ///< of which a read still needs
+  std::uint64_t streams = 0;
+  std::uint64_t segments = 0;    ///< files (file backend)
+  std::uint64_t open_files = 0;
+  std::uint64_t compactions = 0; ///< since open
+  std::uint64_t compacted_bytes = 0;
+};
+
 /// A journal backend. Errors are values: conflict for a stale expected
 /// version, bad_request for an oversized record, internal/unavailable for
 /// I/O trouble.
@@ -89,6 +100,14 @@ public:
   /// Every stream name with at least one event or snapshot, for operators'
   /// tools and for re-arming durable timers after a restart. Sorted.
   virtual std::vector<std::string> streams() const = 0;
+
+  /// Gives back space that snapshots made garbage, one bounded step at a
+  /// time (true if it did something; call again later). Only between
+  /// syncs. Backends that trim as they write do nothing here.
+  virtual core::result<bool> compact() { return false; }
+
+  /// Sizes and counters (what a backend knows; zeros otherwise).
+  virtual journal_usage usage() const { return {}; }
 };
 
 } // namespace courier::storage

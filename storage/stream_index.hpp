@@ -24,6 +24,10 @@ struct record_loc {
   std::uint32_t segment = 0;
   std::uint32_t bytes = 0;
   std::uint64_t offset = 0;
+
+  friend bool operator==(const record_loc& a, const record_loc& b) {
+    return a.segment == b.segment && a.bytes == b.bytes && a.offset == b.offset;
+  }
 };
 
 /// One stream's index entry. Kept to 48 bytes (a 96-byte map node with its
@@ -61,6 +65,25 @@ public:
   void add_snapshot(const std::string& stream, version_t version,
                     record_loc loc);
 
+  /// Recovery only, for a journal whose old segments were compacted (the
+  /// events a snapshot covers are dropped, so a stream may start later):
+  /// event `version` follows a gap. The stream restarts at it, with no
+  /// snapshot; the caller checks that a later snapshot covers the gap.
+  void restart_at(const std::string& stream, version_t version, record_loc loc);
+  /// Recovery only: a snapshot at `version`, past the stream's version (the
+  /// events up to it were compacted away). The stream continues from it.
+  void jump_to_snapshot(const std::string& stream, version_t version, record_loc loc);
+
+  /// Compaction: if the stream's record of `kind` at `version` is at `from`,
+  /// it is now at `to` (true); false if the index no longer points there.
+  /// Only with no uncommitted changes.
+  bool move_record(const std::string& stream, bool snapshot, version_t version,
+                   record_loc from, record_loc to);
+  /// Whether the index points at `at` for the stream's record of `kind` at
+  /// `version` (a live record; anything else in a segment is garbage).
+  bool is_live(const std::string& stream, bool snapshot, version_t version,
+               record_loc at) const;
+
   /// Makes every change so far permanent (clears the undo log).
   void commit();
   /// Restores the index to the last commit().
@@ -77,6 +100,8 @@ private:
     bool events_saved = false;
   };
   stream_entry& touch(const std::string& stream);
+  void save_events_for_undo(const std::string& stream, const stream_entry& entry);
+  const record_loc* locate(const std::string& stream, bool snapshot, version_t version) const;
 
   std::unordered_map<std::string, stream_entry> streams_;
   std::unordered_map<std::string, undo_entry> undo_;

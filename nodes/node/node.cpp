@@ -174,6 +174,8 @@ void message_metrics(std::ostringstream& os, const node_metrics& m) {
   os << "# TYPE courier_payments_given_up_total counter\n"
      << "courier_payments_given_up_total{op=\"capture\"} " << m.payments_given_up(false) << '\n'
      << "courier_payments_given_up_total{op=\"void\"} " << m.payments_given_up(true) << '\n';
+  os << "# TYPE courier_reminders_given_up_total counter\n"
+     << "courier_reminders_given_up_total " << m.reminders_given_up() << '\n';
 }
 
 void actor_metrics(std::ostringstream& os, const cluster::router_stats& r,
@@ -196,6 +198,15 @@ void actor_metrics(std::ostringstream& os, const cluster::router_stats& r,
   line("courier_journal_failures_total", "counter", j.failures);
   line("courier_journal_fsync_us_total", "counter", j.sync_us_total);
   line("courier_journal_fsync_us_max", "gauge", j.sync_us_max);
+  line("courier_journal_bytes", "gauge", j.bytes);
+  line("courier_journal_live_bytes", "gauge", j.live_bytes);
+  line("courier_journal_streams", "gauge", j.streams);
+  line("courier_journal_segments", "gauge", j.segments);
+  line("courier_journal_open_files", "gauge", j.open_files);
+  line("courier_journal_compactions_total", "counter", j.compactions);
+  line("courier_journal_compacted_bytes_total", "counter", j.compacted_bytes);
+  line("courier_journal_compaction_failures_total", "counter", j.compact_failures);
+  line("courier_journal_compact_us_max", "gauge", j.compact_us_max);
 }
 
 using sweep_atom = caf::atom_constant<caf::atom("n.sweep")>;
@@ -299,6 +310,13 @@ core::result<core::unit_t> node::impl::start_actors() {
     m->payment_given_up(void_auth);
     std::fprintf(stderr, "courier-node: warning: order %s: payment %s gave up after %u attempts\n",
                  order_id.c_str(), void_auth ? "void" : "capture", actors::pay_attempts_max);
+  };
+  services->observe_reminder_given_up = [m = metrics](const std::string& target,
+                                                      const std::string& tag) {
+    m->reminder_given_up();
+    std::fprintf(stderr,
+                 "courier-node: warning: timer %s of %s was never confirmed after %u fires\n",
+                 tag.c_str(), target.c_str(), actors::reminder_fire_attempts_max);
   };
   cluster::router_config rc;
   rc.activations_max = cfg.activations_max;

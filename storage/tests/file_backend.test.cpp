@@ -166,6 +166,82 @@ TEST_CASE("file_event_version_gap_is_corruption") {
   CHECK(opened.err().message.find("version 3") != std::string::npos);
 }
 
+TEST_CASE("file_compaction_keeps_live_records_in_order_and_gives_back_the_rest") {
+  testing::temp_dir dir;
+  file_backend_options small;
+  small.segment_bytes_max = 4096;
+  constexpr std::size_t pad = 200;
+  {
+    auto j = open_ok(dir.path(), small);
+    fill(*j, "order:o-1", 60, 8, pad); // ~4 segments
+    REQUIRE(j->save_snapshot("order:o-1", 50, "state@50").ok());
+    REQUIRE(j->sync().ok());
+    fill(*j, "order:o-2", 40, 8, pad); // keeps o-1's segments sealed
+    const auto before = j->usage();
+    CHECK(before.live_bytes < before.bytes);
+    // Nothing while a batch is unsynced (a rollback could undo the index).
+    REQUIRE(j->append({"order:o-2", 40, {event_payload(41)}}).ok());
+    CHECK_FALSE(*j->compact());
+    REQUIRE(j->sync().ok());
+    int rounds = 0;
+    while (*j->compact())
+      REQUIRE(++rounds < 100);
+    CHECK(rounds > 0);
+    const auto after = j->usage();
+    CHECK(after.bytes < before.bytes);
+    CHECK(after.bytes <= 2 * after.live_bytes + small.segment_bytes_max);
+    CHECK(j->stats().compactions > 0);
+    CHECK(j->stats().segments_deleted > 0);
+    CHECK_FALSE(fs::exists(segment(dir, 1))); // emptied, then deleted
+    auto got = j->read("order:o-1");
+    REQUIRE(got.ok());
+    REQUIRE(got->snapshot);
+    CHECK(got->snapshot->payload == "state@50");
+    REQUIRE(got->events.size() == 10);
+    CHECK(got->events[0].payload == event_payload(51) + std::string(pad, '.'));
+    // And appends go on after it.
+    fill(*j, "order:o-1", 65, 1, pad);
+  }
+  // Recovery reads the compacted files: o-1 starts at its snapshot.
+  auto j = open_ok(dir.path(), small);
+  auto got = j->read("order:o-1");
+  REQUIRE(got.ok());
+  REQUIRE(got->snapshot);
+  CHECK(got->snapshot->version == 50);
+  CHECK(got->version == 65);
+  CHECK(got->events.size() == 15);
+  auto o2 = j->read("order:o-2");
+  REQUIRE(o2.ok());
+  CHECK(o2->version == 41);
+  CHECK(o2->events.size() == 41);
+}
+
+TEST_CASE("file_compaction_leftover_is_removed_and_a_gap_a_snapshot_covers_recovers") {
+  testing::temp_dir dir;
+  std::string bytes;
+  // What compaction leaves: events 1-2 dropped as the snapshot at 3 covers
+  // them, though it was written after event 4.
+  encode_record(bytes, record_kind::event, "order:o-1", 4, "d");
+  encode_record(bytes, record_kind::snapshot, "order:o-1", 3, "state@3");
+  encode_record(bytes, record_kind::event, "order:o-1", 5, "e");
+  {
+    std::ofstream f(segment(dir, 1), std::ios::binary);
+    f << bytes;
+    std::ofstream left(segment(dir, 1) + file_backend::compaction_suffix, std::ios::binary);
+    left << "half a compaction";
+  }
+  auto j = open_ok(dir.path());
+  CHECK_FALSE(fs::exists(segment(dir, 1) + file_backend::compaction_suffix));
+  auto got = j->read("order:o-1");
+  REQUIRE(got.ok());
+  CHECK(got->version == 5);
+  REQUIRE(got->snapshot);
+  CHECK(got->snapshot->version == 3);
+  REQUIRE(got->events.size() == 2);
+  CHECK(got->events[0].payload == "d");
+  CHECK(got->events[1].payload == "e");
+}
+
 TEST_CASE("file_segments_roll_at_the_size_limit") {
   testing::temp_dir dir;
   file_backend_options small;

@@ -75,9 +75,10 @@ file_backend_options crash_options() {
   return options;
 }
 
-/// The child: journal forever; report every acknowledged version.
+/// The child: journal forever; report every acknowledged version; with
+/// `compacting`, compact after every group commit (so kills land in it).
 [[noreturn]] void run_child(const std::string& dir, std::uint64_t seed,
-                            int ack_fd) {
+                            int ack_fd, bool compacting) {
   auto opened = file_backend::open(dir, crash_options());
   if (!opened.ok()) {
     std::fprintf(stderr, "child: open failed: %s\n",
@@ -114,6 +115,8 @@ file_backend_options crash_options() {
     const auto bytes = count * sizeof(ack);
     if (::write(ack_fd, acks.data(), bytes) != static_cast<ssize_t>(bytes))
       ::_exit(6);
+    if (compacting && !j.compact().ok())
+      ::_exit(7);
   }
 }
 
@@ -131,14 +134,14 @@ void take_acks(int fd, std::array<version_t, streams_n>& acked) {
 
 /// Runs one child for `run_ms`, collecting acks, then SIGKILLs it.
 void run_and_kill(const std::string& dir, std::uint64_t seed, int run_ms,
-                  std::array<version_t, streams_n>& acked) {
+                  std::array<version_t, streams_n>& acked, bool compacting) {
   int fds[2];
   REQUIRE(::pipe2(fds, O_CLOEXEC) == 0);
   const pid_t pid = ::fork();
   REQUIRE(pid >= 0);
   if (pid == 0) {
     ::close(fds[0]);
-    run_child(dir, seed, fds[1]);
+    run_child(dir, seed, fds[1], compacting);
   }
   ::close(fds[1]);
   const auto deadline =
@@ -195,9 +198,10 @@ std::uint64_t pick_seed() {
   return std::random_device{}();
 }
 
-} // namespace
-
-TEST_CASE("journal_keeps_every_acknowledged_event_across_sigkill") {
+/// Kills a journaling child kills_n times; after each, every acknowledged
+/// event must be there. With `compacting`, the journal must also stay
+/// within about twice its live bytes.
+void kill_rounds(bool compacting) {
   const std::uint64_t seed = pick_seed();
   std::printf("journal crash test seed: %llu (COURIER_SEED=%llu replays)\n",
               static_cast<unsigned long long>(seed),
@@ -206,17 +210,25 @@ TEST_CASE("journal_keeps_every_acknowledged_event_across_sigkill") {
   std::mt19937_64 rng(seed);
   testing::temp_dir dir;
   std::array<version_t, streams_n> acked{};
-  std::uint64_t cut_total = 0;
+  std::uint64_t cut_total = 0, compactions = 0;
   for (int round = 0; round < kills_n; ++round) {
     const int run_ms =
         kill_after_ms_min +
         static_cast<int>(rng() % (kill_after_ms_max - kill_after_ms_min));
-    run_and_kill(dir.path(), rng(), run_ms, acked);
+    run_and_kill(dir.path(), rng(), run_ms, acked, compacting);
     auto opened = file_backend::open(dir.path(), crash_options());
     REQUIRE_MESSAGE(opened.ok(), "round ", round, ": ",
                     (opened.ok() ? "" : opened.err().message));
     cut_total += (*opened)->stats().recovered_cut_bytes;
     verify(**opened, acked);
+    if (compacting) {
+      auto& j = **opened;
+      for (int i = 0; i < 1000 && *j.compact(); ++i)
+        ++compactions;
+      const auto u = j.usage();
+      CHECK(u.bytes <= 2 * u.live_bytes + 2 * crash_segment_bytes_max);
+      verify(j, acked);
+    }
     opened->reset();
     // Recovery left nothing to cut: the journal is clean.
     auto again = file_backend::open(dir.path(), crash_options());
@@ -227,8 +239,19 @@ TEST_CASE("journal_keeps_every_acknowledged_event_across_sigkill") {
   for (auto v : acked)
     total += v;
   std::printf("journal crash test: %d kills, %llu acknowledged events, "
-              "%llu torn bytes cut\n",
+              "%llu torn bytes cut, %llu compactions after reopening\n",
               kills_n, static_cast<unsigned long long>(total),
-              static_cast<unsigned long long>(cut_total));
+              static_cast<unsigned long long>(cut_total),
+              static_cast<unsigned long long>(compactions));
   CHECK(total > 0);
+}
+
+} // namespace
+
+TEST_CASE("journal_keeps_every_acknowledged_event_across_sigkill") {
+  kill_rounds(false);
+}
+
+TEST_CASE("journal_keeps_every_acknowledged_event_across_sigkill_while_compacting") {
+  kill_rounds(true);
 }
