@@ -35,7 +35,8 @@ end
 /// ARGV[5..] the events. Returns the new version.
 const std::string& append_script() {
   static const std::string script = std::string(fence_lua) + R"lua(
-local current = redis.call('LLEN', KEYS[1])
+local base = tonumber(redis.call('HGET', KEYS[2], 'base') or '0')
+local current = base + redis.call('LLEN', KEYS[1])
 if current ~= tonumber(ARGV[2]) then
   return redis.error_reply('CONFLICT journal stream \'' .. stream .. '\' is at version ' ..
     current .. ', append expected ' .. ARGV[2])
@@ -54,10 +55,14 @@ return current + count
 }
 
 /// Snapshot: ARGV[2] its version, ARGV[4] the payload. The same checks as
-/// journal_checks' check_snapshot, with the same messages.
+/// journal_checks' check_snapshot, with the same messages. Trims the events
+/// it covers: the hash's `base` counts the events trimmed from the list's
+/// head, so a stream's version is base + LLEN (base 0 for streams written
+/// before trimming, whose lists start at version 1).
 const std::string& snapshot_script() {
   static const std::string script = std::string(fence_lua) + R"lua(
-local current = redis.call('LLEN', KEYS[1])
+local base = tonumber(redis.call('HGET', KEYS[2], 'base') or '0')
+local current = base + redis.call('LLEN', KEYS[1])
 local version = tonumber(ARGV[2])
 if version > current then
   return redis.error_reply('BADREQUEST snapshot of \'' .. stream .. '\' at version ' ..
@@ -69,6 +74,12 @@ if latest and version < tonumber(latest) then
     ARGV[2] .. ' is older than its snapshot at ' .. latest)
 end
 redis.call('HSET', KEYS[2], 'version', ARGV[2], 'payload', ARGV[4])
+-- The events the snapshot covers are never read again: trim them in the
+-- same script, so the list holds only what comes after the snapshot.
+if version > base then
+  redis.call('LTRIM', KEYS[1], version - base, -1)
+  redis.call('HSET', KEYS[2], 'base', ARGV[2])
+end
 redis.call('SADD', KEYS[3], stream)
 return current
 )lua";
@@ -79,11 +90,22 @@ return current
 /// version or nil, snapshot payload or nil, {events after the snapshot}}.
 const std::string& read_script() {
   static const std::string script = R"lua(
-local current = redis.call('LLEN', KEYS[1])
+local base = tonumber(redis.call('HGET', KEYS[2], 'base') or '0')
+local current = base + redis.call('LLEN', KEYS[1])
 local snap = redis.call('HMGET', KEYS[2], 'version', 'payload')
 local from = 0
 if snap[1] then from = tonumber(snap[1]) end
-return {current, snap[1], snap[2], redis.call('LRANGE', KEYS[1], from, -1)}
+return {current, snap[1], snap[2], redis.call('LRANGE', KEYS[1], from - base, -1)}
+)lua";
+  return script;
+}
+
+/// Version: KEYS[1] events, KEYS[2] snapshot. Returns base + LLEN.
+const std::string& version_script() {
+  static const std::string script = R"lua(
+local base = tonumber(redis.call('HGET', KEYS[2], 'base') or '0')
+local current = base + redis.call('LLEN', KEYS[1])
+return current
 )lua";
   return script;
 }
@@ -227,7 +249,7 @@ core::result<core::unit_t> redis_backend::save_snapshot(const std::string& strea
 }
 
 version_t redis_backend::version(const std::string& stream) const {
-  auto reply = client_->command({"LLEN", events_key(stream)});
+  auto reply = client_->eval(version_script(), {events_key(stream), snapshot_key(stream)}, {});
   if (!reply || reply->kind != redis_reply::type::integer || reply->integer < 0) {
     ++failed_reads_;
     return 0; // an append with this version fails (conflict/unavailable) anyway

@@ -2,9 +2,11 @@
 /// \file
 /// The cluster journal: storage::journal_backend over Redis.
 ///
-/// Keys (prefix "courier"): `courier:j:{stream}` a list of events (version =
-/// its length), `courier:s:{stream}` the latest snapshot (hash: version,
-/// payload), `courier:streams` a set of stream names. An append is one Lua
+/// Keys (prefix "courier"): `courier:j:{stream}` a list of the events after
+/// the latest snapshot, `courier:s:{stream}` the latest snapshot (hash:
+/// version, payload, base = events trimmed from the list's head, so the
+/// stream's version is base + the list's length), `courier:streams` a set of
+/// stream names. A snapshot trims the events it covers in the same script. An append is one Lua
 /// script: it checks the fence (below), then the stream's version against
 /// the expected one (stale: an error reply starting "CONFLICT"), RPUSHes the
 /// events and SADDs the stream, atomically. save_snapshot is fenced too.

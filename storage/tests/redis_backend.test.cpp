@@ -190,6 +190,42 @@ TEST_CASE("events_after_a_snapshot_are_bounded_and_a_snapshot_frees_room") {
   CHECK(got->events[0].payload == "after");
 }
 
+TEST_CASE("a_snapshot_trims_the_events_it_covers_and_versions_carry_on") {
+  COURIER_REDIS_SERVER_OR_SKIP(server);
+  auto j = open_backend(server);
+  const std::string s = "order:o-trim";
+  const auto list_length = [&] {
+    auto r = server.client()->command({"LLEN", "courier:j:" + s});
+    REQUIRE(r.ok());
+    return r->integer;
+  };
+  REQUIRE(j->append({s, 0, {"e1", "e2", "e3", "e4", "e5"}}).ok());
+  REQUIRE(j->save_snapshot(s, 3, "state@3").ok());
+  CHECK(list_length() == 2); // before: 5, the list only grew
+  CHECK(j->version(s) == 5);
+  REQUIRE(j->append({s, 5, {"e6"}}).ok());
+  auto stale = j->append({s, 5, {"again"}});
+  REQUIRE_FALSE(stale.ok());
+  CHECK(stale.err().code == core::errc::conflict);
+  REQUIRE(j->save_snapshot(s, 6, "state@6").ok());
+  CHECK(list_length() == 0);
+  CHECK(j->version(s) == 6);
+  REQUIRE(j->append({s, 6, {"e7"}}).ok());
+  auto got = j->read(s);
+  REQUIRE(got.ok());
+  CHECK(got->version == 7);
+  REQUIRE(got->snapshot);
+  CHECK(got->snapshot->version == 6);
+  CHECK(got->snapshot->payload == "state@6");
+  REQUIRE(got->events.size() == 1);
+  CHECK(got->events[0].version == 7);
+  CHECK(got->events[0].payload == "e7");
+  // An older snapshot after a newer one is still a conflict, not a trim.
+  auto older = j->save_snapshot(s, 4, "state@4");
+  REQUIRE_FALSE(older.ok());
+  CHECK(older.err().code == core::errc::conflict);
+}
+
 TEST_CASE("flushed_scripts_are_loaded_again") {
   COURIER_REDIS_SERVER_OR_SKIP(server);
   auto j = open_backend(server);
