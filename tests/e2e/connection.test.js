@@ -1,7 +1,8 @@
 'use strict';
 // PROTOCOL.md "Connection" and "Errors" over WebSocket/JSON: hello for every
 // role, tokens that must be refused, ref echo, and bad input that must be
-// answered with bad_request while the connection stays open.
+// answered with bad_request while the connection stays open. Raw sockets
+// (H.WsClient, H.connectRaw) where frames themselves are under test.
 
 const { describe, test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
@@ -87,7 +88,7 @@ describe('hello', () => {
 
 describe('errors', () => {
   let rider;
-  before(async () => { rider = await H.connectAs(node, WebSocket, 'rider', 'r-err'); });
+  before(async () => { rider = await H.connectRaw(node, WebSocket, 'rider', 'r-err'); });
   after(() => rider.close());
 
   /// The reply to `msg` (sent with a ref) must be error{code} echoing the ref.
@@ -155,7 +156,7 @@ describe('errors', () => {
   });
 
   test('customer_place_order_shape_errors_are_bad_request', async () => {
-    const c = await H.connectAs(node, WebSocket, 'customer', 'c-shape');
+    const c = await H.connectRaw(node, WebSocket, 'customer', 'c-shape');
     const good = {
       type: 'place_order', request_id: 'q-1', store_id: 's-none',
       items: [{ sku: 'a', qty: 1, price: 5 }], total: 5, dropoff: { lat: 37.5, lng: 127.03 },
@@ -174,7 +175,7 @@ describe('errors', () => {
   });
 
   test('oversize_websocket_frame_is_refused_and_node_survives', async () => {
-    const c = await H.connectAs(node, WebSocket, 'rider', 'r-big');
+    const c = await H.connectRaw(node, WebSocket, 'rider', 'r-big');
     c.send({ type: 'availability', available: true, ref: 'x'.repeat(70 * 1024) });
     const outcome = await H.withTimeout(Promise.race([
       c.next('error', 5000).then((e) => ({ error: e })),

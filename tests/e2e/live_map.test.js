@@ -57,11 +57,7 @@ async function startCity() {
     r.angle = phase;
     r.path = at;
     r.step = 25 / radius;   // about 25 m per tick, whatever the circle
-    r.c.ws.on('message', (data, isBinary) => {
-      if (isBinary) return;
-      const m = JSON.parse(data.toString());
-      if (m.type === 'offer') r.c.send({ type: 'accept', offer_id: m.offer_id, ref: `acc-${m.offer_id}` });
-    });
+    r.c.client.on('offer', (m) => r.c.send({ type: 'accept', offer_id: m.offer_id, ref: `acc-${m.offer_id}` }));
     city.riders.push(r);
     city.clients.push(r.c);
   }

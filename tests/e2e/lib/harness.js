@@ -1,7 +1,8 @@
 'use strict';
 // Shared helpers for Courier's e2e scripts: arguments, a courier-node child
-// process on free ports, tokens (courier-ctl, or forged in JS), a JSON
-// WebSocket client with a waitable inbox, HTTP, and a global watchdog.
+// process on free ports, tokens (courier-ctl, or forged in JS), JSON
+// WebSocket clients with a waitable inbox (raw frames, or the client SDK in
+// clients/js), HTTP, and a global watchdog.
 // Every wait has a timeout; nothing here can hang a test.
 
 const { spawn, execFileSync } = require('node:child_process');
@@ -318,12 +319,110 @@ class WsClient {
   }
 }
 
-/// hello with `token`; resolves with the client after `welcome`.
-async function connectAs(node, WebSocket, role, id) {
+/// hello with `token` on a raw WebSocket; resolves with the client after
+/// `welcome`. For tests of the wire itself (malformed frames, bare errors).
+async function connectRaw(node, WebSocket, role, id) {
   const c = await WsClient.open(node.wsUrl, WebSocket, `${role}:${id}`);
   const w = await c.expect({ type: 'hello', token: node.token(role, id) }, 'welcome');
   if (w.role !== role || w.id !== id) throw new Error(`welcome mismatch: ${JSON.stringify(w)}`);
   return c;
+}
+
+let sdkModule = null;
+/// The client SDK (clients/js, an ES module) loaded from this CommonJS file.
+async function loadSdk() {
+  if (!sdkModule) {
+    const { pathToFileURL } = require('node:url');
+    sdkModule = await import(pathToFileURL(path.resolve(__dirname, '../../../clients/js/src/index.js')).href);
+  }
+  return sdkModule;
+}
+
+/// WsClient's interface (inbox, next, request, expect, received, send,
+/// closed, closeInfo) over the client SDK, so the e2e scripts exercise it:
+/// no reconnect (a script sees every close) and no dedupe (scripts assert on
+/// what the node sends). Errors answering a request resolve as the `error`
+/// message, as with WsClient. `client` is the SDK Client.
+class SdkClient {
+  static async connect(node, WebSocket, role, id) {
+    const { Client } = await loadSdk();
+    const name = `${role}:${id}`;
+    const client = new Client({
+      url: node.wsUrl, token: node.token(role, id), WebSocket, reconnect: false, dedupe: false,
+      refPrefix: `${name}-sdk-`,
+    });
+    const c = new SdkClient(client, name);
+    const w = await withTimeout(client.connect(), 5000, `${name}: websocket open and welcome ${node.wsUrl}`);
+    if (c.inbox.includes(w)) c.inbox.splice(c.inbox.indexOf(w), 1);
+    if (w.role !== role || w.id !== id) throw new Error(`welcome mismatch: ${JSON.stringify(w)}`);
+    return c;
+  }
+
+  constructor(client, name) {
+    this.client = client;
+    this.name = name;
+    this.inbox = [];
+    this.all = [];
+    this.waiters = [];
+    this.refs = 0;
+    this.closeInfo = null;
+    this.closed = new Promise((res) => client.on('close', ({ code, reason }) => {
+      this.closeInfo = { code, reason };
+      res(this.closeInfo);
+      this._wake();
+    }));
+    client.on('message', (m) => {
+      this.inbox.push(m);
+      this.all.push(m);
+      this._wake();
+    });
+  }
+
+  _wake() { for (const w of [...this.waiters]) w(); }
+
+  /// Sends a message object as is (no ref added).
+  send(obj) {
+    if (typeof obj !== 'object') throw new Error(`${this.name}: raw frames need H.connectRaw`);
+    this.client.send(obj);
+  }
+
+  next(pred, ms, what) { return WsClient.prototype.next.call(this, pred, ms, what); }
+
+  /// WsClient.request through the SDK's request(): the SDK matches the ref.
+  async request(msg, ms = 5000, { bareErrors = false } = {}) {
+    const ref = `${this.name}-${++this.refs}`;
+    const viaSdk = this.client.request({ ...msg, ref }, { timeoutMs: ms + 1000 })
+      .catch((e) => { if (e.reply) return e.reply; throw e; });
+    viaSdk.catch(() => {});   // a bare error may win the race below
+    let offBare = () => {};
+    const racers = [viaSdk];
+    if (bareErrors) {
+      racers.push(new Promise((res) => {
+        offBare = this.client.on('error', (e) => { if (e.reply && e.reply.ref === undefined) res(e.reply); });
+      }));
+    }
+    let r;
+    try {
+      r = await withTimeout(Promise.race(racers), ms,
+        `${this.name} waiting for reply to ${msg.type} (ref ${ref}); last received: ${JSON.stringify(this.all.slice(-5))}`);
+    } finally {
+      offBare();
+    }
+    const i = this.inbox.indexOf(r);
+    if (i >= 0) this.inbox.splice(i, 1);
+    Object.defineProperty(r, 'sentRef', { value: ref, enumerable: false });
+    return r;
+  }
+
+  expect(msg, type, ms) { return WsClient.prototype.expect.call(this, msg, type, ms); }
+  received(type) { return this.all.filter((m) => m.type === type); }
+  close() { this.client.close(); }
+}
+
+/// hello with `token` through the client SDK; resolves with the client
+/// (WsClient's interface) after `welcome`.
+function connectAs(node, WebSocket, role, id) {
+  return SdkClient.connect(node, WebSocket, role, id);
 }
 
 /// One HTTP request; resolves {status, headers, text, json}.
@@ -382,5 +481,5 @@ function cellCentre(args, p, res = 7) {
 
 module.exports = {
   SKIP, requireDeps, parseArgs, watchdog, sleep, withTimeout, CourierNode, mintToken,
-  WsClient, connectAs, http, offset, distanceM, cellOf, cellCentre, killAll,
+  WsClient, SdkClient, connectAs, connectRaw, loadSdk, http, offset, distanceM, cellOf, cellCentre, killAll,
 };
