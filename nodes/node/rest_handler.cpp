@@ -203,10 +203,10 @@ void rest_handler::impl::dispatch(gateway::http_request& req, gateway::responder
     });
     return;
   }
-  if (m == "GET" && (p == "/" || p == "/index.html")) {
+  if (const web_file* f = m == "GET" ? find_web_file(p) : nullptr) {
     gateway::http_response r;
-    r.content_type = "text/html; charset=utf-8";
-    r.body = live_map_html();
+    r.content_type = std::string{f->content_type};
+    r.body = std::string{f->body};
     r.headers.emplace_back("Cache-Control", "no-store");
     respond(std::move(r));
     return;

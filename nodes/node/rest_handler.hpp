@@ -15,6 +15,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 
 namespace courier::node {
 
@@ -38,7 +39,15 @@ private:
   std::shared_ptr<impl> impl_;
 };
 
-/// The live map page (nodes/node/web/index.html, embedded at build time).
-const std::string& live_map_html();
+/// A file the node serves as is: the live map page (nodes/node/web/) and the
+/// client SDK it imports (clients/js/src at /sdk/), embedded at build time.
+struct web_file {
+  std::string_view path;
+  std::string_view content_type;
+  std::string_view body;
+};
+
+/// The embedded file served at `path`, or nullptr.
+const web_file* find_web_file(std::string_view path);
 
 } // namespace courier::node

@@ -124,6 +124,18 @@ describe('against a courier-node', { skip }, () => {
     assert.equal(foreign.code, 'unauthorized');
   });
 
+  test('the_node_serves_this_sdk_at_sdk_for_the_live_map', async () => {
+    const fs = await import('node:fs');
+    for (const name of ['index.js', 'client.js', 'roles.js']) {
+      const r = await fetch(`${node.httpUrl}/sdk/${name}`);
+      assert.equal(r.status, 200, name);
+      assert.match(r.headers.get('content-type'), /^text\/javascript/);
+      assert.equal(await r.text(), fs.readFileSync(new URL(`../src/${name}`, import.meta.url), 'utf8'),
+        `/sdk/${name} is clients/js/src/${name} as built into the node (rebuild courier-node after editing the SDK)`);
+    }
+    assert.equal((await fetch(`${node.httpUrl}/sdk/nope.js`)).status, 404);
+  });
+
   test('reconnect_after_node_restart_resubscribes_and_the_snapshot_arrives_again', async () => {
     const s = await open('store', 's-sdk');
     const c = await open('customer', 'c-restart');
