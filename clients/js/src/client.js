@@ -212,10 +212,10 @@ export class Client extends Emitter {
     let fatal = null;
     t.onopen = () => {
       helloTimer = this.timers.setTimeout(() => t.close(4000, 'no welcome'), this.helloTimeoutMs);
-      this._hello(t).then((w) => {
+      this._hello(t, (w) => {
         this.timers.clearTimeout(helloTimer);
         this._onWelcome(w);
-      }, (err) => {
+      }).catch((err) => {
         this.timers.clearTimeout(helloTimer);
         if (err.code === 'unauthorized' && typeof this.token !== 'function') fatal = err;
         this._settleConnect(fatal || (this.reconnect ? null : err));
@@ -229,11 +229,15 @@ export class Client extends Emitter {
     };
   }
 
-  async _hello(t) {
+  /// Sends hello; `onWelcome` runs as the welcome is received (before the
+  /// frames after it, such as a store's snapshot); rejects on an error reply.
+  async _hello(t, onWelcome) {
     const token = typeof this.token === 'function' ? await this.token() : this.token;
+    if (this._transport !== t) return;   // closed while the token was fetched
     const ref = `${this.refPrefix}hello${++this._refs}`;
-    return new Promise((resolve, reject) => {
-      this._pending.set(ref, { resolve, reject, sent: true, internal: true, timer: null, msg: null, onReply: null });
+    await new Promise((resolve, reject) => {
+      const onReply = (m) => { if (m.type === 'welcome') onWelcome(m); };
+      this._pending.set(ref, { resolve, reject, sent: true, timer: null, msg: { type: 'hello' }, onReply });
       this._writeRaw(t, { type: 'hello', token: token || '', ref });
     });
   }

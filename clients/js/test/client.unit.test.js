@@ -217,6 +217,22 @@ test('pushes_are_events_and_resent_ones_are_deduped', async () => {
   assert.deepEqual(bare, ['unauthorized']);
 });
 
+test('welcome_is_handled_before_the_snapshot_frames_behind_it', async () => {
+  const { c } = newClient();
+  const order = [];
+  c.on('open', () => order.push(`open:${c.state}`));
+  c.on('new_order', (m) => order.push(`new_order:${m.order_id}:${c.state}`));
+  c.connect();
+  await tick();
+  const ws = FakeWebSocket.all.at(-1);
+  ws.open();
+  await tick();
+  // One read with the welcome and the store's snapshot: no await between them.
+  ws.reply({ type: 'welcome', role: 'store', id: 's-1', ref: ws.last('hello').ref });
+  ws.reply({ type: 'new_order', order_id: 'o-1', items: [], total: 1 });
+  assert.deepEqual(order, ['open:open', 'new_order:o-1:open']);
+});
+
 test('dedupe_keys_follow_protocol_additions', () => {
   assert.equal(dedupeKey({ type: 'offer', offer_id: 'f-1' }), 'offer|f-1');
   assert.equal(dedupeKey({ type: 'assignment', order_id: 'o-1', offer_id: 'f-1' }), 'assignment|o-1');
