@@ -28,7 +28,7 @@ const PROTO_URL = new URL('../proto/courier.proto', import.meta.url);
 
 async function readProtoText() {
   if (PROTO_URL.protocol === 'file:') {
-    const fs = await import('node:fs/promises');
+    const fs = await import(/* webpackIgnore: true */ /* @vite-ignore */ 'node:fs/promises');
     return fs.readFile(PROTO_URL, 'utf8');
   }
   const r = await fetch(PROTO_URL);

@@ -56,7 +56,7 @@ export function openWebSocket(url, WebSocketClass) {
  * @param {string} url
  */
 export async function openTcp(url) {
-  const net = await import('node:net');
+  const net = await import(/* webpackIgnore: true */ /* @vite-ignore */ 'node:net');
   const u = new URL(url);
   const t = { onopen: null, onmessage: null, onclose: null };
   let closed = false;
