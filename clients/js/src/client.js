@@ -147,15 +147,12 @@ export class Client extends Emitter {
   /**
    * Sends `msg` without waiting for a reply (positions, ...). While
    * disconnected it is queued; a queued `position` replaces the one queued
-   * before it (only the latest matters). Returns false if the queue is full
-   * or the client is closed.
+   * before it (only the latest matters). Returns false if the queue is full,
+   * the client is closed, or the message cannot be encoded.
    */
   send(msg) {
     if (this.state === 'closed') return false;
-    if (this.state === 'open') {
-      this._write(msg, null);
-      return true;
-    }
+    if (this.state === 'open') return this._write(msg, null);
     if (msg.type === 'position') this._queue = this._queue.filter((q) => q.msg.type !== 'position');
     if (this._queue.length >= this.sendQueueMax) return false;
     this._queue.push({ msg });
@@ -335,13 +332,39 @@ export class Client extends Emitter {
 
   // ---- frames ------------------------------------------------------------
 
+  /// Writes `msg` (a request's, with its pending `entry`, or a send()'s);
+  /// false if it cannot be encoded (the request then fails `bad_request`).
   _write(msg, entry) {
-    if (entry) entry.sent = true;
-    this._writeRaw(this._transport, msg);
+    const err = this._writeRaw(this._transport, msg);
+    if (!err) {
+      if (entry) entry.sent = true;
+      return true;
+    }
+    if (entry && this._pending.get(msg.ref) === entry) {
+      this._pending.delete(msg.ref);
+      this.timers.clearTimeout(entry.timer);
+      entry.reject(new CourierError('bad_request', `cannot encode ${msg.type}: ${err.message}`, { ref: msg.ref, local: true }));
+    }
+    return false;
   }
 
+  /// Returns the encoding error, if any. A frame the socket refuses (a
+  /// browser's InvalidStateError) drops the connection: waiting requests
+  /// then fail `disconnected` and the client reconnects, rather than waiting
+  /// for replies that cannot come.
   _writeRaw(t, msg) {
-    t.send(this._codec.encode(msg));
+    let data;
+    try {
+      data = this._codec.encode(msg);
+    } catch (e) {
+      return e;
+    }
+    try {
+      t.send(data);
+    } catch (e) {
+      t.close(4002, 'send failed');
+    }
+    return null;
   }
 
   _onData(data) {

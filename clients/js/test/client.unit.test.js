@@ -233,6 +233,15 @@ test('welcome_is_handled_before_the_snapshot_frames_behind_it', async () => {
   assert.deepEqual(order, ['open:open', 'new_order:o-1:open']);
 });
 
+test('a_frame_the_socket_refuses_drops_the_connection_and_the_request_fails_disconnected', async () => {
+  const { c } = newClient();
+  const ws = await welcomed(c);
+  ws.send = () => { throw new Error('InvalidStateError'); };
+  await assert.rejects(c.request({ type: 'cancel', order_id: 'o-1' }), (e) => e.code === 'disconnected');
+  assert.equal(c.state, 'reconnecting');
+  c.close();
+});
+
 test('dedupe_keys_follow_protocol_additions', () => {
   assert.equal(dedupeKey({ type: 'offer', offer_id: 'f-1' }), 'offer|f-1');
   assert.equal(dedupeKey({ type: 'assignment', order_id: 'o-1', offer_id: 'f-1' }), 'assignment|o-1');

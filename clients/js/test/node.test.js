@@ -96,6 +96,11 @@ describe('against a courier-node', { skip }, () => {
     assert.equal(sub.snapshot.version >= 1, true, JSON.stringify(sub));
     const err = await c.request({ type: 'subscribe', order_id: 'o-not-mine' }).then(() => null, (e) => e);
     assert.ok(err instanceof CourierError && ['forbidden', 'not_found'].includes(err.code), String(err));
+    const local = await c.request({ type: 'teleport' }).then(() => null, (e) => e);
+    assert.deepEqual([local.code, local.local], ['bad_request', true], 'no protobuf message for the type: refused locally');
+    assert.equal(c.send({ type: 'teleport' }), false);
+    assert.equal(c.state, 'open');
+    assert.equal((await customer(c).untrack(placed.order_id)).type, 'ok', 'the connection still serves');
   });
 
   test('protobuf_over_tcp_round_trips', { skip: skipPb }, async () => {
