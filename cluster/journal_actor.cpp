@@ -42,6 +42,8 @@ struct journal_state {
   std::vector<pending_read> reads;
   bool commit_scheduled = false;
   journal_stats stats;
+  std::chrono::steady_clock::time_point streams_warned{};
+  bool streams_warned_once = false;
   static inline const char* name = "courier.journal";
 };
 
@@ -126,6 +128,20 @@ void compact_step(journal_actor* self) {
                    done.err().message.c_str());
     }
   }
+  // Long before the stream cap refuses new entities, say so.
+  auto u = st.backend->usage();
+  auto now = std::chrono::steady_clock::now();
+  if (u.streams_max > 0 &&
+      static_cast<double>(u.streams) >= journal_streams_warn_share * static_cast<double>(u.streams_max) &&
+      (!st.streams_warned_once || now - st.streams_warned >= journal_streams_warn_interval)) {
+    st.streams_warned_once = true;
+    st.streams_warned = now;
+    std::fprintf(stderr,
+                 "courier journal: warning: %llu of %llu streams used; new entities are refused "
+                 "(overloaded) at the cap (storage/README.md: Streams)\n",
+                 static_cast<unsigned long long>(u.streams),
+                 static_cast<unsigned long long>(u.streams_max));
+  }
   self->delayed_send(self, journal_compact_interval, compact_atom::value);
 }
 
@@ -188,6 +204,7 @@ caf::behavior make_behavior(journal_actor* self,
       out.bytes = u.bytes;
       out.live_bytes = u.live_bytes;
       out.streams = u.streams;
+      out.streams_max = u.streams_max;
       out.segments = u.segments;
       out.open_files = u.open_files;
       out.compactions = u.compactions;

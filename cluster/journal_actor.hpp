@@ -63,14 +63,16 @@ struct journal_stats {
   std::uint64_t compact_us_max = 0; ///< longest compaction step, microseconds
   std::uint64_t compact_failures = 0;
   /// The backend's sizes, as of this answer.
-  std::uint64_t bytes = 0, live_bytes = 0, streams = 0, segments = 0, open_files = 0;
+  std::uint64_t bytes = 0, live_bytes = 0, streams = 0, streams_max = 0, segments = 0,
+                open_files = 0;
   std::uint64_t compactions = 0, compacted_bytes = 0;
 
   template <class Inspector>
   friend typename Inspector::result_type inspect(Inspector& f, journal_stats& x) {
     return f(x.appends, x.events, x.commits, x.failures, x.sync_us_total,
              x.sync_us_max, x.compact_us_max, x.compact_failures, x.bytes, x.live_bytes,
-             x.streams, x.segments, x.open_files, x.compactions, x.compacted_bytes);
+             x.streams, x.streams_max, x.segments, x.open_files, x.compactions,
+             x.compacted_bytes);
   }
 };
 
@@ -78,6 +80,10 @@ struct journal_stats {
 /// most one segment rewrite, storage::journal_backend::compact) when no
 /// group commit is waiting.
 inline constexpr std::chrono::milliseconds journal_compact_interval{1000};
+/// The journal warns (stderr) once its streams pass this share of the
+/// backend's cap, again at most every journal_streams_warn_interval.
+inline constexpr double journal_streams_warn_share = 0.8;
+inline constexpr std::chrono::minutes journal_streams_warn_interval{10};
 
 /// How the journal actor runs: `detached` gives it its own thread, so a
 /// blocking fsync or compaction never stalls the shared scheduler

@@ -267,6 +267,7 @@ journal_usage file_backend::usage() const {
   }
   u.segments = segments_.size();
   u.streams = index_.size();
+  u.streams_max = options_.streams_max;
   u.compactions = stats_.compactions;
   u.compacted_bytes = stats_.compacted_bytes;
   return u;

@@ -64,6 +64,7 @@ struct journal_usage {
   std::uint64_t bytes = 0;       ///< on disk (file) or 0 where not known
   std::uint64_t live_bytes = 0;  ///< of which a read still needs
   std::uint64_t streams = 0;
+  std::uint64_t streams_max = 0; ///< the backend's cap on streams (0: none)
   std::uint64_t segments = 0;    ///< files (file backend)
   std::uint64_t open_files = 0;
   std::uint64_t compactions = 0; ///< since open

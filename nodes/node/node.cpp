@@ -201,6 +201,7 @@ void actor_metrics(std::ostringstream& os, const cluster::router_stats& r,
   line("courier_journal_bytes", "gauge", j.bytes);
   line("courier_journal_live_bytes", "gauge", j.live_bytes);
   line("courier_journal_streams", "gauge", j.streams);
+  line("courier_journal_streams_max", "gauge", j.streams_max);
   line("courier_journal_segments", "gauge", j.segments);
   line("courier_journal_open_files", "gauge", j.open_files);
   line("courier_journal_compactions_total", "counter", j.compactions);

@@ -264,6 +264,23 @@ describe('REST', () => {
     assert.match(m.text, /^[a-zA-Z0-9_:]*connections[a-zA-Z0-9_:]*(\{[^}]*\})? [0-9.eE+-]+/m, 'a connections metric');
   });
 
+  test('courier_ctl_metrics_shows_the_journal_of_a_node', async () => {
+    // Issue #13: the journal's sizes for an operator, through courier-ctl.
+    const { execFileSync } = require('node:child_process');
+    const out = execFileSync(args.ctl, ['metrics', '--node', node.httpUrl, '--match', 'courier_journal'],
+      { timeout: 15000 }).toString();
+    for (const name of ['courier_journal_bytes', 'courier_journal_live_bytes', 'courier_journal_streams',
+      'courier_journal_segments', 'courier_journal_compactions_total']) {
+      assert.match(out, new RegExp(`^${name} [0-9]+$`, 'm'), `${name} in:\n${out}`);
+    }
+    assert.doesNotMatch(out, /courier_sessions/, 'only the families asked for');
+    const streams = Number(/^courier_journal_streams ([0-9]+)$/m.exec(out)[1]);
+    assert.ok(streams > 0, `the node journaled some streams (${streams})`);
+    const bad = require('node:child_process').spawnSync(args.ctl, ['metrics', '--node', 'nonsense'], { encoding: 'utf8' });
+    assert.equal(bad.status, 2, bad.stderr);
+    assert.match(bad.stderr, /--node must be/);
+  });
+
   test('live_map_page_is_served', async () => {
     const r = await H.http(node, 'GET', '/');
     assert.equal(r.status, 200);

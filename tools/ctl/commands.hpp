@@ -31,4 +31,9 @@ int run_cluster_command(const args_t& args, std::istream& in, std::ostream& out,
 int run_drain_command(const args_t& args, std::istream& in, std::ostream& out,
                       std::ostream& err);
 
+/// `courier-ctl metrics [--node http://HOST:PORT] [--match PREFIX]...`: the
+/// node's /metrics, or only the families whose names start with a PREFIX.
+int run_metrics_command(const args_t& args, std::istream& in, std::ostream& out,
+                        std::ostream& err);
+
 } // namespace courier::tools

@@ -14,6 +14,7 @@ int usage(std::ostream& os, int code) {
         "  cluster owner     the node owning entity KIND KEY ([--cluster URL])\n"
         "  drain NODE        hand NODE's entities off and wait until it leaves\n"
         "                    ([--cluster URL] [--wait-s S])\n"
+        "  metrics           a node's /metrics ([--node http://HOST:PORT] [--match PREFIX])\n"
         "--cluster defaults to redis://127.0.0.1:6379; COMMAND --help for details\n";
   return code;
 }
@@ -35,6 +36,8 @@ int main(int argc, char** argv) {
     return run_cluster_command(args, std::cin, std::cout, std::cerr);
   if (cmd == "drain")
     return run_drain_command(args, std::cin, std::cout, std::cerr);
+  if (cmd == "metrics")
+    return run_metrics_command(args, std::cin, std::cout, std::cerr);
   std::cerr << "courier-ctl: unknown command '" << cmd << "'\n";
   return usage(std::cerr, 2);
 }
