@@ -92,7 +92,7 @@ void publish_status(order_actor* self, const cluster::entity_context& ctx,
   if (!d.store_cell.empty())
     cluster::tell(self, ctx.router, region_ref(d.store_cell),
                   region_order_delta{oid(self), d.status, false, from, d.dropoff.lat,
-                                     d.dropoff.lng});
+                                     d.dropoff.lng, d.store_at.lat, d.store_at.lng});
   if (d.alerted && !is_terminal(d.status))
     cluster::tell(self, ctx.router, delays_ref(),
                   delay_update{oid(self), d.status, d.placed_at_ms, false});
@@ -137,7 +137,9 @@ void commit(order_actor* self, const cluster::entity_context& ctx,
                                        region_order_delta{oid(self), order_status::placed,
                                                           true, order_status::placed,
                                                           st.sm.data().dropoff.lat,
-                                                          st.sm.data().dropoff.lng});
+                                                          st.sm.data().dropoff.lng,
+                                                          st.sm.data().store_at.lat,
+                                                          st.sm.data().store_at.lng});
                      }
                      COURIER_ASSERT(st.sm.data().version >= version_before);
                      done(core::error{});

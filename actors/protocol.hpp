@@ -427,27 +427,62 @@ struct rider_released {
 
 enum class rider_state : std::uint8_t { available, busy, offline };
 
-/// rider -> region (its current cell): where it is and whether it can take
-/// offers. A rider that moves to another cell sends region_rider_leave to
-/// the old one first.
+/// How a region message reached the cell handling it: from the rider
+/// itself, from the cell's split parent (handing down), or from a child
+/// that is no longer active (handing up). region_actor.hpp has the rules.
+enum class region_via : std::uint8_t { rider, parent, child };
+
+/// rider -> region (the cell it reports to: the deepest active cell of its
+/// position, as far as it knows): where it is and whether it can take
+/// offers. A rider that moves out of that cell sends region_rider_leave to
+/// it first. Regions forward it (up or down) when they do not own it.
 struct region_rider_update {
   core::rider_id rider_id;
   double lat = 0.0;
   double lng = 0.0;
   core::time_ms at_ms = 0;
   rider_state state = rider_state::available;
+  /// The rider's highest accepted position seq: a cell drops a forwarded
+  /// update older than what it holds (two paths to one cell can reorder).
+  std::uint64_t seq = 0;
+  /// The cell the rider addressed ("" = the cell that receives it); the
+  /// cell that ends up owning it tells the rider to report there instead.
+  std::string reported_to;
+  region_via via = region_via::rider;
+  std::uint8_t hops = 0; ///< forwards so far (bounded: region_forward_hops_max)
 
   template <class Inspector>
   friend typename Inspector::result_type inspect(Inspector& f, region_rider_update& x) {
-    return f(x.rider_id, x.lat, x.lng, x.at_ms, x.state);
+    return f(x.rider_id, x.lat, x.lng, x.at_ms, x.state, x.seq, x.reported_to, x.via, x.hops);
   }
 };
+/// rider -> region: the rider is no longer in this cell from its position
+/// `seq` on; (lat,lng) is where it was in the cell (a split cell routes
+/// the leave down by it).
 struct region_rider_leave {
   core::rider_id rider_id;
+  std::uint64_t seq = 0;
+  double lat = 0.0;
+  double lng = 0.0;
+  region_via via = region_via::rider;
+  std::uint8_t hops = 0;
 
   template <class Inspector>
   friend typename Inspector::result_type inspect(Inspector& f, region_rider_leave& x) {
-    return f(x.rider_id);
+    return f(x.rider_id, x.seq, x.lat, x.lng, x.via, x.hops);
+  }
+};
+/// region -> rider: report to `cell` from now on; it is the deepest active
+/// cell of the rider's position `seq` (deeper after a split, higher after
+/// a merge). The rider ignores it if older than one it took, or if its
+/// position is no longer inside `cell`.
+struct region_route {
+  std::string cell;
+  std::uint64_t seq = 0;
+
+  template <class Inspector>
+  friend typename Inspector::result_type inspect(Inspector& f, region_route& x) {
+    return f(x.cell, x.seq);
   }
 };
 /// dispatch -> region: available riders with a fresh position within
@@ -483,8 +518,9 @@ struct region_candidates {
     return f(x.riders);
   }
 };
-/// order -> region (the store's cell): an order entered `to` (and left
-/// `from`, unless it is new), for live stats.
+/// order -> region (the store's cell at cfg.region_res): an order entered
+/// `to` (and left `from`, unless it is new), for live stats. It is counted
+/// in the deepest active cell containing the store.
 struct region_order_delta {
   core::order_id order_id;
   msg::order_status to = msg::order_status::placed;
@@ -492,10 +528,16 @@ struct region_order_delta {
   msg::order_status from = msg::order_status::placed; ///< valid if !is_new
   double lat = 0.0; ///< the drop-off, for the live map
   double lng = 0.0;
+  /// The store (pickup): a split region hands the delta down to the child
+  /// containing it. 0,0 (unknown) keeps the order at the cell addressed.
+  double store_lat = 0.0;
+  double store_lng = 0.0;
+  region_via via = region_via::rider; ///< rider: from the order itself
 
   template <class Inspector>
   friend typename Inspector::result_type inspect(Inspector& f, region_order_delta& x) {
-    return f(x.order_id, x.to, x.is_new, x.from, x.lat, x.lng);
+    return f(x.order_id, x.to, x.is_new, x.from, x.lat, x.lng, x.store_lat, x.store_lng,
+             x.via);
   }
 };
 /// Admin REST stats -> msg::region_stats.
