@@ -44,6 +44,9 @@ void check(const domain_services& svc) {
   COURIER_ASSERT(cfg.rider_speed_mps > 0);
   COURIER_ASSERT(cfg.payment_retry_backoff.count() > 0);
   COURIER_ASSERT(cfg.region_merge_riders < cfg.region_split_riders);
+  COURIER_ASSERT(cfg.region_split_max_res >= cfg.region_res);
+  COURIER_ASSERT(cfg.region_split_max_res <= cfg.rider_index_res);
+  COURIER_ASSERT(cfg.region_load_interval.count() > 0);
   COURIER_ASSERT(cfg.rider_mark_interval.count() > 0);
   COURIER_ASSERT(cfg.region_prune_interval.count() > 0);
   COURIER_ASSERT(cfg.region_prune_interval < cfg.region_rider_silence);

@@ -54,6 +54,14 @@ struct domain_config {
   // hot cells
   std::uint32_t region_split_riders = 400; ///< split a cell into its 7 children above this
   std::uint32_t region_merge_riders = 200; ///< merge back below this (hysteresis)
+  /// The deepest cells a split makes: region_res cells split into
+  /// region_res + 1 children, and so on while a child is hot, down to this
+  /// resolution (9: ~0.1 km2, ~0.07 km2 at Gangnam). At most
+  /// rider_index_res (positions are placed in cells through it).
+  int region_split_max_res = 9;
+  /// How often at most a cell of a split region reports its subtree's
+  /// rider counts to its parent (region_load), which merges by them.
+  std::chrono::milliseconds region_load_interval{std::chrono::seconds{1}};
   // orders
   std::chrono::milliseconds delay_alert_after{std::chrono::minutes{30}};
   std::int64_t store_radius_default_m = 3000;

@@ -64,6 +64,7 @@ std::vector<std::string> silent_keys(const Map& riders, std::size_t& cursor,
 // -- region_index -------------------------------------------------------------
 
 region_index::upsert_outcome region_index::upsert(const indexed_rider& r) {
+  tombstones_.erase(r.rider_id); // newer than the leave (is_newer said so)
   auto it = riders_.find(r.rider_id);
   if (it == riders_.end()) {
     if (riders_.size() >= riders_max_)
@@ -80,6 +81,68 @@ region_index::upsert_outcome region_index::upsert(const indexed_rider& r) {
     ++available_;
   COURIER_ASSERT(available_ <= riders_.size());
   return upsert_outcome::updated;
+}
+
+const indexed_rider* region_index::find(const std::string& rider_id) const {
+  auto it = riders_.find(rider_id);
+  return it == riders_.end() ? nullptr : &it->second;
+}
+
+void region_index::expire_tombstones(core::time_ms now_ms) {
+  // The queue may hold superseded entries (a rider that left twice); it is
+  // held to twice the tombstone bound by dropping from its front.
+  while (!tombstone_order_.empty()) {
+    const auto& [id, at] = tombstone_order_.front();
+    auto it = tombstones_.find(id);
+    bool live = it != tombstones_.end() && it->second.at_ms == at;
+    bool expired = now_ms - at > region_tombstone_ttl_ms;
+    bool over = tombstones_.size() > region_tombstones_max ||
+                tombstone_order_.size() > 2 * region_tombstones_max;
+    if (live && !expired && !over)
+      break;
+    if (live)
+      tombstones_.erase(it);
+    tombstone_order_.pop_front();
+  }
+  COURIER_ASSERT(tombstones_.size() <= region_tombstones_max);
+  COURIER_ASSERT(tombstone_order_.size() <= 2 * region_tombstones_max);
+}
+
+bool region_index::is_newer(const std::string& rider_id, std::uint64_t seq, arrival how,
+                            core::time_ms now_ms) const {
+  if (how == arrival::direct)
+    return true;
+  auto t = tombstones_.find(rider_id);
+  if (t != tombstones_.end() && now_ms - t->second.at_ms <= region_tombstone_ttl_ms &&
+      seq < t->second.seq)
+    return false;
+  auto it = riders_.find(rider_id);
+  if (it == riders_.end())
+    return true;
+  if (seq < it->second.seq)
+    return false;
+  return seq > it->second.seq || it->second.how == arrival::forwarded;
+}
+
+bool region_index::leave(const std::string& rider_id, std::uint64_t seq, arrival how,
+                         core::time_ms now_ms) {
+  bool removed = false;
+  auto it = riders_.find(rider_id);
+  if (it != riders_.end() && (how == arrival::direct || it->second.seq < seq))
+    removed = remove(rider_id);
+  if (!contains(rider_id)) {
+    auto& t = tombstones_[rider_id];
+    t.seq = std::max(t.seq, seq);
+    t.at_ms = now_ms;
+    tombstone_order_.emplace_back(rider_id, now_ms);
+  }
+  expire_tombstones(now_ms);
+  return removed;
+}
+
+void region_index::clear_tombstones() {
+  tombstones_.clear();
+  tombstone_order_.clear();
 }
 
 bool region_index::remove(const std::string& rider_id) {
@@ -132,9 +195,20 @@ std::vector<indexed_rider> region_index::all() const {
   return out;
 }
 
+std::vector<indexed_rider> region_index::some(std::size_t n) const {
+  std::vector<indexed_rider> out;
+  for (auto& kv : riders_) {
+    if (out.size() == n)
+      break;
+    out.push_back(kv.second);
+  }
+  return out;
+}
+
 void region_index::clear() {
   riders_.clear();
   available_ = 0;
+  clear_tombstones();
 }
 
 std::vector<std::string> region_index::prune_silent(core::time_ms heard_before_ms,
@@ -151,7 +225,7 @@ std::vector<std::string> region_index::prune_silent(core::time_ms heard_before_m
 // -- order_stats --------------------------------------------------------------
 
 namespace {
-bool finished(msg::order_status s) {
+bool is_finished(msg::order_status s) {
   using st = msg::order_status;
   return s == st::delivered || s == st::rejected || s == st::cancelled ||
          s == st::payment_failed;
@@ -159,29 +233,29 @@ bool finished(msg::order_status s) {
 } // namespace
 
 bool order_stats::apply(const std::string& order_id, msg::order_status to,
-                        bool is_new, msg::order_status from) {
+                        bool is_new, msg::order_status from, const order_place& place) {
   auto it = active_.find(order_id);
   if (it == active_.end()) {
     // A repeated "new" after the order finished, or a move of an order we
     // never saw (stats started after it), is ignored rather than guessed.
     if (!is_new)
       return false;
-    if (finished(to)) {
+    if (is_finished(to)) {
       finished_[to] += 1;
       return true;
     }
     if (active_.size() >= orders_max_)
       return false;
-    active_.emplace(order_id, to);
+    active_.emplace(order_id, entry{to, place});
     return true;
   }
-  if (is_new || it->second != from)
+  if (is_new || it->second.status != from)
     return false; // duplicate or stale delta: the current status wins
-  if (finished(to)) {
+  if (is_finished(to)) {
     active_.erase(it);
     finished_[to] += 1;
   } else {
-    it->second = to;
+    it->second.status = to;
   }
   return true;
 }
@@ -189,83 +263,96 @@ bool order_stats::apply(const std::string& order_id, msg::order_status to,
 std::map<std::string, std::uint32_t> order_stats::by_status() const {
   std::map<std::string, std::uint32_t> out;
   for (auto& kv : active_)
-    out[std::string{msg::to_string(kv.second)}] += 1;
+    out[std::string{msg::to_string(kv.second.status)}] += 1;
   for (auto& kv : finished_)
     out[std::string{msg::to_string(kv.first)}] += kv.second;
   return out;
 }
 
-// -- split_directory ----------------------------------------------------------
+std::vector<active_order> order_stats::active_orders() const {
+  std::vector<active_order> out;
+  out.reserve(active_.size());
+  for (auto& [id, e] : active_)
+    out.push_back(active_order{id, e.status, e.place});
+  std::sort(out.begin(), out.end(),
+            [](auto& a, auto& b) { return a.order_id < b.order_id; });
+  return out;
+}
 
-split_directory::route split_directory::place(const std::string& rider_id,
-                                              const std::string& child, rider_mode mode,
-                                              core::time_ms heard_ms) {
-  add_child(child);
-  route r{child, {}};
-  auto it = riders_.find(rider_id);
-  if (it == riders_.end()) {
-    riders_.emplace(rider_id, entry{child, mode, heard_ms});
-  } else {
-    if (it->second.child != child)
-      r.left_child = it->second.child;
-    if (it->second.mode == rider_mode::available)
-      --available_;
-    it->second = entry{child, mode, heard_ms};
+std::vector<active_order> order_stats::some(std::size_t n) const {
+  std::vector<active_order> out;
+  for (auto& [id, e] : active_) {
+    if (out.size() == n)
+      break;
+    out.push_back(active_order{id, e.status, e.place});
   }
-  if (mode == rider_mode::available)
-    ++available_;
-  COURIER_ASSERT(available_ <= riders_.size());
-  return r;
+  return out;
 }
 
-std::string split_directory::remove(const std::string& rider_id) {
-  auto it = riders_.find(rider_id);
-  if (it == riders_.end())
-    return {};
-  auto child = it->second.child;
-  if (it->second.mode == rider_mode::available)
-    --available_;
-  riders_.erase(it);
-  return child;
+bool order_stats::remove(const std::string& order_id) { return active_.erase(order_id) > 0; }
+
+void order_stats::add_finished(msg::order_status status, std::uint32_t count) {
+  COURIER_ASSERT(is_finished(status));
+  if (count > 0)
+    finished_[status] += count;
 }
 
-void split_directory::restore(const std::string& rider_id, const std::string& child,
-                              rider_mode mode, core::time_ms heard_ms) {
-  place(rider_id, child, mode, heard_ms);
+void order_stats::clear() {
+  active_.clear();
+  finished_.clear();
 }
 
-std::optional<core::time_ms> split_directory::heard_ms(const std::string& rider_id) const {
-  auto it = riders_.find(rider_id);
-  if (it == riders_.end())
-    return std::nullopt;
-  return it->second.heard_ms;
+// -- split_children -----------------------------------------------------------
+
+void split_children::start(const std::vector<std::string>& children) {
+  COURIER_ASSERT(children.size() <= children_max);
+  loads_.clear();
+  for (auto& c : children)
+    loads_[c] = load{};
 }
 
-std::vector<std::pair<std::string, std::string>>
-split_directory::prune_silent(core::time_ms heard_before_ms, std::size_t scan_max) {
-  std::vector<std::pair<std::string, std::string>> gone;
-  for (auto& id : silent_keys(riders_, sweep_bucket_, heard_before_ms, scan_max)) {
-    auto child = remove(id);
-    COURIER_ASSERT(!child.empty());
-    gone.emplace_back(std::move(id), std::move(child));
-  }
-  COURIER_ASSERT(available_ <= riders_.size());
-  return gone;
-}
-
-bool split_directory::add_child(const std::string& child) {
-  auto pos = std::lower_bound(children_.begin(), children_.end(), child);
-  if (pos != children_.end() && *pos == child)
+bool split_children::set_load(const std::string& child, std::uint32_t available,
+                              std::uint32_t busy, bool reported) {
+  auto it = loads_.find(child);
+  if (it == loads_.end())
     return false;
-  COURIER_ASSERT(children_.size() < children_max);
-  children_.insert(pos, child);
+  it->second.available = available;
+  it->second.busy = busy;
+  it->second.reported |= reported;
   return true;
 }
 
-void split_directory::clear() {
-  riders_.clear();
-  children_.clear();
-  available_ = 0;
+bool split_children::all_reported() const noexcept {
+  for (auto& kv : loads_)
+    if (!kv.second.reported)
+      return false;
+  return !loads_.empty();
+}
+
+void split_children::forget_reports() {
+  for (auto& kv : loads_)
+    kv.second = load{};
+}
+
+std::uint32_t split_children::available() const noexcept {
+  std::uint32_t n = 0;
+  for (auto& kv : loads_)
+    n += kv.second.available;
+  return n;
+}
+
+std::uint32_t split_children::busy() const noexcept {
+  std::uint32_t n = 0;
+  for (auto& kv : loads_)
+    n += kv.second.busy;
+  return n;
+}
+
+std::vector<std::string> split_children::children() const {
+  std::vector<std::string> out;
+  for (auto& kv : loads_)
+    out.push_back(kv.first);
+  return out;
 }
 
 } // namespace courier::actors

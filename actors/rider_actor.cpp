@@ -7,6 +7,7 @@
 #include "cluster/entity.hpp"
 #include "core/assert.hpp"
 #include "geo/cell.hpp"
+#include "geo/hierarchy.hpp"
 
 #include <caf/all.hpp>
 
@@ -28,6 +29,15 @@ struct rider_actor_state {
   caf::actor history;
   bool answering = false; ///< an accept is waiting for dispatch's verdict
   std::size_t since_snapshot = 0; ///< events journaled since the last snapshot
+  /// The region cell updates go to: the deepest active cell of the
+  /// position as regions told it (region_route), else the rider's cell at
+  /// cfg.region_res. Soft: a recovered rider starts again from its cell.
+  std::string report_cell;
+  std::uint64_t route_seq = 0; ///< the seq of the region_route taken last
+  /// The position last sent to report_cell: a leave names it, so a split
+  /// cell can pass the leave down.
+  double reported_lat = 0.0;
+  double reported_lng = 0.0;
   static inline const char* name = "courier.rider";
 };
 
@@ -85,14 +95,74 @@ rider_state region_state_of(rider_visibility v) {
   COURIER_ASSERT(false);
 }
 
-/// Tells the rider's current region where it is and whether it can work.
+/// The cell regions are told about: report_cell, else the rider's cell.
+const std::string& report_cell_of(rider_actor* self) {
+  auto& st = self->state;
+  return st.report_cell.empty() ? st.rider.cell() : st.report_cell;
+}
+
+/// Tells the region the rider reports to where it is and whether it can
+/// work (the region passes it on if it is not the owner, region_actor.hpp).
 void sync_region(rider_actor* self) {
-  auto& r = self->state.rider;
+  auto& st = self->state;
+  auto& r = st.rider;
   if (r.cell().empty())
     return;
-  region_rider_update up{core::rider_id{self->state.ctx.self.key}, r.lat(), r.lng(),
+  auto to = report_cell_of(self);
+  region_rider_update up{core::rider_id{st.ctx.self.key}, r.lat(), r.lng(),
                          r.position_at_ms(), region_state_of(r.visibility())};
-  cluster::tell(self, self->state.ctx.router, region_ref(r.cell()), std::move(up));
+  up.seq = r.last_seq();
+  up.reported_to = to;
+  st.reported_lat = r.lat();
+  st.reported_lng = r.lng();
+  cluster::tell(self, st.ctx.router, region_ref(to), std::move(up));
+}
+
+/// The resolution of `cell` if it is one a split can make (cfg.region_res
+/// to cfg.region_split_max_res) and contains (lat,lng); -1 otherwise.
+int inside(const domain_config& cfg, const std::string& cell, double lat, double lng) {
+  auto c = geo::string_to_cell(cell);
+  if (!c)
+    return -1;
+  auto res = geo::get_resolution(*c);
+  if (res < cfg.region_res || res > cfg.region_split_max_res)
+    return -1;
+  auto at = region_cell_of(lat, lng, cfg.rider_index_res, res);
+  return at.ok() && *at == *c ? res : -1;
+}
+
+/// The deepest ancestor of `cell` (itself excluded, at or below
+/// cfg.region_res) that contains (lat,lng): where the rider reports after
+/// leaving `cell` without leaving its region_res cell.
+std::string common_ancestor(const domain_config& cfg, const std::string& cell, double lat,
+                            double lng) {
+  auto c = geo::string_to_cell(cell);
+  if (!c)
+    return {};
+  for (int res = geo::get_resolution(*c) - 1; res >= cfg.region_res; --res) {
+    auto up = geo::cell_to_parent(*c, res);
+    if (up && inside(cfg, geo::cell_to_string(*up), lat, lng) == res)
+      return geo::cell_to_string(*up);
+  }
+  return {};
+}
+
+/// A region says where to report (region_route): taken if not older than
+/// the last one taken and the rider's position is still inside that cell,
+/// under the rider's region_res cell.
+void on_route(rider_actor* self, const region_route& m) {
+  auto& st = self->state;
+  auto& r = st.rider;
+  if (m.seq < st.route_seq || r.cell().empty())
+    return;
+  if (inside(st.svc->cfg, m.cell, r.lat(), r.lng()) < 0)
+    return;
+  auto c = geo::string_to_cell(m.cell);
+  auto top = geo::cell_to_parent(*c, st.svc->cfg.region_res);
+  if (!top || geo::cell_to_string(*top) != r.cell())
+    return;
+  st.report_cell = m.cell;
+  st.route_seq = m.seq;
 }
 
 /// Journals a mark of the rider's seq, cell and position, then calls
@@ -115,13 +185,27 @@ void on_moved(rider_actor* self) {
   auto& r = st.rider;
   const auto& cfg = st.svc->cfg;
   auto cell = region_cell_of(r.lat(), r.lng(), cfg.rider_index_res, cfg.region_res);
-  std::string left;
-  if (cell)
-    left = r.move_to_cell(geo::cell_to_string(*cell));
-  auto tell_regions = [self, left, placed = cell.ok()] {
-    if (!left.empty())
-      cluster::tell(self, self->state.ctx.router, region_ref(left),
-                    region_rider_leave{core::rider_id{self->state.ctx.self.key}});
+  // The cell to leave: the one reported to, once the position is out of
+  // it. Out of the region_res cell the rider starts again there; out of a
+  // deeper cell only, at the deepest ancestor containing the position.
+  std::string leave_cell;
+  if (cell) {
+    auto reported = report_cell_of(self);
+    auto left = r.move_to_cell(geo::cell_to_string(*cell));
+    if (!left.empty()) {
+      leave_cell = reported.empty() ? left : reported;
+      st.report_cell = r.cell();
+    } else if (!reported.empty() && inside(cfg, reported, r.lat(), r.lng()) < 0) {
+      leave_cell = reported;
+      auto up = common_ancestor(cfg, reported, r.lat(), r.lng());
+      st.report_cell = up.empty() ? r.cell() : up;
+    }
+  }
+  region_rider_leave leave{core::rider_id{st.ctx.self.key}, r.last_seq(), st.reported_lat,
+                           st.reported_lng};
+  auto tell_regions = [self, leave_cell, leave, placed = cell.ok()] {
+    if (!leave_cell.empty())
+      cluster::tell(self, self->state.ctx.router, region_ref(leave_cell), leave);
     if (placed)
       sync_region(self);
   };
@@ -452,6 +536,10 @@ caf::behavior rider_behavior(rider_actor* self, cluster::entity_context ctx,
       st.rider.apply(*ev);
     }
     st.version = rec.version;
+    // Where the last mark put the rider: what a leave names until it
+    // reports again.
+    st.reported_lat = st.rider.lat();
+    st.reported_lng = st.rider.lng();
     // The tail counts toward the next snapshot: a rider whose activations
     // each journal fewer events must not grow it forever.
     st.since_snapshot = rec.events.size();
@@ -482,8 +570,9 @@ caf::behavior rider_behavior(rider_actor* self, cluster::entity_context ctx,
     [=](rider_view_query&) {
       auto& r = self->state.rider;
       return rider_view{r.available(), r.offer().offer_id, r.order_id(), r.last_seq(),
-                        r.cell()};
+                        r.cell(), report_cell_of(self)};
     },
+    [=](region_route& m) { on_route(self, m); },
     [=](subscribe_cmd& cmd) { return on_subscribe(self, cmd); },
     [=](unsubscribe_cmd& cmd) {
       // The monitor taken at subscribe is attached to the node-wide gateway

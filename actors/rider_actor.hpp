@@ -63,10 +63,11 @@ struct rider_view {
   std::string order_id;   ///< empty: none
   std::uint64_t last_seq = 0;
   std::string cell;       ///< region cell ("" before the first position)
+  std::string report_cell; ///< the (deepest known) cell region updates go to
 
   template <class Inspector>
   friend typename Inspector::result_type inspect(Inspector& f, rider_view& x) {
-    return f(x.available, x.offer_id, x.order_id, x.last_seq, x.cell);
+    return f(x.available, x.offer_id, x.order_id, x.last_seq, x.cell, x.report_cell);
   }
 };
 
