@@ -5,9 +5,13 @@
 /// Handles (protocol.hpp):
 /// - position_cmd -> msg::ack{highest seq accepted}; a stale seq is dropped
 ///   but acked; only the rider itself may report (else forbidden). Soft
-///   state: keeps the region entity of its cell up to date
-///   (region_rider_update; region_rider_leave to the old cell when it
-///   crosses), forwards rider_moved to its assigned order, and tells the
+///   state: keeps its region up to date (region_rider_update with its
+///   seq, to the cell it reports to: its region_res cell, or the deeper
+///   one a region_route named while the position stays inside it;
+///   region_rider_leave with the old position to that cell when the
+///   position leaves it, then the update goes to the deepest ancestor
+///   still containing the position, or to the new region_res cell;
+///   region_actor.hpp), forwards rider_moved to its assigned order, and tells the
 ///   node's history writer (history_actor.hpp). Checkpointed by position
 ///   marks (rider_state.hpp: when, and what a crash may lose); the ack
 ///   never waits for one, and a cell change reaches the regions only once
@@ -19,6 +23,8 @@
 /// - offer_answer_cmd -> msg::ok_reply | conflict: forwarded to
 ///   dispatch:<order> as dispatch_answer; its verdict goes back.
 /// - rider_assigned, rider_released, offer_withdrawn: journaled state.
+/// - region_route (regions): where to report from now on (soft; ignored if
+///   older than the last taken or if the position is not inside the cell).
 /// - rider_status_cmd -> msg::ok_reply{version}: only for the assigned
 ///   order, forwarded as order_cmd to order:<id>; the reply is relayed.
 /// - subscribe_cmd (the rider itself or an admin) -> msg::ok_reply, then
