@@ -367,6 +367,7 @@ void own_update(region_actor* self, const region_rider_update& u, arrival how,
     st.dropped += 1;
     return;
   }
+  COURIER_ASSERT(st.index.find(id)->seq == u.seq);
   if (!u.reported_to.empty() && u.reported_to != st.ctx.self.key)
     route_rider(self, id, u.seq); // it addressed another cell: come here
   st.map_dirty = true;
@@ -438,6 +439,7 @@ void on_leave(region_actor* self, const region_rider_leave& l) {
   }
   auto how = l.via == region_via::rider ? arrival::direct : arrival::forwarded;
   if (st.index.leave(l.rider_id.str(), l.seq, how, now_ms(self))) {
+    COURIER_ASSERT(!st.index.contains(l.rider_id.str()));
     st.map_dirty = true;
     load_changed(self);
     stats_changed(self);
@@ -656,9 +658,11 @@ void merge_now(region_actor* self, Done done) {
     journal(self, region_event{region_event::kind::merged, {}, 0}, [=](bool ok) mutable {
       auto& st = self->state;
       if (ok) {
+        COURIER_ASSERT(st.index.size() == 0); // I1: a split cell holds no rider
         st.split = false;
         st.kids.clear();
         take_cargo(self, cargo); // and tells each rider to report here
+        COURIER_ASSERT(owner(self));
       }
       done();
     });
@@ -696,6 +700,7 @@ caf::result<region_handover> on_handover(region_actor* self, const region_handov
       cur.in_tree = false;
       cur.load_sent = {0, 0};
       stats_changed(self);
+      COURIER_ASSERT(!owner(self) || !nested(self));
     }
     rp.deliver(std::move(below));
   };
