@@ -305,6 +305,11 @@ namespace {
 /// random, time jumps and the node crashes; then everyone turns available
 /// and accepts. Checks: no rider ever holds two orders; every order ends
 /// with exactly one rider (dispatch kept trying until it did).
+/// Faults the property runs injected, over all seeds (a run without them
+/// would prove nothing about them).
+int dispatch_property_crashes = 0;
+int dispatch_property_declines = 0;
+
 void random_dispatch_run(std::uint64_t seed) {
   CAPTURE(seed);
   rig r{seed, test_config(), dispatch_timers::durable};
@@ -337,13 +342,17 @@ void random_dispatch_run(std::uint64_t seed) {
       case 3: {
         auto i = pick(riders);
         auto v = r.view(rider(i));
-        if (!v.offer_id.empty())
-          r.answer(rider(i), v.offer_id, pick(3) != 0);
+        if (!v.offer_id.empty()) {
+          bool accept = pick(3) != 0;
+          dispatch_property_declines += accept ? 0 : 1;
+          r.answer(rider(i), v.offer_id, accept);
+        }
         break;
       }
       case 4: r.w.advance(std::chrono::milliseconds{1000 + pick(16'000)}); break;
       case 5:
         if (pick(3) == 0) {
+          ++dispatch_property_crashes;
           r.w.crash();
           r.restart();
         }
@@ -385,6 +394,11 @@ TEST_CASE("property_no_rider_holds_two_orders_and_every_dispatch_assigns_exactly
   auto rep = harness::for_each_seed("dispatch.property", {}, 1000, random_dispatch_run);
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                 std::chrono::steady_clock::now() - t0).count();
-  std::printf("dispatch.property: %llu seeds in %lld ms\n",
-              static_cast<unsigned long long>(rep.run), static_cast<long long>(ms));
+  std::printf("dispatch.property: %llu seeds in %lld ms, %d crashes, %d declined offers\n",
+              static_cast<unsigned long long>(rep.run), static_cast<long long>(ms),
+              dispatch_property_crashes, dispatch_property_declines);
+  if (rep.run >= 100) {
+    CHECK(dispatch_property_crashes > 0);
+    CHECK(dispatch_property_declines > 0);
+  }
 }

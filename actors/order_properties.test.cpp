@@ -33,6 +33,8 @@ constexpr int steps_per_seed = 40;
 /// Final statuses over all seeds, to show the runs reach every ending.
 std::map<std::string, int> endings;
 int crashes_total = 0;
+/// Journal append failures that were armed and hit an append, over all seeds.
+std::uint64_t injected_appends_total = 0;
 
 struct order_track {
   core::order_id id;
@@ -254,15 +256,21 @@ TEST_CASE("orders_never_regress_acks_survive_crashes_and_money_always_settles") 
     r.chaos();
     r.settle();
     r.check_saga();
+    injected_appends_total += r.d.w.journal_backend().stats().injected_append_failures;
   });
   std::string summary;
   for (auto& [status, count] : endings)
     summary += status + "=" + std::to_string(count) + " ";
   MESSAGE("property seeds run: " << rep.run << " from base " << rep.base << "; crashes " << crashes_total
-                                 << "; endings " << summary);
+                                 << "; failed appends " << injected_appends_total << "; endings "
+                                 << summary);
   // Over many seeds every ending must happen, or the runs did not reach
   // what they claim to check (declines, store rejections, cancels).
-  if (rep.run >= 100)
+  if (rep.run >= 100) {
     for (const char* ending : {"delivered", "cancelled", "payment_failed", "rejected"})
       CHECK_MESSAGE(endings[ending] > 0, "no run ended " << ending);
+    // Nor if its faults never happened.
+    CHECK(crashes_total > 0);
+    CHECK(injected_appends_total > 0);
+  }
 }
