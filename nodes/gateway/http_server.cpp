@@ -1,4 +1,5 @@
 // HTTP connections and WebSocket sessions on the same port (Beast).
+#include "nodes/gateway/detail/http_read.hpp"
 #include "nodes/gateway/detail/responder_state.hpp"
 #include "nodes/gateway/detail/server.hpp"
 #include "nodes/gateway/detail/ws_frames.hpp"
@@ -19,7 +20,6 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 namespace websocket = beast::websocket;
 
-constexpr std::string_view ws_path = "/v1/ws";
 std::chrono::milliseconds ms(std::int64_t v) { return std::chrono::milliseconds{v}; }
 
 /// A WebSocket session, created from an upgrade request read by http_conn.
@@ -273,8 +273,7 @@ public:
 private:
   void read_request() {
     parser_.emplace();
-    parser_->body_limit(ctx_.cfg.http_body_bytes_max);
-    parser_->header_limit(static_cast<std::uint32_t>(ctx_.cfg.http_header_bytes_max));
+    limit_request_parser(*parser_, ctx_.cfg);
     stream_.expires_after(ms(ctx_.cfg.handshake_timeout_ms));
     http::async_read(stream_, buf_, *parser_,
                      [self = shared_from_this()](const error_code& ec, std::size_t) {
@@ -285,34 +284,26 @@ private:
   void on_request(const error_code& ec) {
     if (done_)
       return;
-    if (ec == http::error::body_limit)
+    switch (classify_http_read(ec)) {
+    case http_read_outcome::body_too_large:
       return fail(413, "request body too large");
-    if (ec == http::error::header_limit)
+    case http_read_outcome::header_too_large:
       return fail(431, "request header too large");
-    if (ec && ec.category() == error_code{http::error::bad_target}.category() &&
-        ec != http::error::end_of_stream && ec != http::error::partial_message)
+    case http_read_outcome::malformed:
       return fail(400, "malformed HTTP request");
-    if (ec)
+    case http_read_outcome::closed:
       return teardown(); // EOF, reset, timeout
+    case http_read_outcome::complete:
+      break;
+    }
     stream_.expires_never();
     auto req = parser_->release();
     parser_.reset();
-    auto target = std::string(req.target());
-    auto path = target.substr(0, target.find('?'));
-    if (websocket::is_upgrade(req) && path == ws_path)
+    if (is_ws_upgrade(req))
       return upgrade(std::move(req));
     keep_alive_ = req.keep_alive();
     version_ = req.version();
-    http_request r;
-    r.method = std::string(req.method_string());
-    r.path = path;
-    if (auto q = target.find('?'); q != std::string::npos)
-      r.query = target.substr(q + 1);
-    r.target = std::move(target);
-    for (const auto& h : req)
-      r.headers.emplace_back(std::string(h.name_string()), std::string(h.value()));
-    r.body = std::move(req.body());
-    r.remote_address = remote_;
+    auto r = to_http_request(req, remote_);
     auto state = std::make_shared<responder_state>(this);
     pending_ = state;
     ctx_.stats->http_requests.fetch_add(1, std::memory_order_relaxed);

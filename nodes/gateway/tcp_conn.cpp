@@ -1,5 +1,6 @@
 // Raw TCP sessions: 4-byte big-endian length prefix, then the payload.
 #include "nodes/gateway/detail/server.hpp"
+#include "nodes/gateway/detail/tcp_framing.hpp"
 
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
@@ -44,16 +45,14 @@ private:
       teardown();
       return;
     }
-    std::uint32_t len = (std::uint32_t{in_header_[0]} << 24) |
-                        (std::uint32_t{in_header_[1]} << 16) |
-                        (std::uint32_t{in_header_[2]} << 8) | std::uint32_t{in_header_[3]};
-    if (len > ctx_.cfg.frame_bytes_max) {
-      bad_framing("frame length " + std::to_string(len) + " exceeds " +
+    auto len = read_tcp_prefix(in_header_, ctx_.cfg.frame_bytes_max);
+    if (!len.acceptable) {
+      bad_framing("frame length " + std::to_string(len.payload_bytes) + " exceeds " +
                   std::to_string(ctx_.cfg.frame_bytes_max) + " bytes");
       drain(); // the stream cannot be parsed any more; wait for the peer's EOF
       return;
     }
-    body_.resize(len);
+    body_.resize(len.payload_bytes);
     net::async_read(sock_, net::buffer(body_),
                     [self = self()](const error_code& e, std::size_t) { self->on_body(e); });
   }
@@ -87,9 +86,7 @@ private:
   void prepare_write(std::vector<net::const_buffer>& out) override {
     COURIER_ASSERT(!current_.empty() && current_.size() <= frames_per_write);
     for (std::size_t i = 0; i < current_.size(); ++i) {
-      auto n = static_cast<std::uint32_t>(current_[i].data.size());
-      out_headers_[i] = {static_cast<unsigned char>(n >> 24), static_cast<unsigned char>(n >> 16),
-                         static_cast<unsigned char>(n >> 8), static_cast<unsigned char>(n)};
+      out_headers_[i] = make_tcp_prefix(current_[i].data.size());
       out.push_back(net::buffer(out_headers_[i]));
       out.push_back(net::buffer(current_[i].data));
     }
@@ -109,10 +106,10 @@ private:
   }
 
   tcp::socket sock_;
-  std::array<unsigned char, 4> in_header_{};
+  tcp_prefix in_header_{};
   /// Frames in one gathered write (each adds two iovecs; IOV_MAX is 1024).
   static constexpr std::size_t frames_per_write = 64;
-  std::array<std::array<unsigned char, 4>, frames_per_write> out_headers_{};
+  std::array<tcp_prefix, frames_per_write> out_headers_{};
   std::string body_;
   /// Where drain() discards what follows a bad frame. Allocated then: an
   /// inline array made every TCP session 4 KiB bigger than a WebSocket one
