@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs the Debian packages Courier builds and tests with. Idempotent:
+# Installs the Debian packages Courier builds and tests with (clang-14 and
+# libfuzzer-14-dev are for scripts/fuzz.sh). Idempotent:
 # a second run installs nothing and takes about a second.
 set -euo pipefail
 
@@ -9,6 +10,7 @@ packages=(
   libprotobuf-dev protobuf-compiler libhiredis-dev libssl-dev libmimalloc-dev
   nlohmann-json3-dev doctest-dev
   redis-server chromium
+  clang-14 libfuzzer-14-dev
 )
 # Node.js and npm (test clients, the H3 oracle) may come from another
 # source than Debian (this image ships its own, which conflicts with
