@@ -22,10 +22,14 @@ namespace {
 using core::errc;
 using json = nlohmann::json;
 
+/// Never throws: messages may echo request bytes (a path is not UTF-8 just
+/// because HTTP allows the bytes), so invalid UTF-8 becomes U+FFFD, as in
+/// msg::encode_json. A strict dump threw on `GET /\xff` and the uncaught
+/// exception ended the node (found by fuzz/rest_request).
 gateway::http_response json_response(int status, const json& body) {
   gateway::http_response r;
   r.status = status;
-  r.body = body.dump();
+  r.body = body.dump(-1, ' ', false, json::error_handler_t::replace);
   return r;
 }
 
