@@ -542,10 +542,14 @@ TEST_CASE("200 clients disconnecting abruptly mid-frame do not crash the gateway
     if (rng() % 4 == 0)
       std::this_thread::sleep_for(1ms);
   }
-  CHECK(poll_until([&] {
-    return f.gw.stats().sessions_open == 0 && f.gw.stats().http_open == 0 &&
-           f.h.opened() == f.h.closed();
-  }));
+  // A bound on the wait, not a speed target: 200 abrupt closes on a loaded
+  // 2-core machine (builds and fuzzing beside it) once took longer than 5 s.
+  CHECK(poll_until(
+      [&] {
+        return f.gw.stats().sessions_open == 0 && f.gw.stats().http_open == 0 &&
+               f.h.opened() == f.h.closed();
+      },
+      30s));
   done = true;
   pusher.join();
   CHECK(f.h.opened() > 0);
