@@ -19,6 +19,7 @@
 #include <functional>
 #include <mutex>
 #include <random>
+#include <stdexcept>
 #include <thread>
 
 using namespace courier::gateway;
@@ -71,6 +72,8 @@ public:
     }
     if (r.path == "/dropped")
       return; // every responder copy dies unanswered: the gateway answers 500
+    if (r.path == "/throws")
+      throw std::runtime_error("handler bug"); // must not end the process
     auto token = r.bearer_token();
     respond(http_response{200, "text/plain",
                           r.method + " " + r.path + " q=" + r.query +
@@ -352,6 +355,22 @@ TEST_CASE("http keep-alive serves several requests; bodies over the limit get 41
   http::read(s, buf, res);
   CHECK(res.result_int() == 413);
   CHECK(f.gw.stats().http_requests == 3);
+}
+
+TEST_CASE("a handler that throws answers 500, is counted, and the gateway keeps serving") {
+  fixture f;
+  net::io_context io;
+  auto s = tcp_client(io, f.ports.http);
+  beast::flat_buffer buf;
+  for (const char* path : {"/throws", "/plain"}) {
+    http::request<http::string_body> req{http::verb::get, path, 11};
+    req.set(http::field::host, "x");
+    http::write(s, req);
+    http::response<http::string_body> res;
+    http::read(s, buf, res);
+    CHECK(res.result_int() == (std::string{path} == "/throws" ? 500 : 200));
+  }
+  CHECK(f.gw.stats().handler_exceptions == 1);
 }
 
 TEST_CASE("close flushes queued frames, then sends a websocket close frame with the reason") {

@@ -307,7 +307,16 @@ private:
     auto state = std::make_shared<responder_state>(this);
     pending_ = state;
     ctx_.stats->http_requests.fetch_add(1, std::memory_order_relaxed);
-    ctx_.http.on_request(std::move(r), responder{std::move(state)});
+    try {
+      ctx_.http.on_request(std::move(r), responder{std::move(state)});
+    } catch (const std::exception& e) {
+      // A bad request must never end the node (an uncaught exception on an
+      // IO thread would): the responder's copies die in the unwinding, and
+      // the last one answers 500 unless the handler already answered.
+      ctx_.stats->handler_exceptions.fetch_add(1, std::memory_order_relaxed);
+      std::fprintf(stderr, "courier gateway: HTTP handler threw on %s: %s\n",
+                   remote_.c_str(), e.what());
+    }
   }
 
   /// Answers an error we found ourselves, then closes.

@@ -15,6 +15,7 @@ struct gateway_stats {
   counter sessions_total{0};     ///< sessions ever opened
   counter http_open{0};          ///< plain HTTP connections now open
   counter http_requests{0};      ///< HTTP requests handed to the handler
+  counter handler_exceptions{0}; ///< HTTP handler calls that threw (answered 500; a bug to fix)
   counter refused{0};            ///< connections refused (sessions_max / http_connections_max)
   counter frames_in{0};          ///< inbound frames handed to on_frame
   counter frames_out{0};         ///< outbound frames written

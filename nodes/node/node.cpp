@@ -128,6 +128,7 @@ void gateway_metrics(std::ostringstream& os, const gateway::gateway_stats& g,
   line("courier_connections_total", "counter", g.sessions_total.load());
   line("courier_sessions_authenticated_or_pending", "gauge", sessions);
   line("courier_http_requests_total", "counter", g.http_requests.load());
+  line("courier_http_handler_exceptions_total", "counter", g.handler_exceptions.load());
   line("courier_frames_in_total", "counter", g.frames_in.load());
   line("courier_frames_out_total", "counter", g.frames_out.load());
   line("courier_bytes_in_total", "counter", g.bytes_in.load());
