@@ -5,6 +5,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/strand.hpp>
 
+#include <algorithm>
 #include <thread>
 
 namespace courier::gateway {
@@ -16,8 +17,8 @@ server_context::server_context(gateway_config c, session_handler& s, http_handle
       sessions(s),
       http(h),
       stats(std::make_shared<gateway_stats>()),
-      wakes(std::make_shared<wake_queue>(ioc)),
-      ioc(static_cast<int>(cfg.io_threads)) {}
+      wakes(std::make_shared<wake_queue>(ioc, cfg.io_threads == 0)),
+      ioc(static_cast<int>(std::max<std::size_t>(cfg.io_threads, 1))) {}
 
 server_context::~server_context() {
   wakes->close(); // before the io_context goes: no post may reach it after
@@ -78,6 +79,41 @@ bool server_context::reserve(std::atomic<std::size_t>& slots, std::size_t max) {
   return false;
 }
 
+io_loop::status io_loop_impl::run(bool block) {
+  {
+    std::lock_guard<std::mutex> guard{m_};
+    if (!open_)
+      return status::closed;
+    ++running_;
+  }
+  ctx_.wakes->drive_from_this_thread();
+  // What actors on this thread pushed goes out first; then, if that was
+  // all there was, wait for the sockets (or a wake()).
+  bool drained = ctx_.wakes->drain_owed();
+  std::size_t handlers = block && !drained ? ctx_.ioc.run_one() : ctx_.ioc.poll();
+  {
+    std::lock_guard<std::mutex> guard{m_};
+    --running_;
+    if (!open_)
+      cv_.notify_all();
+  }
+  return drained || handlers > 0 ? status::ran : status::idle;
+}
+
+void io_loop_impl::wake() {
+  std::lock_guard<std::mutex> guard{m_};
+  if (open_)
+    net::post(ctx_.ioc, [] {}); // a handler to run: a blocked run_one() returns
+}
+
+void io_loop_impl::close() {
+  std::unique_lock<std::mutex> lock{m_};
+  open_ = false;
+  if (running_ > 0)
+    net::post(ctx_.ioc, [] {});
+  cv_.wait(lock, [this] { return running_ == 0; });
+}
+
 std::string remote_of(const tcp::socket& s) {
   error_code ec;
   auto ep = s.remote_endpoint(ec);
@@ -112,8 +148,8 @@ struct listener {
 
 /// Why `c` cannot work, or "" if it can.
 std::string check_config(const gateway_config& c) {
-  if (c.io_threads < 1 || c.io_threads > 64)
-    return "io_threads must be in [1, 64]";
+  if (c.io_threads > 64)
+    return "io_threads must be in [0, 64]";
   if (c.frame_bytes_max < 1 || c.frame_bytes_max > 0xFFFF'FFFFu)
     return "frame_bytes_max must be in [1, 2^32)";
   if (c.pending_bytes_max < c.frame_bytes_max + frame_overhead_bytes)
@@ -161,10 +197,11 @@ struct gateway::impl {
   }
 
   /// The executor a new connection runs on: its own strand, or with a
-  /// single IO thread the io_context itself (handlers never run concurrently
-  /// there, and the drain of wake-ups then runs each session's pump inline).
+  /// single thread running the IO the io_context itself (handlers never run
+  /// concurrently there, and the drain of wake-ups then runs each session's
+  /// pump inline).
   net::any_io_executor connection_executor() {
-    if (ctx.cfg.io_threads == 1)
+    if (ctx.cfg.io_threads <= 1)
       return ctx.ioc.get_executor();
     return net::make_strand(ctx.ioc);
   }
@@ -195,6 +232,7 @@ struct gateway::impl {
   listener tcp_listener;
   std::optional<net::executor_work_guard<net::io_context::executor_type>> work;
   std::vector<std::thread> threads;
+  std::shared_ptr<detail::io_loop_impl> loop; ///< io_threads 0 only
   phase state = phase::idle;
 };
 
@@ -204,6 +242,8 @@ gateway::gateway(gateway_config config, session_handler& sessions, http_handler&
 gateway::~gateway() { stop(); }
 
 const gateway_stats& gateway::stats() const noexcept { return *impl_->ctx.stats; }
+
+std::shared_ptr<io_loop> gateway::loop() const { return impl_->loop; }
 
 core::result<bound_ports> gateway::start() {
   auto& im = *impl_;
@@ -223,6 +263,8 @@ core::result<bound_ports> gateway::start() {
   im.accept(im.http_listener, &detail::start_http_connection);
   im.accept(im.tcp_listener, &detail::start_tcp_session);
   im.work.emplace(im.ctx.ioc.get_executor());
+  if (im.ctx.cfg.io_threads == 0)
+    im.loop = std::make_shared<detail::io_loop_impl>(im.ctx);
   for (std::size_t i = 0; i < im.ctx.cfg.io_threads; ++i)
     im.threads.emplace_back([&im] {
       if (im.ctx.cfg.on_io_thread_start)
@@ -254,6 +296,8 @@ void gateway::stop() {
     c->shutdown();
   live.clear();
   im.ctx.wait_empty(std::chrono::milliseconds{im.ctx.cfg.stop_timeout_ms});
+  if (im.loop)
+    im.loop->close(); // from here on only this thread touches the io_context
   im.work.reset();
   im.ctx.ioc.stop();
   for (auto& t : im.threads)

@@ -28,7 +28,11 @@ struct gateway_config {
   std::string bind_address = "0.0.0.0";
   std::uint16_t http_port = 8080; ///< HTTP + WebSocket (/v1/ws); 0 = any free port
   std::uint16_t tcp_port = 7070;  ///< raw TCP; 0 = any free port
-  std::size_t io_threads = 1;     ///< threads running the io_context (>= 1)
+  /// Threads of its own running the IO (1-64). 0: none; the embedding
+  /// runs the IO through gateway::loop() on a thread it already has (the
+  /// node: a CAF worker, between actors), so a frame handed to an actor and
+  /// a push handed back to the IO never cross threads.
+  std::size_t io_threads = 1;
   /// Runs first on each IO thread (e.g. to set its scheduling policy).
   std::function<void()> on_io_thread_start;
 
@@ -74,6 +78,24 @@ struct bound_ports {
   std::uint16_t tcp = 0;
 };
 
+/// The gateway's IO, run by the embedding when gateway_config::io_threads
+/// is 0. One thread at a time calls run(); wake() may come from any thread.
+class io_loop {
+public:
+  enum class status : std::uint8_t {
+    ran,    ///< ran IO handlers or wrote pushed frames
+    idle,   ///< nothing was ready (only without blocking)
+    closed, ///< the gateway stopped: never call run() again
+  };
+  virtual ~io_loop() = default;
+  /// Writes what actors pushed from this thread, then runs the IO handlers
+  /// that are ready. With `block`, waits first until one is ready or
+  /// wake() is called.
+  virtual status run(bool block) = 0;
+  /// Makes a blocked run() return soon; any thread, also after close.
+  virtual void wake() = 0;
+};
+
 /// HTTP/WebSocket + TCP servers on one io_context. start() once, stop() once
 /// (the destructor stops too). Handlers must outlive the gateway.
 class gateway {
@@ -90,12 +112,19 @@ public:
 
   /// Stops accepting, closes every session (gracefully for up to
   /// stop_timeout_ms, then by force; on_close is called for each), answers
-  /// nothing more, joins the IO threads. Idempotent; must not be called
-  /// from an IO thread (i.e. not from a handler).
+  /// nothing more, joins the IO threads (or closes loop()). Idempotent;
+  /// must not be called from a thread running the IO (i.e. not from a
+  /// handler, nor, with io_threads 0, from the thread running loop()).
   void stop();
 
   /// Live counters.
   const gateway_stats& stats() const noexcept;
+
+  /// The IO to run, when io_threads is 0 (else nullptr). It stays valid
+  /// after stop() (it then says `closed`); stop() returns only once no
+  /// run() is in progress. Run it from start() until it says `closed`:
+  /// stop() waits for sessions to close gracefully, which needs the IO.
+  std::shared_ptr<io_loop> loop() const;
 
 private:
   struct impl;

@@ -581,6 +581,54 @@ TEST_CASE("200 clients disconnecting abruptly mid-frame do not crash the gateway
   CHECK(read_frame(s) == std::optional<std::string>{"alive"});
 }
 
+TEST_CASE("with io_threads 0 the IO runs on the embedding's thread through loop()") {
+  auto c = test_config();
+  c.io_threads = 0;
+  test_handler h;
+  gateway gw{c, h, h};
+  auto ports = gw.start();
+  REQUIRE(ports.ok());
+  auto loop = gw.loop();
+  REQUIRE(loop != nullptr);
+  std::atomic<int> runs{0};
+  std::atomic<bool> saw_closed{false};
+  // The embedding's thread: it blocks in run(true) whenever nothing else is to do.
+  std::thread driver([&] {
+    while (loop->run(true) != io_loop::status::closed)
+      ++runs;
+    saw_closed = true;
+  });
+  net::io_context io;
+  // Echoes are pushed from the driver's own thread (the handler runs there):
+  // owed, and written by its next run() without a post.
+  auto ws = ws_connect(io, ports->http);
+  ws->binary(true);
+  ws->write(net::buffer(std::string("on the driver")));
+  beast::flat_buffer buf;
+  ws->read(buf);
+  CHECK(beast::buffers_to_string(buf.data()) == "on the driver");
+  auto t = tcp_client(io, ports->tcp);
+  write_frame(t, "tcp too");
+  CHECK(read_frame(t) == std::optional<std::string>{"tcp too"});
+  // A push from another thread reaches a client while the driver waits in epoll.
+  REQUIRE(h.wait([&] { return h.opened_locked() == 2; }));
+  std::thread([&] { h.session(1)->push(frame{frame_kind::binary, "foreign"}, delivery::reliable()); })
+      .join();
+  CHECK(read_frame(t) == std::optional<std::string>{"foreign"});
+  // wake() makes a blocked run() return.
+  auto before = runs.load();
+  loop->wake();
+  CHECK(poll_until([&] { return runs.load() > before; }));
+  // stop() closes the sessions through the driver, then closes the loop:
+  // run() says closed, and stop() returned only after the driver left it.
+  gw.stop();
+  CHECK(h.closed() == 2);
+  driver.join();
+  CHECK(saw_closed);
+  CHECK(loop->run(false) == io_loop::status::closed);
+  loop->wake(); // harmless after close
+}
+
 TEST_CASE("stop() closes open sessions, reports on_close for each, and pushes fail after") {
   auto f = std::make_unique<fixture>();
   net::io_context io;

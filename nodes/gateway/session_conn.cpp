@@ -20,6 +20,18 @@ struct open_batches {
 thread_local open_batches tl_batches;
 } // namespace
 
+/// The wake_queue whose IO this thread runs (driven mode), if any.
+thread_local const wake_queue* tl_driving = nullptr;
+
+void wake_queue::schedule_locked() {
+  posted_ = true;
+  if (driven_ && tl_driving == this) {
+    owed_ = true; // io_loop::run() on this thread drains it before it may block
+    return;
+  }
+  net::post(*ioc_, [self = shared_from_this()] { self->drain(); });
+}
+
 void wake_queue::add(std::shared_ptr<session_conn> c) {
   std::lock_guard<std::mutex> guard{m_};
   if (closed_)
@@ -33,22 +45,33 @@ void wake_queue::add(std::shared_ptr<session_conn> c) {
       owed.push_back(shared_from_this());
     return;
   }
-  posted_ = true;
-  net::post(*ioc_, [self = shared_from_this()] { self->drain(); });
+  schedule_locked();
 }
 
 void wake_queue::kick() {
   std::lock_guard<std::mutex> guard{m_};
   if (closed_ || posted_ || woken_.empty())
     return;
-  posted_ = true;
-  net::post(*ioc_, [self = shared_from_this()] { self->drain(); });
+  schedule_locked();
 }
 
 void wake_queue::close() {
   std::lock_guard<std::mutex> guard{m_};
   closed_ = true;
   woken_.clear();
+}
+
+void wake_queue::drive_from_this_thread() { tl_driving = this; }
+
+bool wake_queue::drain_owed() {
+  {
+    std::lock_guard<std::mutex> guard{m_};
+    if (!owed_)
+      return false;
+    owed_ = false;
+  }
+  drain();
+  return true;
 }
 
 void wake_queue::drain() {
@@ -135,9 +158,11 @@ void session_conn::wake() {
 }
 
 void session_conn::run_wake() {
-  // Inline when this IO thread may run the session's handlers now (a
-  // single IO thread, or already on its strand); posted to the strand
-  // otherwise.
+  // With one thread running the IO (its own, or the embedding's) the drain
+  // runs on it: call directly. Otherwise inline when already on the
+  // session's strand, posted to it if not.
+  if (ctx_.cfg.io_threads <= 1)
+    return on_wake();
   net::dispatch(strand_, [self = shared_from_this()] { self->on_wake(); });
 }
 

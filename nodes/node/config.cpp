@@ -50,7 +50,7 @@ std::map<std::string, setter> make_setters() {
   };
   num("http-port", 0, 65535, [](node_config& c, double v) { c.gateway.http_port = static_cast<std::uint16_t>(v); });
   num("tcp-port", 0, 65535, [](node_config& c, double v) { c.gateway.tcp_port = static_cast<std::uint16_t>(v); });
-  num("io-threads", 1, 64, [](node_config& c, double v) { c.gateway.io_threads = static_cast<std::size_t>(v); });
+  num("io-threads", 0, 64, [](node_config& c, double v) { c.gateway.io_threads = static_cast<std::size_t>(v); });
   num("scheduler-threads", 0, 256, [](node_config& c, double v) { c.scheduler_threads = static_cast<std::size_t>(v); });
   num("sessions-max", 1, 10'000'000, [](node_config& c, double v) { c.gateway.sessions_max = static_cast<std::size_t>(v); });
   num("hello-timeout-s", 0, 3600, [](node_config& c, double v) { c.gateway.first_frame_timeout_ms = static_cast<std::int64_t>(v * 1000); });
@@ -231,6 +231,10 @@ core::result<node_config> parse_node_config(const std::vector<std::string>& args
   if (c.secret.empty())
     return core::error{errc::bad_request,
                        "no token secret: give --secret, --secret-file or --demo"};
+  if (c.gateway.io_threads == 0 &&
+      (c.scheduler != scheduler_policy::sharing || c.clock != clock_policy::lazy))
+    return core::error{errc::bad_request, "--io-threads 0 (IO on the CAF worker) needs "
+                                          "--scheduler-policy sharing and --actor-clock lazy"};
   if (c.clustered() && c.node_id.empty())
     return core::error{errc::bad_request, "--cluster needs --node-id"};
   if (!c.clustered() && !c.node_id.empty())
@@ -259,6 +263,8 @@ std::string node_usage() {
   --idle-timeout-s S     a session that sent nothing for S seconds is closed; WebSocket
                          sessions are pinged at S/2 (default 0 = off: TCP clients have
                          no heartbeat message yet)
+  --io-threads N         0 (default): CAF's first worker runs the client IO between
+                         actors (no thread hand-offs); N >= 1: the gateway's own threads
   --scheduler-threads N  CAF workers (default: one per core this process may use)
   --scheduler-policy P   sharing (default) | stealing: CAF's scheduler
   --thread-policy P      batch (default: SCHED_BATCH, hand-offs between threads

@@ -35,6 +35,7 @@ struct node_config {
   gateway::gateway_config gateway = [] {
     gateway::gateway_config g;
     g.first_frame_timeout_ms = hello_timeout_ms_default;
+    g.io_threads = 0; // the client IO runs on CAF's first worker (io_sharing.hpp)
     return g;
   }();
   std::string data_dir = "./courier-data";

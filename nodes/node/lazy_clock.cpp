@@ -1,5 +1,8 @@
 #include "nodes/node/lazy_clock.hpp"
 
+#include "core/assert.hpp"
+#include "nodes/node/io_sharing.hpp"
+
 #include <caf/policy/work_sharing.hpp>
 #include <caf/policy/work_stealing.hpp>
 
@@ -120,12 +123,24 @@ std::size_t lazy_clock::wakeups() const {
   return wakeups_;
 }
 
-void use_node_coordinator(caf::actor_system_config& cfg, bool sharing) {
-  cfg.module_factories.push_back([sharing](caf::actor_system& sys) -> caf::actor_system::module* {
-    if (sharing)
-      return new node_coordinator<caf::policy::work_sharing>(sys);
-    return new node_coordinator<caf::policy::work_stealing>(sys);
+void use_node_coordinator(caf::actor_system_config& cfg, worker_policy workers) {
+  cfg.module_factories.push_back([workers](caf::actor_system& sys) -> caf::actor_system::module* {
+    switch (workers) {
+      case worker_policy::sharing:
+        return new node_coordinator<caf::policy::work_sharing>(sys);
+      case worker_policy::stealing:
+        return new node_coordinator<caf::policy::work_stealing>(sys);
+      case worker_policy::io_sharing:
+        return new node_coordinator<io_sharing>(sys);
+    }
+    return nullptr;
   });
+}
+
+void attach_io_loop(caf::actor_system& sys, std::shared_ptr<gateway::io_loop> loop) {
+  auto* coordinator = dynamic_cast<node_coordinator<io_sharing>*>(&sys.scheduler());
+  COURIER_ASSERT(coordinator != nullptr);
+  coordinator->data().attach(std::move(loop));
 }
 
 } // namespace courier::node

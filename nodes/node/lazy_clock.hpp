@@ -16,6 +16,8 @@
 /// `node_coordinator<Policy>` is CAF's coordinator with this clock; a node
 /// loads it with `use_node_coordinator(cfg, sharing)`.
 
+#include "nodes/gateway/gateway.hpp"
+
 #include <caf/actor_system_config.hpp>
 #include <caf/detail/thread_safe_actor_clock.hpp>
 #include <caf/scheduler/coordinator.hpp>
@@ -104,8 +106,18 @@ private:
   std::thread timer_;
 };
 
-/// Makes `cfg`'s actor system use node_coordinator (work sharing if
-/// `sharing`, else work stealing) instead of CAF's default coordinator.
-void use_node_coordinator(caf::actor_system_config& cfg, bool sharing);
+/// How node_coordinator's workers take jobs.
+enum class worker_policy {
+  sharing,    ///< CAF's work sharing
+  stealing,   ///< CAF's work stealing
+  io_sharing, ///< work sharing, worker 0 also runs the gateway's IO (io_sharing.hpp)
+};
+
+/// Makes `cfg`'s actor system use node_coordinator with `workers` instead
+/// of CAF's default coordinator.
+void use_node_coordinator(caf::actor_system_config& cfg, worker_policy workers);
+
+/// With worker_policy::io_sharing: worker 0 runs `loop` from now on.
+void attach_io_loop(caf::actor_system& sys, std::shared_ptr<gateway::io_loop> loop);
 
 } // namespace courier::node

@@ -24,7 +24,7 @@ struct lazy_config : caf::actor_system_config {
     set("scheduler.max-threads", 1);
     set("scheduler.policy", caf::atom("sharing"));
     set("logger.console-verbosity", caf::atom("quiet"));
-    use_node_coordinator(*this, true);
+    use_node_coordinator(*this, courier::node::worker_policy::sharing);
   }
 };
 

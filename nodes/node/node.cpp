@@ -86,8 +86,12 @@ public:
         cfg.scheduler_threads > 0 ? cfg.scheduler_threads : usable_cores());
     if (cfg.scheduler == scheduler_policy::sharing)
       set("scheduler.policy", caf::atom("sharing"));
-    if (cfg.clock == clock_policy::lazy)
-      use_node_coordinator(*this, cfg.scheduler == scheduler_policy::sharing);
+    if (cfg.gateway.io_threads == 0) // the config ensures sharing + the lazy clock
+      use_node_coordinator(*this, worker_policy::io_sharing);
+    else if (cfg.clock == clock_policy::lazy)
+      use_node_coordinator(*this, cfg.scheduler == scheduler_policy::sharing
+                                      ? worker_policy::sharing
+                                      : worker_policy::stealing);
     if (cfg.threads == thread_policy::batch)
       add_thread_hook<batch_thread_hook>();
     if (cfg.clustered())
@@ -450,6 +454,8 @@ core::result<gateway::bound_ports> node::start() {
     return ports.err();
   }
   m.running = true;
+  if (auto loop = m.servers->loop())
+    attach_io_loop(*m.sys, std::move(loop)); // --io-threads 0: CAF's worker 0 runs the IO
   if (m.cfg.clustered()) {
     if (auto joined = m.join_cluster(*ports); !joined) {
       stop();

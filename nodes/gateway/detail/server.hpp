@@ -37,22 +37,34 @@ class session_conn;
 /// none at all while a push_batch is open on the pushing thread (it kicks
 /// the queue when it ends). add() is called under the woken session's
 /// mutex, so it only appends and maybe posts.
+///
+/// Driven (gateway_config::io_threads 0): on the thread that runs the IO
+/// (io_loop_impl marks it) nothing is posted; the drain is owed and done by
+/// the next io_loop::run() on that thread, before it could block.
 class wake_queue : public std::enable_shared_from_this<wake_queue> {
 public:
-  explicit wake_queue(net::io_context& ioc) : ioc_(&ioc) {}
+  wake_queue(net::io_context& ioc, bool driven) : ioc_(&ioc), driven_(driven) {}
   void add(std::shared_ptr<session_conn> c);
-  /// Posts a drain if sessions wait and none is posted.
+  /// Posts (or owes) a drain if sessions wait and none is posted.
   void kick();
   /// The io_context is going away: nothing is posted from now on.
   void close();
+  /// Driven: the calling thread runs the IO from now on.
+  void drive_from_this_thread();
+  /// Driven, on the IO thread: runs the drain owed, if any; true if it ran.
+  bool drain_owed();
 
 private:
   void drain();
+  /// Under m_: schedules a drain (a post, or owed on the driving thread).
+  void schedule_locked();
 
   std::mutex m_;
   net::io_context* ioc_;
+  const bool driven_;
   std::vector<std::shared_ptr<session_conn>> woken_; ///< bounded by the live sessions (a session is in it at most once: its own wake flag)
-  bool posted_ = false;
+  bool posted_ = false; ///< a drain is posted or owed
+  bool owed_ = false;   ///< the drain is owed by the driving thread, not posted
   bool closed_ = false;
 };
 
@@ -107,6 +119,24 @@ public:
   /// Holds only the io_context's address (it is constructed right after).
   const std::shared_ptr<wake_queue> wakes;
   net::io_context ioc; // last member: destroyed first
+};
+
+/// gateway::loop() with io_threads 0: the IO run on the embedding's thread.
+class io_loop_impl final : public io_loop {
+public:
+  explicit io_loop_impl(server_context& ctx) : ctx_(ctx) {}
+  status run(bool block) override;
+  void wake() override;
+  /// From gateway::stop(): run() says `closed` from now on; returns once no
+  /// run() is in progress.
+  void close();
+
+private:
+  server_context& ctx_;
+  std::mutex m_;
+  std::condition_variable cv_;
+  bool open_ = true;
+  int running_ = 0;
 };
 
 /// "address:port" of the peer, or "?" if the socket has none.
