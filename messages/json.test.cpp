@@ -1,7 +1,10 @@
 #include "messages/json.hpp"
 #include "messages/validate.hpp"
 
+#include "messages/test_samples.hpp"
+
 #include <doctest/doctest.h>
+#include <nlohmann/json.hpp>
 
 #include <string>
 
@@ -149,4 +152,51 @@ TEST_CASE("the ref of a malformed request can still be echoed") {
   CHECK(courier::msg::ref_of_json(R"({"type":"position","seq":"one","ref":"x"})") == "x");
   CHECK(courier::msg::ref_of_json(R"({"ref":7})").empty());
   CHECK(courier::msg::ref_of_json("not json").empty());
+}
+
+TEST_CASE("encode_json writes exactly what nlohmann's ordered_json dump writes") {
+  // The encoder writes text directly; nlohmann re-dumping what it parsed
+  // from that text must give the same bytes (number formatting, escapes,
+  // key order), on every sample and on strings and numbers at the edges.
+  auto same_as_nlohmann = [](const envelope& e) {
+    auto text = encode_json(e);
+    auto j = nlohmann::ordered_json::parse(text, nullptr, false);
+    REQUIRE_MESSAGE(!j.is_discarded(), text);
+    CHECK(j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace) == text);
+    auto back = decode_json(text);
+    REQUIRE_MESSAGE(back.ok(), text);
+    CHECK(*back == e);
+  };
+  for (const auto& e : test::all_samples())
+    same_as_nlohmann(e);
+  for (double x : {0.0, -0.0, 1.0, 90.0, 37.4979123, 127.0276456, 1e-7, 123456789012345.0,
+                   1e15, 1e16, 1e21, -1e-300, 5e-324, 1.7976931348623157e308}) {
+    position p;
+    p.seq = 18446744073709551615ull;
+    p.lat = x;
+    p.lng = -x;
+    p.time_ms = -1;
+    same_as_nlohmann(envelope{"r", client_body{p}});
+  }
+  for (std::string s : {std::string{"plain"}, std::string{"quote\" back\\ slash/"},
+                        std::string{"\b\f\n\r\t\x01\x1f\x7f"}, std::string{"\xea\xb0\x95\xeb\x82\xa8"},
+                        std::string{"\xf0\x9f\x9b\xb5 scooter"}, std::string{"", 0}}) {
+    cancel c;
+    c.order_id = core::order_id{s};
+    same_as_nlohmann(envelope{s, client_body{c}});
+  }
+}
+
+TEST_CASE("encode_json replaces invalid UTF-8 as nlohmann does, and stays valid JSON") {
+  for (std::string bad : {std::string{"\xff"}, std::string{"a\xc3"}, std::string{"\xed\xa0\x80"},
+                          std::string{"\xc0\xaf"}, std::string{"ok\xf4\x90\x80\x80"}}) {
+    cancel c;
+    c.order_id = core::order_id{bad};
+    auto text = encode_json(envelope{"", client_body{c}});
+    auto j = nlohmann::json::parse(text, nullptr, false);
+    CHECK_MESSAGE(!j.is_discarded(), text);
+    nlohmann::json expected = bad;
+    CHECK(text.find(expected.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)) !=
+          std::string::npos);
+  }
 }
