@@ -1,5 +1,6 @@
 // JSON client messages (WebSocket text frames, REST bodies): decode_json,
-// ref_of_json, decode_json_as, then validate() and the encode round trip.
+// ref_of_json, decode_json_as, then validate() and the encode round trip;
+// decode_json's simdjson fast path must agree with nlohmann's path.
 // Input: one JSON text; or, after a first line "as:<type>", the body of a
 // message of that type (REST's decode_json_as).
 #include "fuzz/fuzz_check.hpp"
@@ -42,6 +43,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   (void)msg::ref_of_json(in);
   auto env = msg::decode_json(in);
+  auto reference = msg::detail::decode_json_reference(in);
+  FUZZ_CHECK(env.ok() == reference.ok());
+  if (auto fast = msg::detail::decode_json_fast(in)) {
+    FUZZ_CHECK(reference);
+    FUZZ_CHECK(*fast == *reference);
+  }
   if (env)
     round_trip(*env);
   return 0;

@@ -15,6 +15,7 @@
 #include "core/result.hpp"
 #include "messages/client.hpp"
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -34,5 +35,13 @@ std::string encode_json(const envelope& in);
 /// Decodes the body of one message of known `type` from a JSON object text
 /// (REST: `POST /v1/orders` carries a place_order body without "type").
 core::result<envelope> decode_json_as(std::string_view type, std::string_view text);
+
+namespace detail {
+/// decode_json's two paths, for the tests and the fuzzer that hold them
+/// equal: the simdjson fast path (nullopt where it defers) and nlohmann's
+/// (every input, every error message).
+std::optional<envelope> decode_json_fast(std::string_view text);
+core::result<envelope> decode_json_reference(std::string_view text);
+} // namespace detail
 
 } // namespace courier::msg

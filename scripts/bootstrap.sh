@@ -8,7 +8,7 @@ packages=(
   build-essential cmake ninja-build ccache pkg-config git
   libcaf-dev libboost-dev libboost-system-dev
   libprotobuf-dev protobuf-compiler libhiredis-dev libssl-dev libmimalloc-dev
-  nlohmann-json3-dev doctest-dev
+  nlohmann-json3-dev libsimdjson-dev doctest-dev
   redis-server chromium
   clang-14 libfuzzer-14-dev
 )
