@@ -2,6 +2,7 @@
 #include "core/errc.hpp"
 #include "core/ids.hpp"
 #include "core/result.hpp"
+#include "core/utf8.hpp"
 
 #include <doctest/doctest.h>
 
@@ -41,4 +42,15 @@ TEST_CASE("manual clock moves only when told") {
   CHECK(c.now_ms() == 1000);
   c.advance(500);
   CHECK(c.now_ms() == 1500);
+}
+
+TEST_CASE("valid_utf8 accepts well-formed UTF-8 and nothing else") {
+  using courier::core::valid_utf8;
+  for (std::string_view ok : {"", "plain", "\xea\xb0\x95\xeb\x82\xa8", "\xf0\x9f\x9b\xb5",
+                              "\xc2\x80", "\xef\xbf\xbf", "\xf4\x8f\xbf\xbf", "\x7f"})
+    CHECK(valid_utf8(ok));
+  for (std::string_view bad : {"\xff", "\x80", "a\xc3", "\xc0\xaf", "\xe0\x80\x80",
+                               "\xed\xa0\x80", "\xf4\x90\x80\x80", "\xf5\x80\x80\x80",
+                               "\xe2\x82", "\xe2\x28\xa1"})
+    CHECK_FALSE(valid_utf8(bad));
 }

@@ -1,5 +1,6 @@
 #include "messages/json.hpp"
 
+#include "core/utf8.hpp"
 #include "messages/wire_traits.hpp"
 
 #include <nlohmann/json.hpp>
@@ -306,7 +307,7 @@ public:
   }
 
   void string(std::string_view s) {
-    if (!valid_utf8(s)) {
+    if (!core::valid_utf8(s)) {
       out_ += nlohmann::json(std::string{s}).dump(-1, ' ', false,
                                                   nlohmann::json::error_handler_t::replace);
       return;
@@ -415,45 +416,6 @@ private:
     char buf[64];
     auto* end = nlohmann::detail::to_chars(buf, buf + sizeof buf, x);
     out_.append(buf, end);
-  }
-
-  /// RFC 3629 UTF-8 (no overlongs, no surrogates, <= U+10FFFF).
-  static bool valid_utf8(std::string_view s) {
-    std::size_t i = 0;
-    while (i < s.size()) {
-      auto c = static_cast<unsigned char>(s[i]);
-      if (c < 0x80) {
-        ++i;
-        continue;
-      }
-      std::size_t n;
-      unsigned char lo = 0x80, hi = 0xBF; // bounds of the second byte
-      if (c >= 0xC2 && c <= 0xDF) {
-        n = 1;
-      } else if (c >= 0xE0 && c <= 0xEF) {
-        n = 2;
-        if (c == 0xE0) lo = 0xA0;
-        if (c == 0xED) hi = 0x9F;
-      } else if (c >= 0xF0 && c <= 0xF4) {
-        n = 3;
-        if (c == 0xF0) lo = 0x90;
-        if (c == 0xF4) hi = 0x8F;
-      } else {
-        return false;
-      }
-      if (i + n >= s.size()) // truncated sequence
-        return false;
-      auto b1 = static_cast<unsigned char>(s[i + 1]);
-      if (b1 < lo || b1 > hi)
-        return false;
-      for (std::size_t k = 2; k <= n; ++k) {
-        auto b = static_cast<unsigned char>(s[i + k]);
-        if (b < 0x80 || b > 0xBF)
-          return false;
-      }
-      i += n + 1;
-    }
-    return true;
   }
 
   std::string& out_;

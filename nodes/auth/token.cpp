@@ -9,6 +9,7 @@
 #include <openssl/hmac.h>
 
 #include <array>
+#include <fstream>
 
 namespace courier::auth {
 namespace {
@@ -76,7 +77,8 @@ std::string sign_token(const token_claims& claims, std::string_view secret) {
   j["role"] = claims.role;
   j["id"] = claims.id;
   j["exp"] = claims.exp_s;
-  auto payload = base64url_encode(j.dump());
+  auto payload = base64url_encode(
+      j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace));
   auto sig = base64url_encode(hmac_sha256(secret, payload));
   return payload + "." + sig;
 }
@@ -118,6 +120,25 @@ core::result<token_claims> verify_token(std::string_view token,
     return unauthorized("id longer than " +
                         std::to_string(core::limits::id_chars_max) + " characters");
   return claims;
+}
+
+core::result<std::string> read_secret_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in)
+    return core::make_error(core::errc::bad_request, "cannot read '" + path + "'");
+  std::string text(secret_file_bytes_max + 1, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  text.resize(static_cast<std::size_t>(in.gcount()));
+  if (text.size() > secret_file_bytes_max)
+    return core::make_error(core::errc::bad_request,
+                            "'" + path + "' is over " + std::to_string(secret_file_bytes_max) +
+                                " bytes: a secret file holds one line");
+  auto line = text.substr(0, text.find('\n'));
+  while (!line.empty() && (line.back() == '\r' || line.back() == ' ' || line.back() == '\t'))
+    line.pop_back();
+  if (line.empty())
+    return core::make_error(core::errc::bad_request, "'" + path + "' is empty");
+  return line;
 }
 
 } // namespace courier::auth

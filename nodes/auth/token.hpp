@@ -46,7 +46,18 @@ bool is_known_role(std::string_view role) noexcept;
 /// Signs `claims` with `secret` (must not be empty). Does not validate the
 /// claims: callers that take them from users check them first
 /// (`courier-ctl token` does), and verify_token rejects what is invalid.
+/// Never throws: bytes of role or id that are not UTF-8 are signed as
+/// U+FFFD (callers that care reject them first, as courier-ctl does).
 std::string sign_token(const token_claims& claims, std::string_view secret);
+
+/// Largest secret file read (a key is a line; a bigger file is a mistake).
+inline constexpr std::size_t secret_file_bytes_max = 4096;
+
+/// The token secret from `path`: its first line, trailing spaces, tabs and
+/// CR dropped (so `echo secret > file` works). errc::bad_request naming the
+/// file if it cannot be read, is over secret_file_bytes_max, or the line is
+/// empty. The node's --secret-file and courier-ctl's read it the same way.
+core::result<std::string> read_secret_file(const std::string& path);
 
 /// Checks a token's format, signature (constant-time), expiry at `now`,
 /// role and id. Every failure is errc::unauthorized, with a message saying

@@ -6,6 +6,9 @@
 #include <openssl/hmac.h>
 
 #include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <random>
 
 #include <string>
 
@@ -141,4 +144,29 @@ TEST_CASE("correctly signed but malformed claims are bad format") {
 TEST_CASE("an empty server secret verifies nothing") {
   auto token = sign_token(rider, secret);
   CHECK(failure(token, now_ms, "") == "token: server has no token secret configured");
+}
+
+TEST_CASE("read_secret_file takes the first line, bounded, with clear errors") {
+  auto dir = std::filesystem::temp_directory_path() /
+             ("courier-secret-" + std::to_string(std::random_device{}()));
+  std::filesystem::create_directories(dir);
+  auto write = [&](const std::string& name, const std::string& text) {
+    std::ofstream(dir / name, std::ios::binary) << text;
+    return (dir / name).string();
+  };
+  CHECK(*read_secret_file(write("a", "s3cret \t\r\nsecond line\n")) == "s3cret");
+  CHECK(*read_secret_file(write("b", "no newline")) == "no newline");
+  CHECK(read_secret_file(write("c", "\n")).err().message.find("is empty") != std::string::npos);
+  CHECK(read_secret_file(write("d", std::string(secret_file_bytes_max + 1, 'x')))
+            .err().message.find("over 4096 bytes") != std::string::npos);
+  CHECK(read_secret_file((dir / "missing").string()).err().message.find("cannot read") !=
+        std::string::npos);
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("sign_token never throws: claims that are not UTF-8 are signed replaced") {
+  auto token = sign_token({"rider", "r-\xff", 2'000'000'000}, "k");
+  auto claims = verify_token(token, "k", 1'000'000'000'000);
+  REQUIRE(claims.ok());
+  CHECK(claims->id == "r-\xef\xbf\xbd");
 }

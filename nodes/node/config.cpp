@@ -1,5 +1,7 @@
 #include "nodes/node/config.hpp"
 
+#include "nodes/auth/token.hpp"
+
 #include <nlohmann/json.hpp>
 
 #include <cmath>
@@ -130,16 +132,10 @@ std::map<std::string, setter> make_setters() {
     return core::unit;
   };
   s["secret-file"] = [](node_config& c, const std::string& path) -> core::result<core::unit_t> {
-    std::ifstream in(path);
-    if (!in)
-      return bad("secret-file", "cannot read '" + path + "'");
-    std::string line;
-    std::getline(in, line);
-    while (!line.empty() && (line.back() == '\r' || line.back() == ' '))
-      line.pop_back();
-    if (line.empty())
-      return bad("secret-file", "'" + path + "' is empty");
-    c.secret = line;
+    auto secret = auth::read_secret_file(path);
+    if (!secret)
+      return bad("secret-file", secret.err().message);
+    c.secret = std::move(*secret);
     return core::unit;
   };
   s["log-level"] = [](node_config& c, const std::string& v) -> core::result<core::unit_t> {

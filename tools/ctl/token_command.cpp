@@ -3,6 +3,7 @@
 
 #include "core/clock.hpp"
 #include "core/limits.hpp"
+#include "core/utf8.hpp"
 #include "nodes/auth/token.hpp"
 
 #include <charconv>
@@ -80,17 +81,12 @@ std::optional<std::string> load_secret(const token_args& a, std::string& why) {
   if (a.secret) {
     secret = *a.secret;
   } else if (a.secret_file) {
-    std::ifstream in(*a.secret_file, std::ios::binary);
-    if (!in) {
-      why = "cannot read --secret-file '" + *a.secret_file + "'";
+    auto read = auth::read_secret_file(*a.secret_file);
+    if (!read) {
+      why = "--secret-file: " + read.err().message;
       return std::nullopt;
     }
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    secret = ss.str();
-    while (!secret.empty() && (secret.back() == '\n' || secret.back() == '\r' ||
-                               secret.back() == ' ' || secret.back() == '\t'))
-      secret.pop_back();
+    secret = std::move(*read);
   } else {
     why = "missing --secret or --secret-file";
     return std::nullopt;
@@ -108,6 +104,10 @@ std::optional<auth::token_claims> make_claims(const token_args& a, core::time_ms
   if (!a.role || !auth::is_known_role(*a.role)) {
     why = a.role ? "unknown role '" + *a.role + "' (rider, customer, store, admin)"
                  : "missing --role";
+    return std::nullopt;
+  }
+  if (a.id && !core::valid_utf8(*a.id)) {
+    why = "--id must be UTF-8 text";
     return std::nullopt;
   }
   if (!a.id || a.id->empty() || a.id->size() > core::limits::id_chars_max) {
