@@ -10,7 +10,7 @@ using detail::outbox;
 using detail::outbox_push;
 
 namespace {
-frame bin(std::string s) { return frame{frame_kind::binary, std::move(s)}; }
+shared_frame bin(std::string s) { return shared_frame{frame{frame_kind::binary, std::move(s)}}; }
 constexpr std::size_t overhead = 10;
 } // namespace
 
@@ -48,9 +48,9 @@ TEST_CASE("outbox keeps reliable frames in order") {
   for (auto s : {"a", "b", "c"})
     CHECK(o.push(bin(s), delivery::reliable(), dropped) == outbox_push::queued);
   CHECK(o.pending_bytes() == 3 * (1 + overhead));
-  CHECK(o.pop()->data == "a");
-  CHECK(o.pop()->data == "b");
-  CHECK(o.pop()->data == "c");
+  CHECK(o.pop()->data() == "a");
+  CHECK(o.pop()->data() == "b");
+  CHECK(o.pop()->data() == "c");
   CHECK_FALSE(o.pop().has_value());
   CHECK(o.pending_bytes() == 0);
   CHECK(dropped == 0);
@@ -65,9 +65,9 @@ TEST_CASE("outbox replaces a pending latest(key) frame and moves it to the back"
   CHECK(o.push(bin("pos2"), delivery::latest("o-1"), dropped) == outbox_push::replaced);
   CHECK(o.size() == 3);
   // What the client gets is a subsequence of what was pushed.
-  CHECK(o.pop()->data == "status");
-  CHECK(o.pop()->data == "other");
-  CHECK(o.pop()->data == "pos2");
+  CHECK(o.pop()->data() == "status");
+  CHECK(o.pop()->data() == "other");
+  CHECK(o.pop()->data() == "pos2");
   // Once written, a key starts afresh.
   CHECK(o.push(bin("pos3"), delivery::latest("o-1"), dropped) == outbox_push::queued);
   CHECK(dropped == 0);

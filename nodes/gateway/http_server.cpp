@@ -150,22 +150,19 @@ private:
     control_out_.clear();
     if (!writing_control_.empty())
       out.push_back(net::buffer(writing_control_));
-    // Headers go into one string sized first, so the buffers into it stay
-    // valid while it is written.
+    // Headers go into one string reserved for all of them first, so it
+    // never reallocates and the buffers into it stay valid while written.
     headers_.clear();
     headers_.reserve(current_.size() * sizeof(ws_header::bytes));
-    std::vector<std::size_t> at;
     for (auto& f : current_) {
-      auto h = ws_frame_header(f.kind == frame_kind::text ? ws_opcode::text : ws_opcode::binary,
-                               f.data.size());
-      at.push_back(headers_.size());
+      auto h = ws_frame_header(f.kind() == frame_kind::text ? ws_opcode::text : ws_opcode::binary,
+                               f.size());
+      auto at = headers_.size();
       headers_.append(reinterpret_cast<const char*>(h.bytes.data()), h.size);
+      out.push_back(net::buffer(headers_.data() + at, h.size));
+      out.push_back(net::buffer(f.data()));
     }
-    for (std::size_t i = 0; i < current_.size(); ++i) {
-      auto end = i + 1 < at.size() ? at[i + 1] : headers_.size();
-      out.push_back(net::buffer(headers_.data() + at[i], end - at[i]));
-      out.push_back(net::buffer(current_[i].data));
-    }
+    COURIER_ASSERT(headers_.size() <= current_.size() * sizeof(ws_header::bytes));
   }
 
   void finish_write() override {

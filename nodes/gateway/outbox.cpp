@@ -26,7 +26,8 @@ bool outbox::drop_oldest_latest() {
   return true;
 }
 
-outbox_push outbox::push(frame f, const delivery& d, std::size_t& dropped) {
+outbox_push outbox::push(const shared_frame& f, const delivery& d, std::size_t& dropped) {
+  COURIER_ASSERT(f);
   auto result = outbox_push::queued;
   if (d.coalescing()) {
     if (auto old = by_key_.find(d.key()); old != by_key_.end()) {
@@ -45,7 +46,7 @@ outbox_push outbox::push(frame f, const delivery& d, std::size_t& dropped) {
     }
     return outbox_push::overflow;
   }
-  auto it = entries_.insert(entries_.end(), entry{std::move(f), {}, {}, d.coalescing()});
+  auto it = entries_.insert(entries_.end(), entry{f, {}, {}, d.coalescing()});
   if (d.coalescing()) {
     it->key = d.key();
     it->in_latest = latest_.insert(latest_.end(), it);
@@ -57,13 +58,13 @@ outbox_push outbox::push(frame f, const delivery& d, std::size_t& dropped) {
   return result;
 }
 
-std::optional<frame> outbox::pop() {
+std::optional<shared_frame> outbox::pop() {
   if (entries_.empty())
     return std::nullopt;
   auto it = entries_.begin();
   COURIER_ASSERT(bytes_ >= cost(it->f));
   bytes_ -= cost(it->f);
-  frame f = std::move(it->f);
+  auto f = std::move(it->f);
   if (it->coalescing) {
     latest_.erase(it->in_latest);
     by_key_.erase(it->key);

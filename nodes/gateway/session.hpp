@@ -4,6 +4,7 @@
 /// the thread-safe `session` handle and the `session_handler` it implements.
 /// No Asio or Beast here: this header is cheap to include from actor code.
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -15,33 +16,62 @@ namespace courier::gateway {
 /// TCP frames are always binary.
 enum class frame_kind : std::uint8_t { text, binary };
 
-/// One client message as it crossed the wire, payload not parsed.
+/// One client message as it crossed the wire, payload not parsed. Inbound
+/// frames come as this; an outbound one may be pushed as this too (it is
+/// then wrapped in a shared_frame).
 struct frame {
   frame_kind kind = frame_kind::binary;
   std::string data;
 };
 
+/// An outbound frame whose bytes are immutable and shared: a fan-out encodes
+/// a message once and every session it is pushed to (and every queue and
+/// write it passes through) holds a count on the same bytes, not a copy.
+/// Cheap to copy (one atomic increment); safe to share across threads.
+class shared_frame {
+public:
+  /// No frame: only a placeholder to assign to (pushing it is a bug).
+  shared_frame() noexcept = default;
+  /// Takes `f`'s bytes without copying them (one allocation for the count).
+  explicit shared_frame(frame f) : p_(std::make_shared<const frame>(std::move(f))) {}
+
+  explicit operator bool() const noexcept { return p_ != nullptr; }
+  /// Precondition for the accessors: a frame is held.
+  frame_kind kind() const noexcept { return p_->kind; }
+  const std::string& data() const noexcept { return p_->data; }
+  std::size_t size() const noexcept { return p_->data.size(); }
+
+private:
+  std::shared_ptr<const frame> p_;
+};
+
 /// How an outbound frame may be treated when the client reads slowly.
+/// Build one per fan-out and pass it to every session: the key is stored
+/// and hashed once, and each queued frame only holds a count on it.
 class delivery {
 public:
   /// Delivered in order, never dropped; if reliable frames alone exceed the
   /// session's pending-bytes bound, the session is closed ("slow consumer").
-  static delivery reliable() { return delivery{std::string{}, false}; }
+  static delivery reliable() noexcept { return delivery{}; }
   /// Coalescing: a pending, not yet written frame with the same key is
   /// replaced (the new frame goes to the back of the queue, so what the
   /// client receives is always a subsequence of what was pushed). Under
   /// memory pressure such frames are dropped before any reliable one.
   /// Example key: "rider_position:o-123".
-  static delivery latest(std::string key) { return delivery{std::move(key), true}; }
+  static delivery latest(std::string key);
 
-  bool coalescing() const noexcept { return coalescing_; }
-  const std::string& key() const noexcept { return key_; }
+  bool coalescing() const noexcept { return key_ != nullptr; }
+  /// The coalescing key; "" for a reliable delivery.
+  const std::string& key() const noexcept;
+  /// std::hash of key(), computed once; 0 for a reliable delivery.
+  std::size_t key_hash() const noexcept { return hash_; }
+  /// Same key (both coalescing), by shared storage first, then by value.
+  bool same_key(const delivery& other) const noexcept;
 
 private:
-  delivery(std::string key, bool coalescing)
-      : key_(std::move(key)), coalescing_(coalescing) {}
-  std::string key_;
-  bool coalescing_;
+  delivery() noexcept = default;
+  std::shared_ptr<const std::string> key_; ///< null: reliable
+  std::size_t hash_ = 0;
 };
 
 /// What became of a pushed frame.
@@ -75,9 +105,13 @@ public:
   /// The peer, "address:port".
   virtual const std::string& remote_address() const noexcept = 0;
 
-  /// Queues `f` for the client. Never blocks and never grows memory past
-  /// the session's pending-bytes bound (see delivery).
-  virtual push_result push(frame f, delivery d) = 0;
+  /// Queues `f` for the client: the session holds a count on its bytes
+  /// until they are written (or replaced, dropped, discarded). Never blocks
+  /// and never grows memory past the session's pending-bytes bound (see
+  /// delivery). `f` must hold a frame.
+  virtual push_result push(const shared_frame& f, const delivery& d) = 0;
+  /// Same, for a frame meant for this session only (a reply): wraps it.
+  push_result push(frame f, const delivery& d) { return push(shared_frame{std::move(f)}, d); }
 
   /// Writes what is already queued, then closes (WebSocket: a close frame
   /// with `reason`, truncated to 123 bytes). Later pushes are discarded. A

@@ -182,13 +182,13 @@ void session_conn::pump() {
   if (done_ || writing_ || closing_io_)
     return;
   for (;;) {
-    auto w = core_->poll(frames_per_write_max());
-    if (w.next.empty() && !control_pending()) {
+    COURIER_ASSERT(current_.empty());
+    auto w = core_->poll(current_, frames_per_write_max());
+    if (current_.empty() && !control_pending()) {
       if (w.close)
         return close_after_writes(w.reason);
       return;
     }
-    current_ = std::move(w.next);
     bufs_.clear();
     prepare_write(bufs_);
     // Most writes fit the socket buffer at once: write now, without a
@@ -241,10 +241,15 @@ void session_conn::close_after_writes(const std::string& reason) {
 void session_conn::count_written() {
   std::size_t bytes = 0;
   for (auto& f : current_)
-    bytes += f.data.size();
+    bytes += f.size();
   ctx_.stats->frames_out.fetch_add(current_.size(), std::memory_order_relaxed);
   ctx_.stats->bytes_out.fetch_add(bytes, std::memory_order_relaxed);
-  current_.clear(); // free the buffers now, not at the next write
+  // The frames' counts go now, not at the next write; the vector is kept
+  // for the next write unless a burst grew it.
+  if (current_.capacity() > idle_frames_max)
+    std::vector<shared_frame>{}.swap(current_);
+  else
+    current_.clear();
   finish_write();
 }
 

@@ -3,13 +3,7 @@
 #include "core/assert.hpp"
 #include "nodes/gateway/gateway.hpp"
 
-namespace courier::gateway {
-
-std::string_view to_string(transport t) noexcept {
-  return t == transport::ws ? "ws" : "tcp";
-}
-
-namespace detail {
+namespace courier::gateway::detail {
 
 session_core::session_core(std::uint64_t id, courier::gateway::transport t,
                            std::string remote, limits lim,
@@ -31,14 +25,15 @@ void session_core::wake_locked() {
   }
 }
 
-push_result session_core::push(frame f, delivery d) {
-  if (f.data.size() > frame_bytes_max_)
+push_result session_core::push(const shared_frame& f, const delivery& d) {
+  COURIER_ASSERT(f);
+  if (f.size() > frame_bytes_max_)
     return push_result::too_large;
   std::lock_guard<std::mutex> guard{m_};
   if (state_ != state::open)
     return push_result::closed;
   std::size_t dropped = 0;
-  auto r = outbox_.push(std::move(f), d, dropped);
+  auto r = outbox_.push(f, d, dropped);
   if (dropped > 0)
     stats_->dropped.fetch_add(dropped, std::memory_order_relaxed);
   switch (r) {
@@ -91,17 +86,18 @@ bool session_core::take_wake() {
   return state_ != state::open;
 }
 
-io_work session_core::poll(std::size_t frames_max) {
+io_work session_core::poll(std::vector<shared_frame>& next, std::size_t frames_max) {
   COURIER_ASSERT(frames_max > 0);
   std::lock_guard<std::mutex> guard{m_};
   io_work w;
-  while (w.next.size() < frames_max) {
+  std::size_t taken = 0;
+  for (; taken < frames_max; ++taken) {
     auto f = outbox_.pop();
     if (!f)
       break;
-    w.next.push_back(std::move(*f));
+    next.push_back(std::move(*f));
   }
-  if (w.next.empty() && state_ == state::closing) {
+  if (taken == 0 && state_ == state::closing) {
     w.close = true;
     w.reason = close_reason_;
   }
@@ -116,5 +112,4 @@ void session_core::detach() {
   outbox_.clear();
 }
 
-} // namespace detail
-} // namespace courier::gateway
+} // namespace courier::gateway::detail

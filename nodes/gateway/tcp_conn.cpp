@@ -86,9 +86,9 @@ private:
   void prepare_write(std::vector<net::const_buffer>& out) override {
     COURIER_ASSERT(!current_.empty() && current_.size() <= frames_per_write);
     for (std::size_t i = 0; i < current_.size(); ++i) {
-      out_headers_[i] = make_tcp_prefix(current_[i].data.size());
+      out_headers_[i] = make_tcp_prefix(current_[i].size());
       out.push_back(net::buffer(out_headers_[i]));
-      out.push_back(net::buffer(current_[i].data));
+      out.push_back(net::buffer(current_[i].data()));
     }
   }
 

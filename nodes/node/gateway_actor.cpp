@@ -314,7 +314,9 @@ void fan_out(gateway_actor* self, const std::string& topic, const T& body,
   if (it == st.topics.end())
     return;
   auto env = envelope_of(body, "");
-  std::optional<gateway::frame> as_json, as_proto;
+  // Encoded once per encoding; every session queues a count on the same
+  // bytes (issue #11).
+  gateway::shared_frame as_json, as_proto;
   std::uint64_t pushed = 0;
   gateway::push_batch batch; // one hand-off to the IO threads for all of them
   for (auto& [id, sub] : it->second) {
@@ -323,8 +325,8 @@ void fan_out(gateway_actor* self, const std::string& topic, const T& body,
       continue; // closed: closed_atom removes it
     auto& cached = sub.enc == encoding::json ? as_json : as_proto;
     if (!cached)
-      cached = encode_frame(env, sub.enc);
-    session->push(*cached, how);
+      cached = gateway::shared_frame{encode_frame(env, sub.enc)};
+    session->push(cached, how);
     ++pushed;
   }
   st.metrics->message_out(env.body.index(), pushed);

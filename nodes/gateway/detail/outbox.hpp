@@ -29,12 +29,12 @@ public:
   /// `overhead_bytes` is charged per frame on top of its payload.
   outbox(std::size_t pending_bytes_max, std::size_t overhead_bytes);
 
-  /// Queues `f`. Frames dropped to make room (coalescable only, oldest
-  /// first) are added to `dropped`.
-  outbox_push push(frame f, const delivery& d, std::size_t& dropped);
+  /// Queues `f` (which must hold a frame). Frames dropped to make room
+  /// (coalescable only, oldest first) are added to `dropped`.
+  outbox_push push(const shared_frame& f, const delivery& d, std::size_t& dropped);
 
   /// Removes and returns the oldest frame, if any.
-  std::optional<frame> pop();
+  std::optional<shared_frame> pop();
 
   /// Discards everything queued.
   void clear();
@@ -48,13 +48,13 @@ private:
   using entry_list = std::list<entry>;
   using latest_list = std::list<entry_list::iterator>;
   struct entry {
-    frame f;
+    shared_frame f;
     std::string key;                 // "" for reliable frames
     latest_list::iterator in_latest; // valid only if coalescing
     bool coalescing = false;
   };
 
-  std::size_t cost(const frame& f) const noexcept { return f.data.size() + overhead_; }
+  std::size_t cost(const shared_frame& f) const noexcept { return f.size() + overhead_; }
   void erase(entry_list::iterator it);
   /// Drops the oldest coalescable frame; false if there is none.
   bool drop_oldest_latest();

@@ -201,7 +201,7 @@ protected:
   server_context& ctx_;
   const net::any_io_executor strand_;
   const std::shared_ptr<session_core> core_;
-  std::vector<frame> current_; ///< the frames being written
+  std::vector<shared_frame> current_; ///< the frames being written
   bool done_ = false;
 
 private:
@@ -217,6 +217,8 @@ private:
   void close_after_writes(const std::string& reason);
 
   std::vector<net::const_buffer> bufs_; ///< the batch being written
+  /// Frames current_ keeps room for between writes.
+  static constexpr std::size_t idle_frames_max = 8;
 
   net::steady_timer watchdog_;
   const bool idle_by_watchdog_;

@@ -29,9 +29,8 @@ protected:
   ~io_link() = default;
 };
 
-/// What the IO side should do next (see session_core::poll).
+/// What the IO side should do once the frames poll() took are written.
 struct io_work {
-  std::vector<frame> next;   ///< frames to write now, in order (may be empty)
   bool close = false;        ///< nothing left to write and close requested
   std::string reason;        ///< the close reason, if close
 };
@@ -51,7 +50,8 @@ public:
   std::uint64_t id() const noexcept override { return id_; }
   courier::gateway::transport transport() const noexcept override { return transport_; }
   const std::string& remote_address() const noexcept override { return remote_; }
-  push_result push(frame f, delivery d) override;
+  using session::push;
+  push_result push(const shared_frame& f, const delivery& d) override;
   void close(std::string reason) override;
   bool closing() const override;
 
@@ -62,8 +62,10 @@ public:
   /// close reaches the strand even while a write is stuck); returns whether
   /// the session is closing.
   bool take_wake();
-  /// Returns the next frame, or the close order once the queue is empty.
-  io_work poll(std::size_t frames_max);
+  /// Moves up to `frames_max` queued frames, oldest first, to the end of
+  /// `next` (the caller's buffer, reused from write to write); the close
+  /// order once nothing is left to write.
+  io_work poll(std::vector<shared_frame>& next, std::size_t frames_max);
   /// Disconnects the IO half for good: later pushes return closed.
   void detach();
 
