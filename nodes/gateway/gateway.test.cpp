@@ -501,6 +501,43 @@ TEST_CASE("a session that sends no first frame in time is closed") {
   CHECK(read_frame(talker).has_value());
 }
 
+TEST_CASE("the first frame disarms the watchdog when there is no idle timeout") {
+  auto c = test_config();
+  c.first_frame_timeout_ms = 300;
+  fixture f{c};
+  net::io_context io;
+  auto raw = tcp_client(io, f.ports.tcp);
+  auto ws = ws_connect(io, f.ports.http);
+  write_frame(raw, "hello");
+  CHECK(read_frame(raw).has_value());
+  ws->write(net::buffer(std::string{"hello"}));
+  beast::flat_buffer buf;
+  ws->read(buf);
+  // Past the first-frame deadline: no timer fired for either session (each
+  // used to wake its IO thread once more here, for nothing).
+  std::this_thread::sleep_for(600ms);
+  CHECK(f.gw.stats().watchdog_wakeups == 0);
+  CHECK(f.gw.stats().timeouts == 0);
+  write_frame(raw, "still here");
+  CHECK(read_frame(raw).has_value());
+}
+
+TEST_CASE("with an idle timeout the watchdog stays armed after the first frame") {
+  auto c = test_config();
+  c.first_frame_timeout_ms = 200;
+  c.idle_timeout_ms = 400;
+  fixture f{c};
+  net::io_context io;
+  auto raw = tcp_client(io, f.ports.tcp);
+  write_frame(raw, "hello");
+  CHECK(read_frame(raw).has_value());
+  // Then silent: closed for idleness after ~400 ms.
+  CHECK_FALSE(read_frame(raw).has_value());
+  CHECK(f.h.wait([&] { return f.h.closed_locked() == 1; }));
+  CHECK(f.gw.stats().timeouts == 1);
+  CHECK(f.gw.stats().watchdog_wakeups >= 1);
+}
+
 TEST_CASE("200 clients disconnecting abruptly mid-frame do not crash the gateway") {
   auto c = test_config();
   c.io_threads = 2;

@@ -135,8 +135,16 @@ void session_conn::open() {
 void session_conn::frame_in(frame f) {
   if (done_ || core_->closing())
     return; // after close() the client's words no longer matter
-  got_frame_ = true;
   last_in_ = steady::now();
+  if (!got_frame_) {
+    got_frame_ = true;
+    // The first-frame deadline is met. With no idle timeout and no close
+    // pending the watchdog has nothing left to time: its wait would only
+    // wake the IO thread once more per session for nothing, seconds later
+    // (in a load test that landed in the measured window, issue #11).
+    if (!watchdog_deadline())
+      cancel_watchdog();
+  }
   ctx_.stats->frames_in.fetch_add(1, std::memory_order_relaxed);
   ctx_.stats->bytes_in.fetch_add(f.data.size(), std::memory_order_relaxed);
   ctx_.sessions.on_frame(core_, std::move(f));
@@ -264,9 +272,7 @@ void session_conn::write_done(const error_code& ec) {
   pump();
 }
 
-void session_conn::arm_watchdog() {
-  if (done_)
-    return;
+std::optional<steady::time_point> session_conn::watchdog_deadline() const {
   std::optional<steady::time_point> next = close_deadline_;
   auto consider = [&next](steady::time_point t) {
     if (!next || t < *next)
@@ -278,16 +284,33 @@ void session_conn::arm_watchdog() {
     if (idle_by_watchdog_ && ctx_.cfg.idle_timeout_ms > 0)
       consider(last_in_ + ms(ctx_.cfg.idle_timeout_ms));
   }
+  return next;
+}
+
+void session_conn::arm_watchdog() {
+  if (done_)
+    return;
+  auto next = watchdog_deadline();
   if (!next)
     return;
   watchdog_.expires_at(*next); // cancels a pending wait (it sees aborted)
+  watchdog_armed_ = true;
   watchdog_.async_wait(
       [self = shared_from_this()](const error_code& ec) { self->on_watchdog(ec); });
 }
 
+void session_conn::cancel_watchdog() {
+  if (!watchdog_armed_)
+    return;
+  watchdog_armed_ = false;
+  watchdog_.cancel();
+}
+
 void session_conn::on_watchdog(const error_code& ec) {
   if (ec || done_)
-    return; // re-armed or torn down
+    return; // re-armed, cancelled or torn down
+  watchdog_armed_ = false;
+  ctx_.stats->watchdog_wakeups.fetch_add(1, std::memory_order_relaxed);
   auto now = steady::now();
   if (close_deadline_) {
     if (now >= *close_deadline_) {
@@ -312,7 +335,7 @@ void session_conn::teardown() {
     return;
   done_ = true;
   cut();
-  watchdog_.cancel();
+  cancel_watchdog();
   core_->detach();
   ctx_.session_slots.fetch_sub(1, std::memory_order_relaxed);
   if (opened_) {

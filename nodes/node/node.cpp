@@ -143,6 +143,7 @@ void gateway_metrics(std::ostringstream& os, const gateway::gateway_stats& g,
   line("courier_connections_refused_total", "counter", g.refused.load());
   line("courier_sessions_timed_out_total", "counter", g.timeouts.load());
   line("courier_sockets_cut_total", "counter", g.forced_closes.load());
+  line("courier_session_watchdog_wakeups_total", "counter", g.watchdog_wakeups.load());
   // The session limits in force (issue #14: every limit in /metrics).
   auto limit = [&](const char* name, std::int64_t v) {
     line(name, "gauge", static_cast<std::uint64_t>(std::max<std::int64_t>(v, 0)));

@@ -20,6 +20,7 @@
 #include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <unordered_map>
 #include <vector>
 
@@ -211,7 +212,10 @@ private:
   void wake() override;
   void on_wake();
   void pump();
+  /// The earliest deadline the watchdog has to time now, if any.
+  std::optional<steady::time_point> watchdog_deadline() const;
   void arm_watchdog();
+  void cancel_watchdog();
   void on_watchdog(const error_code& ec);
   void count_written();
   void close_after_writes(const std::string& reason);
@@ -226,6 +230,7 @@ private:
   bool writing_ = false;
   bool closing_io_ = false;
   bool got_frame_ = false;
+  bool watchdog_armed_ = false; ///< a wait is pending that was not cancelled
   steady::time_point opened_at_{};
   steady::time_point last_in_{};
   std::optional<steady::time_point> close_deadline_;
