@@ -62,12 +62,7 @@ void client_handler::impl::hello(const gateway::session_ptr& s, encoding enc,
   }
   auto r = msg::role_from_string(claims->role);
   actors::caller who{*r, claims->id};
-  sessions->with(s->id(), [&](session_entry& e) {
-    e.authenticated = true;
-    e.who = who;
-    e.enc = enc;
-    e.token_expires_ms = claims->exp_s * 1000;
-  });
+  sessions->authenticate(s->id(), who, enc, claims->exp_s * 1000);
   msg::welcome w;
   w.role = who.role;
   w.id = who.id;
@@ -100,7 +95,7 @@ void client_handler::impl::refresh(const gateway::session_ptr& s, encoding enc,
                "refresh token is for another principal", ref);
     return;
   }
-  sessions->with(s->id(), [&](session_entry& e) { e.token_expires_ms = claims->exp_s * 1000; });
+  sessions->refresh_token(s->id(), claims->exp_s * 1000);
   push(s, enc, msg::envelope{ref, msg::client_body{msg::ok_reply{}}});
 }
 
@@ -151,15 +146,9 @@ client_handler::client_handler(std::string secret, const core::clock& clock,
                                         std::move(metrics)})) {}
 
 std::size_t client_handler::close_expired() {
-  auto now = impl_->clock.now_ms();
-  std::vector<std::pair<gateway::session_ptr, encoding>> expired;
-  impl_->sessions->for_each([&](session_entry& e) {
-    if (!e.authenticated || e.token_expires_ms > now)
-      return;
-    if (auto s = e.session.lock())
-      expired.emplace_back(std::move(s), e.enc);
-    e.authenticated = false; // told once; nothing more is served meanwhile
-  });
+  // Only the expired sessions are visited, not every session (it ran under
+  // the directory lock once a second: 0.8% of the node with 11k sessions).
+  auto expired = impl_->sessions->take_expired(impl_->clock.now_ms());
   // Outside the directory's lock: push and close take the session's own.
   for (auto& [s, enc] : expired) {
     impl_->push_error(s, enc, core::errc::unauthorized,
