@@ -1,6 +1,7 @@
 #include "storage/record_format.hpp"
 
 #include "core/limits.hpp"
+#include "storage/byte_order.hpp"
 #include "storage/crc32c.hpp"
 
 namespace courier::storage {
@@ -18,19 +19,6 @@ static_assert(off_crc + 4 == record_header_bytes);
 static_assert(stream_name_bytes_max <= 0xFFFF, "name length is a u16");
 static_assert(core::limits::journal_snapshot_bytes_max <= 0xFFFFFFFFu,
               "payload length is a u32");
-
-// Explicit byte order, so files move between hosts.
-void put_le(char* at, std::uint64_t value, std::size_t bytes) {
-  for (std::size_t i = 0; i < bytes; ++i)
-    at[i] = static_cast<char>((value >> (8 * i)) & 0xFFu);
-}
-
-std::uint64_t get_le(const char* at, std::size_t bytes) {
-  std::uint64_t value = 0;
-  for (std::size_t i = 0; i < bytes; ++i)
-    value |= std::uint64_t{static_cast<unsigned char>(at[i])} << (8 * i);
-  return value;
-}
 
 bool known_kind(std::uint64_t kind) {
   return kind == static_cast<std::uint8_t>(record_kind::event) ||
