@@ -15,10 +15,13 @@
 #include <functional>
 #include <memory>
 
+namespace courier::storage {
+class history_writer;
+}
+
 namespace courier::actors {
 
 class payment_provider;
-class location_history;
 
 /// Domain tunables; every one has its unit in its name. The node maps its
 /// config keys onto these.
@@ -84,9 +87,6 @@ struct domain_config {
   /// unconfirmed fire is tried again after this, doubling up to a minute.
   std::chrono::milliseconds reminder_refire_after{std::chrono::seconds{1}};
   std::uint32_t subscribers_max = 1024;    ///< gateway actors per entity
-  // location history
-  std::chrono::hours history_detail_retention{24};
-  std::chrono::hours history_aggregate_retention{24 * 7};
 
   static_assert(true, "relations checked in domain.cpp");
 };
@@ -98,7 +98,9 @@ struct domain_services {
   const core::clock* clock = nullptr;
   std::uint64_t seed = 0;                         ///< for simulated providers
   std::shared_ptr<payment_provider> payments;     ///< required
-  std::shared_ptr<location_history> history;      ///< optional
+  /// Optional: the history actor's writer for a system that has none
+  /// registered (the harness; a node registers its own, history_actor.hpp).
+  std::shared_ptr<storage::history_writer> history;
   /// Told the time from a store's accept to the rider's assignment, in ms,
   /// once per assigned order (optional; the node feeds its /metrics
   /// histogram). Called from actor threads: must be thread-safe and cheap.

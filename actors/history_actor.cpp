@@ -1,6 +1,7 @@
 #include "actors/history_actor.hpp"
 
 #include "core/assert.hpp"
+#include "storage/history_writer.hpp"
 
 #include <caf/all.hpp>
 
@@ -11,74 +12,58 @@ namespace courier::actors {
 namespace {
 
 using tick_atom = caf::atom_constant<caf::atom("a.htick")>;
-using prune_atom = caf::atom_constant<caf::atom("a.hprune")>;
 
 struct history_state {
-  std::shared_ptr<location_history> store;
+  std::shared_ptr<storage::history_writer> writer;
   const core::clock* clock = nullptr;
-  history_writer_config cfg;
-  std::vector<history_point> buffer;
-  std::uint64_t shed = 0;
   static inline const char* name = "courier.history";
 };
 
 using history_actor = caf::stateful_actor<history_state>;
 
-void flush(history_actor* self) {
+history_reply answer(history_actor* self, const history_query& q) {
   auto& st = self->state;
-  if (st.buffer.empty())
-    return;
-  st.store->write(st.buffer);
-  st.buffer.clear();
+  const auto started = std::chrono::steady_clock::now();
+  auto page = st.writer->query(q.rider_id, q.detail, q.from_ms, q.to_ms, st.clock->now_ms());
+  st.writer->observe_query_us(static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() -
+                                                            started)
+          .count()));
+  history_reply reply;
+  if (!page) {
+    reply.error = page.err();
+    return reply;
+  }
+  reply.samples = std::move(page->samples);
+  reply.from_ms = page->from_ms;
+  reply.to_ms = page->to_ms;
+  reply.truncated = page->truncated;
+  return reply;
 }
 
 caf::behavior history_behavior(history_actor* self,
-                               std::shared_ptr<location_history> store,
-                               const core::clock* clock, history_writer_config cfg) {
-  COURIER_ASSERT(store != nullptr);
-  COURIER_ASSERT(cfg.flush_count > 0 && cfg.flush_count <= cfg.buffer_max);
-  self->state.store = std::move(store);
+                               std::shared_ptr<storage::history_writer> writer,
+                               const core::clock* clock) {
+  COURIER_ASSERT(writer != nullptr);
+  COURIER_ASSERT(clock != nullptr);
+  self->state.writer = std::move(writer);
   self->state.clock = clock;
-  self->state.cfg = cfg;
-  self->state.buffer.reserve(cfg.flush_count);
-  self->delayed_send(self, cfg.flush_interval, tick_atom::value);
-  self->delayed_send(self, cfg.prune_interval, prune_atom::value);
+  self->delayed_send(self, history_tick_interval, tick_atom::value);
   return {
     [=](history_record& r) {
       auto& st = self->state;
-      if (st.buffer.size() >= st.cfg.buffer_max) {
-        st.shed += 1; // unreachable while flush_count <= buffer_max; kept as the bound
-        return;
-      }
-      st.buffer.push_back(history_point{std::move(r.rider_id), r.lat, r.lng, r.at_ms});
-      if (st.buffer.size() >= st.cfg.flush_count)
-        flush(self);
+      st.writer->add(storage::history_point{std::move(r.rider_id), r.lat, r.lng, r.at_ms},
+                     st.clock->now_ms());
     },
-    [=](history_query& q) {
-      flush(self); // a reader sees what was recorded before it asked
-      history_reply reply;
-      auto& db = *self->state.store;
-      if (q.series == history_series::detail) {
-        for (auto& p : db.detail(q.rider_id, q.from_ms, q.to_ms))
-          reply.samples.push_back(history_sample{p.at_ms, p.lat, p.lng, 1});
-      } else {
-        for (auto& m : db.minutes(q.rider_id, q.from_ms, q.to_ms))
-          reply.samples.push_back(history_sample{m.minute_ms, m.lat, m.lng, m.count});
-      }
-      return reply;
-    },
+    [=](history_query& q) { return answer(self, q); },
     [=](history_flush_atom) {
-      flush(self);
+      self->state.writer->close(self->state.clock->now_ms());
       return caf::unit;
     },
+    [=](history_stats_atom) { return self->state.writer->stats(); },
     [=](tick_atom) {
-      flush(self);
-      self->delayed_send(self, self->state.cfg.flush_interval, tick_atom::value);
-    },
-    [=](prune_atom) {
-      if (self->state.clock != nullptr)
-        self->state.store->prune(self->state.clock->now_ms());
-      self->delayed_send(self, self->state.cfg.prune_interval, prune_atom::value);
+      self->state.writer->tick(self->state.clock->now_ms());
+      self->delayed_send(self, history_tick_interval, tick_atom::value);
     },
   };
 }
@@ -88,32 +73,32 @@ caf::behavior history_behavior(history_actor* self,
 caf::atom_value history_registry_key() { return caf::atom("a.history"); }
 
 caf::actor spawn_history_actor(caf::actor_system& sys,
-                               std::shared_ptr<location_history> store,
-                               const core::clock* clock, history_writer_config cfg) {
-  return sys.spawn(history_behavior, std::move(store), clock, cfg);
+                               std::shared_ptr<storage::history_writer> writer,
+                               const core::clock* clock, history_spawn mode) {
+  if (mode == history_spawn::detached)
+    return sys.spawn<caf::detached>(history_behavior, std::move(writer), clock);
+  return sys.spawn(history_behavior, std::move(writer), clock);
 }
 
 caf::actor ensure_history_actor(caf::actor_system& sys,
-                                std::shared_ptr<location_history> store,
+                                std::shared_ptr<storage::history_writer> writer,
                                 const core::clock* clock) {
-  if (store == nullptr)
-    return {};
   // Routers of one system may activate riders concurrently.
   static std::mutex mtx;
   std::lock_guard<std::mutex> guard{mtx};
   auto existing = sys.registry().get<caf::actor>(history_registry_key());
-  if (existing != nullptr)
+  if (existing != nullptr || writer == nullptr)
     return existing;
-  auto writer = spawn_history_actor(sys, std::move(store), clock);
-  sys.registry().put(history_registry_key(), writer);
-  return writer;
+  auto actor = spawn_history_actor(sys, std::move(writer), clock, history_spawn::scheduled);
+  sys.registry().put(history_registry_key(), actor);
+  return actor;
 }
 
 void register_history_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<history_record>("courier.history_record");
   cfg.add_message_type<history_query>("courier.history_query");
-  cfg.add_message_type<history_sample>("courier.history_sample");
-  cfg.add_message_type<std::vector<history_sample>>("courier.history_samples");
+  cfg.add_message_type<storage::history_sample>("courier.history_sample");
+  cfg.add_message_type<std::vector<storage::history_sample>>("courier.history_samples");
   cfg.add_message_type<history_reply>("courier.history_reply");
 }
 

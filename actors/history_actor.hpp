@@ -1,18 +1,29 @@
 #pragma once
 /// \file
-/// The history writer: one actor per node that batches rider positions into
-/// the location_history store. Riders tell it each accepted position
-/// (history_record, one-way); it buffers them (bounded by `buffer_max`) and
-/// writes a batch when `flush_count` points are buffered or every
-/// `flush_interval`, whichever comes first, and prunes the store once a
-/// minute. history_query -> history_reply reads the store.
+/// The history actor: one per node, the shell around storage::history_writer
+/// (thinning, minute means, the bounded buffer; storage/history_writer.hpp)
+/// and its backend (segment files, or Redis in cluster mode). Riders tell it
+/// each accepted position (history_record, one-way); it ticks every
+/// history_tick_interval so the writer flushes (at least every 30 s),
+/// seals closed hours and prunes by retention. history_query ->
+/// history_reply reads one rider's raw points or minute means (the REST
+/// call /v1/riders/{id}/history asks it).
 ///
-/// Riders find it through the actor registry (history_registry_key), so no
-/// wiring is needed: ensure_history_actor spawns it once per actor system.
+/// Its backend blocks (disk reads, Redis round trips), so the node spawns
+/// it detached (its own thread, as the journal actor); the deterministic
+/// harness spawns it scheduled. Its mailbox is bounded by the position rate
+/// times its slowest call (a Redis timeout, 2 s): about 20,000 records at
+/// the design's peak.
+///
+/// Riders find it through the actor registry (history_registry_key): the
+/// node registers its writer before any rider runs; ensure_history_actor
+/// spawns one (scheduled) for the harness when none is registered.
 
-#include "actors/location_history.hpp"
 #include "core/clock.hpp"
+#include "core/errc.hpp"
+#include "storage/history.hpp"
 
+#include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/atom.hpp>
 #include <caf/fwd.hpp>
 
@@ -22,9 +33,20 @@
 #include <string>
 #include <vector>
 
+namespace courier::storage {
+class history_writer;
+
+/// CAF inspection of the sample a reply carries (here, so storage/ stays
+/// free of CAF; ADL finds it in namespace storage).
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, history_sample& x) {
+  return f(x.at_ms, x.lat, x.lng, x.count);
+}
+} // namespace courier::storage
+
 namespace courier::actors {
 
-/// rider -> history writer: one accepted position.
+/// rider -> history actor: one accepted position.
 struct history_record {
   std::string rider_id;
   double lat = 0.0;
@@ -37,70 +59,66 @@ struct history_record {
   }
 };
 
-/// Which series a query reads.
-enum class history_series : std::uint8_t { detail, minutes };
-
-/// A rider's positions in [from_ms, to_ms) -> history_reply.
+/// A rider's samples with from_ms <= at_ms < to_ms -> history_reply.
 struct history_query {
   std::string rider_id;
   core::time_ms from_ms = 0;
   core::time_ms to_ms = 0;
-  history_series series = history_series::detail;
+  storage::history_detail detail = storage::history_detail::raw;
 
   template <class Inspector>
   friend typename Inspector::result_type inspect(Inspector& f, history_query& x) {
-    return f(x.rider_id, x.from_ms, x.to_ms, x.series);
+    return f(x.rider_id, x.from_ms, x.to_ms, x.detail);
   }
 };
 
-/// One sample: a detail point (count 1) or a minute's mean.
-struct history_sample {
-  core::time_ms at_ms = 0;
-  double lat = 0.0;
-  double lng = 0.0;
-  std::uint32_t count = 1;
-
-  template <class Inspector>
-  friend typename Inspector::result_type inspect(Inspector& f, history_sample& x) {
-    return f(x.at_ms, x.lat, x.lng, x.count);
-  }
-};
+/// The answer: storage::history_page, or `error` (code != none) when the
+/// store could not be read (unavailable).
 struct history_reply {
-  std::vector<history_sample> samples;
+  std::vector<storage::history_sample> samples;
+  core::time_ms from_ms = 0; ///< the range answered (clipped to retention)
+  core::time_ms to_ms = 0;
+  bool truncated = false;
+  core::error error;
 
   template <class Inspector>
   friend typename Inspector::result_type inspect(Inspector& f, history_reply& x) {
-    return f(x.samples);
+    return f(x.samples, x.from_ms, x.to_ms, x.truncated, x.error);
   }
 };
 
-/// Forces a flush now (tests, shutdown) -> caf::unit_t once written.
+/// Writes everything buffered, open minutes included (before a stop;
+/// tests) -> caf::unit_t once written.
 using history_flush_atom = caf::atom_constant<caf::atom("a.hflush")>;
+/// -> storage::history_stats (the node's /metrics).
+using history_stats_atom = caf::atom_constant<caf::atom("a.hstats")>;
 
-/// Tunables of the writer.
-struct history_writer_config {
-  std::size_t flush_count = 512;     ///< write a batch at this many points
-  std::size_t buffer_max = 4096;     ///< points held; beyond: shed (counted)
-  std::chrono::milliseconds flush_interval{std::chrono::seconds{1}};
-  std::chrono::milliseconds prune_interval{std::chrono::minutes{1}};
-};
+/// How often the actor lets its writer flush, seal and prune.
+inline constexpr std::chrono::milliseconds history_tick_interval{1000};
 
-/// The registry key the writer is found under.
+/// How the history actor runs (see the file comment).
+enum class history_spawn { detached, scheduled };
+
+/// The registry key the history actor is found under.
 caf::atom_value history_registry_key();
 
-/// Spawns a writer over `store` (time from `clock`, for pruning).
+/// Spawns a history actor over `writer` (time from `clock`). Nothing else
+/// may touch the writer while the actor lives.
 caf::actor spawn_history_actor(caf::actor_system& sys,
-                               std::shared_ptr<location_history> store,
-                               const core::clock* clock,
-                               history_writer_config cfg = {});
+                               std::shared_ptr<storage::history_writer> writer,
+                               const core::clock* clock, history_spawn mode);
 
-/// The system's writer, spawning and registering it on first use; a null
-/// handle if `store` is null (history off).
+/// The system's history actor, spawning (scheduled) and registering one
+/// over `writer` on first use; a null handle when none is registered and
+/// `writer` is null (history off).
 caf::actor ensure_history_actor(caf::actor_system& sys,
-                                std::shared_ptr<location_history> store,
+                                std::shared_ptr<storage::history_writer> writer,
                                 const core::clock* clock);
 
 /// Registers this file's message types (call from register_domain_types).
 void register_history_types(caf::actor_system_config& cfg);
 
 } // namespace courier::actors
+
+// Stats stay on the node (its /metrics); they never cross the wire.
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(courier::storage::history_stats)

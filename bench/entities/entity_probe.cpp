@@ -9,13 +9,14 @@
 // Prints `probe: component=... bytes_per_entity=... how=...`, one per line.
 #include "actors/domain.hpp"
 #include "actors/order_actor.hpp"
-#include "actors/location_history.hpp"
 #include "actors/order_state.hpp"
 #include "actors/payment_actor.hpp"
 #include "actors/payment_provider.hpp"
 #include "actors/protocol.hpp"
 #include "actors/rider_state.hpp"
 #include "cluster/entity.hpp"
+#include "storage/history_file_backend.hpp"
+#include "storage/history_writer.hpp"
 #include "storage/stream_index.hpp"
 #include "tests/harness/harness.hpp"
 
@@ -27,6 +28,8 @@
 #include <doctest/doctest.h>
 
 #include <malloc.h>
+
+#include <filesystem>
 
 #include <cstdio>
 #include <cstdlib>
@@ -302,15 +305,29 @@ void probe_entities(std::size_t k) {
            "no location history (its row is below) (freed_on_stop: the live rider and its "
            "region entry)",
            add_riders);
-  actors::location_history history;
-  auto history_bytes = per_item(k, [&](std::size_t n) {
-    std::vector<actors::history_point> batch;
-    for (std::size_t i = 0; i < n; ++i)
-      batch.push_back({"r-e-" + std::to_string(i), 37.5, 127.0, 1'767'225'600'000});
-    history.write(batch);
-  });
-  report("location_history_1_point", history_bytes,
-         "the node's location history after one position per rider (two deques per track)");
+  {
+    // The writer's state per rider plus the open segments' chain heads (the
+    // points themselves go to the files under a temp dir).
+    char dir[] = "/tmp/courier-probe-history-XXXXXX";
+    if (::mkdtemp(dir) != nullptr) {
+      storage::history_limits limits;
+      auto files = storage::history_file_backend::open(dir, limits);
+      if (files) {
+        storage::history_writer history{std::move(*files), limits};
+        const core::time_ms t = 1'767'225'600'000;
+        auto history_bytes = per_item(k, [&](std::size_t n) {
+          for (std::size_t i = 0; i < n; ++i)
+            history.add({"r-e-" + std::to_string(i), 37.5, 127.0, t}, t);
+          history.flush(t);
+        });
+        report("location_history_1_point", history_bytes,
+               "the node's location history after one position per rider (writer state + "
+               "open segments' chain heads; points on disk)");
+      }
+      std::error_code ignored;
+      std::filesystem::remove_all(dir, ignored);
+    }
+  }
   harness::world w(1, harness::order_policy::fifo);
   auto journal_bytes = per_item(k, [&](std::size_t n) {
     auto& b = w.journal_backend();

@@ -77,6 +77,8 @@ std::map<std::string, setter> make_setters() {
   num("region-merge-riders", 1, 1e7, [](node_config& c, double v) { c.domain.region_merge_riders = static_cast<std::uint32_t>(v); });
   num("cluster-port", 0, 65535, [](node_config& c, double v) { c.cluster_port = static_cast<std::uint16_t>(v); });
   num("lease-ms", 200, 600'000, [](node_config& c, double v) { c.lease = milliseconds(static_cast<long>(v)); });
+  num("history-flush-interval-s", 1, 300, [](node_config& c, double v) { c.history.flush_interval = milliseconds(static_cast<long>(v * 1000)); });
+  num("history-disk-bytes-max", 1 << 20, 1e15, [](node_config& c, double v) { c.history.disk_bytes_max = static_cast<std::uint64_t>(v); });
   num("drain-timeout-s", 1, 3600, [](node_config& c, double v) { c.drain_timeout = milliseconds(static_cast<long>(v * 1000)); });
   // Flags that name one of two settings.
   auto choice = [&s](const char* flag, const char* a, auto va, const char* b, auto vb,
@@ -231,6 +233,8 @@ core::result<node_config> parse_node_config(const std::vector<std::string>& args
       (c.scheduler != scheduler_policy::sharing || c.clock != clock_policy::lazy))
     return core::error{errc::bad_request, "--io-threads 0 (IO on the CAF worker) needs "
                                           "--scheduler-policy sharing and --actor-clock lazy"};
+  if (auto ok = storage::validate(c.history); !ok)
+    return ok.err();
   if (c.clustered() && c.node_id.empty())
     return core::error{errc::bad_request, "--cluster needs --node-id"};
   if (!c.clustered() && !c.node_id.empty())
@@ -254,6 +258,10 @@ std::string node_usage() {
   --idle-passivation-s S, --seed N, --topics-per-session-max N (1024)
   --rest-per-address-per-s R  REST requests per second per client address (100; burst 2R)
   --rest-per-token-per-s R    REST requests per second per token subject (50; burst 2R)
+  --history-disk-bytes-max B  location history on disk, at most (64 GiB); beyond it new
+                         points are dropped (counted) until retention frees space
+  --history-flush-interval-s S  buffered history is written at least this often (30): what
+                         a crash loses, and how soon other nodes see it in cluster mode
   --hello-timeout-s S    a connection that has not said hello by then is closed
                          (default 10; 0 = never)
   --idle-timeout-s S     a session that sent nothing for S seconds is closed; WebSocket

@@ -8,6 +8,7 @@
 #include "core/result.hpp"
 #include "nodes/gateway/gateway.hpp"
 #include "nodes/node/rest_limits.hpp"
+#include "storage/history.hpp"
 
 #include <string>
 #include <vector>
@@ -62,6 +63,9 @@ struct node_config {
   /// message (bench/README.md).
   clock_policy clock = clock_policy::lazy;
   rest_limits_config rest;               ///< REST rate limits per address and token
+  /// Location history: retention and every bound (storage/history.hpp).
+  /// Under `<data_dir>/history`, or in Redis in cluster mode.
+  storage::history_limits history;
   actors::domain_config domain;
   std::uint64_t seed = 0;                ///< for simulated providers; 0 = from time
   // per-connection limits enforced by the client handler

@@ -41,3 +41,15 @@ TEST_CASE("a_config_file_has_the_same_keys_and_flags_win") {
   CHECK(c->secret == "file");
   CHECK(c->demo);
 }
+
+TEST_CASE("history_flags_are_bounded") {
+  auto c = parse_node_config({"--secret", "s", "--history-flush-interval-s", "2",
+                              "--history-disk-bytes-max", "1e9"});
+  REQUIRE(c.ok());
+  CHECK(c->history.flush_interval.count() == 2000);
+  CHECK(c->history.disk_bytes_max == 1'000'000'000u);
+  CHECK(c->history.detail_retention == std::chrono::hours{24});
+  CHECK_FALSE(parse_node_config({"--secret", "s", "--history-flush-interval-s", "0"}).ok());
+  CHECK_FALSE(parse_node_config({"--secret", "s", "--history-flush-interval-s", "400"}).ok());
+  CHECK_FALSE(parse_node_config({"--secret", "s", "--history-disk-bytes-max", "10"}).ok());
+}

@@ -2,7 +2,6 @@
 
 #include "actors/domain.hpp"
 #include "actors/history_actor.hpp"
-#include "actors/location_history.hpp"
 #include "actors/order_state.hpp"
 #include "actors/payment_provider.hpp"
 #include "actors/reminder_actor.hpp"
@@ -21,6 +20,9 @@
 #include "nodes/node/rest_handler.hpp"
 #include "nodes/node/sessions.hpp"
 #include "storage/file_backend.hpp"
+#include "storage/history_file_backend.hpp"
+#include "storage/history_redis_backend.hpp"
+#include "storage/history_writer.hpp"
 #include "storage/redis_backend.hpp"
 #include "storage/redis_membership.hpp"
 
@@ -216,6 +218,56 @@ void actor_metrics(std::ostringstream& os, const cluster::router_stats& r,
   line("courier_journal_compact_us_max", "gauge", j.compact_us_max);
 }
 
+/// The location history's counters, gauges and limits (issue #13).
+void history_metrics(std::ostringstream& os, const storage::history_stats& h,
+                     const storage::history_limits& lim) {
+  auto line = [&](const char* name, const char* type, std::uint64_t v) {
+    os << "# TYPE " << name << ' ' << type << '\n' << name << ' ' << v << '\n';
+  };
+  using storage::history_detail;
+  const history_detail series[] = {history_detail::raw, history_detail::minute};
+  line("courier_history_bytes", "gauge", h.bytes);
+  line("courier_history_segments", "gauge", h.segments);
+  line("courier_history_riders", "gauge", h.riders);
+  line("courier_history_buffered_points", "gauge", h.buffered);
+  line("courier_history_positions_total", "counter", h.points_in);
+  line("courier_history_points_thinned_total", "counter", h.points_thinned);
+  auto per_series = [&](const char* name, const auto& values) {
+    os << "# TYPE " << name << " counter\n";
+    for (auto d : series)
+      os << name << "{series=\"" << storage::to_string(d) << "\"} "
+         << values[static_cast<std::size_t>(d)] << '\n';
+  };
+  per_series("courier_history_points_written_total", h.written);
+  per_series("courier_history_points_pruned_total", h.pruned);
+  os << "# TYPE courier_history_points_dropped_total counter\n";
+  for (auto d : series)
+    for (std::size_t r = 0; r < storage::history_drop_reasons; ++r)
+      os << "courier_history_points_dropped_total{series=\"" << storage::to_string(d)
+         << "\",reason=\"" << storage::to_string(static_cast<storage::history_drop>(r))
+         << "\"} " << h.dropped[static_cast<std::size_t>(d)][r] << '\n';
+  line("courier_history_segments_pruned_total", "counter", h.segments_pruned);
+  line("courier_history_write_failures_total", "counter", h.write_failures);
+  line("courier_history_torn_records_total", "counter", h.torn_records);
+  line("courier_history_torn_bytes_total", "counter", h.torn_bytes);
+  line("courier_history_index_rebuilds_total", "counter", h.index_rebuilds);
+  line("courier_history_queries_total", "counter", h.queries);
+  line("courier_history_query_errors_total", "counter", h.query_errors);
+  line("courier_history_query_us_max", "gauge", h.query_us_max);
+  line("courier_limit_history_disk_bytes_max", "gauge", lim.disk_bytes_max);
+  line("courier_limit_history_riders_max", "gauge", lim.riders_max);
+  line("courier_limit_history_buffer_points_max", "gauge", lim.buffer_samples_max);
+  line("courier_limit_history_query_points_max", "gauge", lim.query_samples_max);
+  line("courier_limit_history_detail_retention_ms", "gauge",
+       static_cast<std::uint64_t>(lim.detail_retention.count()));
+  line("courier_limit_history_aggregate_retention_ms", "gauge",
+       static_cast<std::uint64_t>(lim.aggregate_retention.count()));
+}
+
+/// How long a REST history query waits for the history actor (a query over
+/// a day reads a few thousand small records; Redis answers in one MGET).
+constexpr std::chrono::seconds history_query_timeout{10};
+
 using sweep_atom = caf::atom_constant<caf::atom("n.sweep")>;
 
 /// How often sessions are checked for an expired token (issue #14): a
@@ -244,6 +296,7 @@ struct node::impl {
   std::optional<node_actor_config> actor_cfg;
   std::optional<caf::actor_system> sys;
   caf::actor journal, router, gateway_actor;
+  caf::actor history; ///< null when the history could not be opened
   std::shared_ptr<session_directory> sessions = std::make_shared<session_directory>();
   std::shared_ptr<node_metrics> metrics = std::make_shared<node_metrics>();
   std::shared_ptr<client_handler> clients;
@@ -262,6 +315,8 @@ struct node::impl {
 
   core::result<std::unique_ptr<storage::journal_backend>> open_journal();
   core::result<core::unit_t> start_actors();
+  void start_history();
+  void query_history(actors::history_query q, std::function<void(actors::history_reply)> done);
   core::result<core::unit_t> join_cluster(const gateway::bound_ports& ports);
   void metrics_text(std::function<void(std::string)> done);
 };
@@ -304,11 +359,7 @@ core::result<core::unit_t> node::impl::start_actors() {
   services->seed = cfg.seed != 0 ? cfg.seed
                                  : static_cast<std::uint64_t>(clock.now_ms());
   services->payments = actors::make_simulated_provider(cfg.domain, services->seed);
-  actors::history_limits limits;
-  limits.detail_retention = cfg.domain.history_detail_retention;
-  limits.aggregate_retention = cfg.domain.history_aggregate_retention;
-  services->history =
-      std::make_shared<actors::location_history>(limits, cfg.data_dir + "/history");
+  start_history(); // registered before any rider looks for it
   services->observe_dispatch_ms = [m = metrics](std::uint64_t ms) {
     m->dispatch_latency_ms(ms);
   };
@@ -353,6 +404,58 @@ core::result<core::unit_t> node::impl::start_actors() {
       cluster::tell_from_outside(router, ref, actors::reminder_wake{});
   }
   return core::unit;
+}
+
+void node::impl::start_history() {
+  core::result<std::unique_ptr<storage::history_backend>> backend =
+      core::error{core::errc::internal, ""};
+  if (cfg.clustered()) {
+    auto url = storage::parse_redis_url(cfg.cluster_url);
+    if (!url) {
+      backend = url.err();
+    } else if (auto b = storage::history_redis_backend::open(*url, cfg.history)) {
+      backend = std::unique_ptr<storage::history_backend>(std::move(*b));
+    } else {
+      backend = b.err();
+    }
+  } else if (auto b = storage::history_file_backend::open(cfg.data_dir + "/history",
+                                                          cfg.history)) {
+    backend = std::unique_ptr<storage::history_backend>(std::move(*b));
+  } else {
+    backend = b.err();
+  }
+  // History is best-effort: a node without it still serves (REST says 503).
+  if (!backend) {
+    std::fprintf(stderr, "courier-node: warning: location history is off: %s\n",
+                 backend.err().message.c_str());
+    return;
+  }
+  auto writer = std::make_shared<storage::history_writer>(std::move(*backend), cfg.history);
+  history = actors::spawn_history_actor(*sys, std::move(writer), &clock,
+                                        actors::history_spawn::detached);
+  sys->registry().put(actors::history_registry_key(), history);
+}
+
+void node::impl::query_history(actors::history_query q,
+                               std::function<void(actors::history_reply)> done) {
+  if (!history) {
+    actors::history_reply r;
+    r.error = {core::errc::unavailable, "location history is off on this node"};
+    done(std::move(r));
+    return;
+  }
+  // The handle goes in as an argument (see metrics_text).
+  sys->spawn([q = std::move(q), done](caf::event_based_actor* self, caf::actor h) {
+    self->request(h, history_query_timeout, q)
+        .then([done](actors::history_reply& r) { done(std::move(r)); },
+              [done, self](caf::error& err) {
+                actors::history_reply r;
+                r.error = {core::errc::unavailable,
+                           "the location history did not answer: " +
+                               self->system().render(err)};
+                done(std::move(r));
+              });
+  }, history);
 }
 
 core::result<core::unit_t> node::impl::join_cluster(const gateway::bound_ports& ports) {
@@ -409,19 +512,36 @@ void node::impl::metrics_text(std::function<void(std::string)> done) {
   message_metrics(*base, *metrics);
   // Handles go in as arguments: CAF 0.17 dereferences a null argument
   // tuple for argument-less function actors (UBSan reports it).
-  sys->spawn([base, done](caf::event_based_actor* self, caf::actor r, caf::actor j) {
-    self->request(r, std::chrono::seconds{2}, cluster::stats_atom::value)
+  // The history is asked first and on its own: it may be busy with a slow
+  // query or Redis, and the router's and journal's numbers must not wait.
+  auto limits = cfg.history;
+  sys->spawn([base, done, limits](caf::event_based_actor* self, caf::actor r, caf::actor j,
+                                  caf::actor h) {
+    auto then_actors = [=] {
+      self->request(r, std::chrono::seconds{2}, cluster::stats_atom::value)
+          .then(
+              [=](cluster::router_stats rs) {
+                self->request(j, std::chrono::seconds{2}, cluster::stats_atom::value)
+                    .then([=](cluster::journal_stats js) {
+                            actor_metrics(*base, rs, js);
+                            done(base->str());
+                          },
+                          [=](caf::error&) { done(base->str()); });
+              },
+              [=](caf::error&) { done(base->str()); });
+    };
+    if (!h) {
+      then_actors();
+      return;
+    }
+    self->request(h, std::chrono::seconds{1}, actors::history_stats_atom::value)
         .then(
-            [=](cluster::router_stats rs) {
-              self->request(j, std::chrono::seconds{2}, cluster::stats_atom::value)
-                  .then([=](cluster::journal_stats js) {
-                          actor_metrics(*base, rs, js);
-                          done(base->str());
-                        },
-                        [=](caf::error&) { done(base->str()); });
+            [=](const storage::history_stats& hs) {
+              history_metrics(*base, hs, limits);
+              then_actors();
             },
-            [=](caf::error&) { done(base->str()); });
-  }, router, journal);
+            [=](caf::error&) { then_actors(); });
+  }, router, journal, history);
 }
 
 node::node(node_config cfg) : impl_(std::make_unique<impl>()) {
@@ -443,7 +563,10 @@ core::result<gateway::bound_ports> node::start() {
   m.rest = std::make_unique<rest_handler>(
       m.cfg.secret, m.clock, m.gateway_actor, m.metrics,
       [this](std::function<void(std::string)> done) { impl_->metrics_text(std::move(done)); },
-      m.cfg.rest);
+      m.cfg.rest,
+      [this](actors::history_query q, std::function<void(actors::history_reply)> done) {
+        impl_->query_history(std::move(q), std::move(done));
+      });
   auto gw = m.cfg.gateway;
   if (m.cfg.threads == thread_policy::batch)
     gw.on_io_thread_start = use_batch_scheduling;
@@ -548,13 +671,17 @@ void node::stop() {
         .receive([](cluster::journal_stats&) {}, [](caf::error&) {});
   }
   caf::anon_send_exit(m.journal, caf::exit_reason::user_shutdown);
-  // The location-history writer lives in the registry (riders find it
-  // there); the registry's reference would keep it, and shutdown, waiting.
-  auto& registry = m.sys->registry();
-  if (auto history = registry.get<caf::actor>(actors::history_registry_key())) {
-    caf::anon_send_exit(history, caf::exit_reason::user_shutdown);
-    registry.erase(actors::history_registry_key());
+  if (m.history) {
+    // The entities have stopped: what they told the history is in its
+    // mailbox, so this writes it all, open minutes included.
+    caf::scoped_actor self{*m.sys};
+    self->request(m.history, std::chrono::seconds{10}, actors::history_flush_atom::value)
+        .receive([] {}, [](caf::error&) {});
+    caf::anon_send_exit(m.history, caf::exit_reason::user_shutdown);
   }
+  // The history actor lives in the registry (riders find it there); the
+  // registry's reference would keep it, and shutdown, waiting.
+  m.sys->registry().erase(actors::history_registry_key());
   // A detached actor's thread ends only once nothing refers to the actor:
   // drop every handle this node holds before the system waits for them.
   m.servers.reset();
@@ -565,6 +692,7 @@ void node::stop() {
   m.router = nullptr;
   m.gateway_actor = nullptr;
   m.token_sweeper = nullptr;
+  m.history = nullptr;
   m.sys.reset(); // waits for every actor
 }
 

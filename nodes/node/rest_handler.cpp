@@ -14,6 +14,7 @@
 #include <caf/all.hpp>
 #include <nlohmann/json.hpp>
 
+#include <charconv>
 #include <cstdlib>
 
 namespace courier::node {
@@ -111,6 +112,43 @@ std::optional<std::string> query_param(const std::string& query, const std::stri
   return std::nullopt;
 }
 
+/// Latest time a history query may name: the year 9999, so `from - 1 h`
+/// and `to + retention` stay far from overflowing.
+constexpr core::time_ms history_ms_max = 253'402'300'799'999;
+/// The range asked for when a query names no `from`.
+constexpr core::time_ms history_default_range_ms = 3'600'000;
+
+/// A query parameter in milliseconds since the epoch, or `fallback` when
+/// absent; nullopt when present but not an integer in [0, history_ms_max].
+std::optional<core::time_ms> ms_param(const std::string& query, const std::string& key,
+                                      core::time_ms fallback) {
+  auto text = query_param(query, key);
+  if (!text)
+    return fallback;
+  core::time_ms v = 0;
+  auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), v);
+  if (ec != std::errc{} || end != text->data() + text->size() || v < 0 || v > history_ms_max)
+    return std::nullopt;
+  return v;
+}
+
+json history_json(const std::string& rider, storage::history_detail detail,
+                  const actors::history_reply& r) {
+  json points = json::array();
+  for (auto& s : r.samples) {
+    json p{{"at_ms", s.at_ms}, {"lat", s.lat}, {"lng", s.lng}};
+    if (detail == storage::history_detail::minute)
+      p["count"] = s.count;
+    points.push_back(std::move(p));
+  }
+  return json{{"rider_id", rider},
+              {"detail", std::string{storage::to_string(detail)}},
+              {"from", r.from_ms},
+              {"to", r.to_ms},
+              {"points", std::move(points)},
+              {"truncated", r.truncated}};
+}
+
 } // namespace
 
 struct rest_handler::impl {
@@ -120,6 +158,7 @@ struct rest_handler::impl {
   std::shared_ptr<node_metrics> metrics;
   metrics_source metrics_text;
   std::unique_ptr<rest_limiter> limiter; ///< thread-safe; every IO thread calls it
+  history_source history_of;
 
   core::result<actors::caller> authenticate(const gateway::http_request& req) {
     auto token = req.bearer_token();
@@ -157,6 +196,8 @@ struct rest_handler::impl {
   }
 
   void cells(const gateway::http_request& req, const gateway::responder& respond);
+  void history(const gateway::http_request& req, const std::string& rider,
+               const gateway::responder& respond);
   void dispatch(gateway::http_request& req, gateway::responder respond);
 };
 
@@ -189,6 +230,43 @@ void rest_handler::impl::cells(const gateway::http_request& req,
     out.push_back({{"cell", geo::cell_to_string(c)}, {"boundary", boundary}});
   }
   respond(json_response(200, json{{"cells", out}}));
+}
+
+void rest_handler::impl::history(const gateway::http_request& req, const std::string& rider,
+                                 const gateway::responder& respond) {
+  auto to = ms_param(req.query, "to", clock.now_ms());
+  if (!to) {
+    respond(error_response({errc::bad_request, "to must be milliseconds since the epoch"}));
+    return;
+  }
+  auto from = ms_param(req.query, "from", std::max<core::time_ms>(0, *to - history_default_range_ms));
+  if (!from) {
+    respond(error_response({errc::bad_request, "from must be milliseconds since the epoch"}));
+    return;
+  }
+  if (*from >= *to) {
+    respond(error_response({errc::bad_request, "from must be before to"}));
+    return;
+  }
+  auto detail_text = query_param(req.query, "detail").value_or("raw");
+  auto detail = storage::history_detail_from_string(detail_text);
+  if (!detail) {
+    respond(error_response({errc::bad_request, "detail must be raw or minute"}));
+    return;
+  }
+  if (!history_of) {
+    respond(error_response({errc::unavailable, "location history is off on this node"}));
+    return;
+  }
+  history_of(actors::history_query{rider, *from, *to, *detail},
+             [respond, rider, d = *detail, m = metrics](actors::history_reply r) {
+               if (r.error.code != errc::none) {
+                 m->error(r.error.code);
+                 respond(error_response(r.error));
+                 return;
+               }
+               respond(json_response(200, history_json(rider, d, r)));
+             });
 }
 
 void rest_handler::impl::dispatch(gateway::http_request& req, gateway::responder respond) {
@@ -293,6 +371,16 @@ void rest_handler::impl::dispatch(gateway::http_request& req, gateway::responder
     });
     return;
   }
+  if (auto rider = tail(p, "/v1/riders/", "/history"); rider && m == "GET") {
+    if (bad_id(rider))
+      return;
+    if (who->role != msg::role::admin) {
+      respond(error_response({errc::forbidden, "admin only"}));
+      return;
+    }
+    history(req, *rider, respond);
+    return;
+  }
   if (auto cell = tail(p, "/v1/regions/", "/stats"); cell && m == "GET") {
     if (bad_id(cell))
       return;
@@ -314,10 +402,12 @@ void rest_handler::impl::dispatch(gateway::http_request& req, gateway::responder
 
 rest_handler::rest_handler(std::string secret, const core::clock& clock,
                            caf::actor gateway_actor, std::shared_ptr<node_metrics> metrics,
-                           metrics_source metrics_text, rest_limits_config limits)
+                           metrics_source metrics_text, rest_limits_config limits,
+                           history_source history)
     : impl_(std::make_shared<impl>(impl{std::move(secret), clock, std::move(gateway_actor),
                                         std::move(metrics), std::move(metrics_text),
-                                        std::make_unique<rest_limiter>(limits, clock)})) {}
+                                        std::make_unique<rest_limiter>(limits, clock),
+                                        std::move(history)})) {}
 
 std::uint64_t rest_handler::rate_limited_total() const {
   return impl_->limiter->limited_total();
