@@ -4,6 +4,7 @@
 /// the process's standard streams, and returns the process exit code.
 
 #include <iosfwd>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -20,6 +21,12 @@ int run_h3_command(const args_t& args, std::istream& in, std::ostream& out,
 int run_token_command(const args_t& args, std::istream& in, std::ostream& out,
                       std::ostream& err);
 
+/// The cluster secret from `--secret` or `--secret-file` (trailing
+/// whitespace dropped); nullopt with the reason in `why` otherwise.
+std::optional<std::string> read_secret(const std::optional<std::string>& secret,
+                                       const std::optional<std::string>& secret_file,
+                                       std::string& why);
+
 /// `courier-ctl cluster status [--cluster URL] [--json]` and
 /// `courier-ctl cluster owner KIND KEY [--cluster URL]`: the membership view
 /// in Redis and the owner of an entity under placement.
@@ -34,6 +41,12 @@ int run_drain_command(const args_t& args, std::istream& in, std::ostream& out,
 /// `courier-ctl metrics [--node http://HOST:PORT] [--match PREFIX]...`: the
 /// node's /metrics, or only the families whose names start with a PREFIX.
 int run_metrics_command(const args_t& args, std::istream& in, std::ostream& out,
+                        std::ostream& err);
+
+/// `courier-ctl history RIDER [--from MS] [--to MS] [--detail raw|minute]
+/// [--node URL] [--token T | --secret S | --secret-file P] [--json]`: a
+/// rider's location history from a node's REST call.
+int run_history_command(const args_t& args, std::istream& in, std::ostream& out,
                         std::ostream& err);
 
 } // namespace courier::tools

@@ -15,6 +15,8 @@ int usage(std::ostream& os, int code) {
         "  drain NODE        hand NODE's entities off and wait until it leaves\n"
         "                    ([--cluster URL] [--wait-s S])\n"
         "  metrics           a node's /metrics ([--node http://HOST:PORT] [--match PREFIX])\n"
+        "  history RIDER     a rider's location history from a node ([--from MS] [--to MS]\n"
+        "                    [--detail raw|minute] [--node URL] --token T | --secret S)\n"
         "--cluster defaults to redis://127.0.0.1:6379; COMMAND --help for details\n";
   return code;
 }
@@ -38,6 +40,8 @@ int main(int argc, char** argv) {
     return run_drain_command(args, std::cin, std::cout, std::cerr);
   if (cmd == "metrics")
     return run_metrics_command(args, std::cin, std::cout, std::cerr);
+  if (cmd == "history")
+    return run_history_command(args, std::cin, std::cout, std::cerr);
   std::cerr << "courier-ctl: unknown command '" << cmd << "'\n";
   return usage(std::cerr, 2);
 }

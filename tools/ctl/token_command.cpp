@@ -70,34 +70,6 @@ std::string parse(const args_t& args, token_args& out) {
   return "";
 }
 
-/// The secret from --secret or --secret-file (trailing whitespace dropped,
-/// so `echo secret > file` works); the error text in `why` otherwise.
-std::optional<std::string> load_secret(const token_args& a, std::string& why) {
-  if (a.secret && a.secret_file) {
-    why = "give either --secret or --secret-file, not both";
-    return std::nullopt;
-  }
-  std::string secret;
-  if (a.secret) {
-    secret = *a.secret;
-  } else if (a.secret_file) {
-    auto read = auth::read_secret_file(*a.secret_file);
-    if (!read) {
-      why = "--secret-file: " + read.err().message;
-      return std::nullopt;
-    }
-    secret = std::move(*read);
-  } else {
-    why = "missing --secret or --secret-file";
-    return std::nullopt;
-  }
-  if (secret.empty()) {
-    why = "the secret is empty";
-    return std::nullopt;
-  }
-  return secret;
-}
-
 /// Validated claims, or the error text in `why`.
 std::optional<auth::token_claims> make_claims(const token_args& a, core::time_ms now,
                                               std::string& why) {
@@ -135,6 +107,34 @@ std::optional<auth::token_claims> make_claims(const token_args& a, core::time_ms
 
 } // namespace
 
+std::optional<std::string> read_secret(const std::optional<std::string>& secret,
+                                       const std::optional<std::string>& secret_file,
+                                       std::string& why) {
+  if (secret && secret_file) {
+    why = "give either --secret or --secret-file, not both";
+    return std::nullopt;
+  }
+  std::string text;
+  if (secret) {
+    text = *secret;
+  } else if (secret_file) {
+    auto read = auth::read_secret_file(*secret_file); // as the node reads it
+    if (!read) {
+      why = "--secret-file: " + read.err().message;
+      return std::nullopt;
+    }
+    text = std::move(*read);
+  } else {
+    why = "missing --secret or --secret-file";
+    return std::nullopt;
+  }
+  if (text.empty()) {
+    why = "the secret is empty";
+    return std::nullopt;
+  }
+  return text;
+}
+
 int run_token_command(const args_t& args, std::istream&, std::ostream& out,
                       std::ostream& err) {
   token_args a;
@@ -149,7 +149,7 @@ int run_token_command(const args_t& args, std::istream&, std::ostream& out,
   }
   std::string why;
   auto claims = make_claims(a, core::system_clock{}.now_ms(), why);
-  auto secret = claims ? load_secret(a, why) : std::nullopt;
+  auto secret = claims ? read_secret(a.secret, a.secret_file, why) : std::nullopt;
   if (!claims || !secret) {
     err << "courier-ctl token: " << why << "\n";
     token_usage(err);
