@@ -40,7 +40,7 @@ core::result<core::unit_t> validate(const history_limits& l) {
     return bad("history: run_samples_max in 1..65535");
   if (l.riders_max == 0 || l.buffer_samples_max == 0 || l.query_samples_max == 0 ||
       l.segment_riders_max == 0 || l.open_segments_max == 0 || l.hour_runs_max == 0 ||
-      l.redis_keys_per_call_max == 0)
+      l.redis_keys_per_call_max == 0 || l.compact_riders_per_call == 0)
     return bad("history: every count bound must be positive");
   return core::unit;
 }
@@ -59,6 +59,7 @@ history_stats& history_stats::operator+=(const history_stats& o) {
   torn_records += o.torn_records;
   torn_bytes += o.torn_bytes;
   index_rebuilds += o.index_rebuilds;
+  compactions += o.compactions;
   queries += o.queries;
   query_errors += o.query_errors;
   query_us_max = query_us_max > o.query_us_max ? query_us_max : o.query_us_max;

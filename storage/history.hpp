@@ -128,6 +128,9 @@ struct history_limits {
   std::uint64_t disk_bytes_max = std::uint64_t{64} << 30;
   /// Runs read for one rider in one hour (a corrupt chain cannot loop).
   std::size_t hour_runs_max = 8192;
+  /// Riders a sealed file segment's compaction rewrites per maintain() call
+  /// (once a second): bounds how long one call blocks the history actor.
+  std::size_t compact_riders_per_call = 256;
   /// Keys written by one Redis script call.
   std::size_t redis_keys_per_call_max = 256;
 
@@ -183,6 +186,7 @@ struct history_stats {
   std::uint64_t torn_records = 0;    ///< torn or corrupt records skipped on open or read
   std::uint64_t torn_bytes = 0;      ///< bytes cut from segment tails on open
   std::uint64_t index_rebuilds = 0;  ///< segments indexed again from their records
+  std::uint64_t compactions = 0;     ///< sealed segments rewritten one run per rider
   std::uint64_t queries = 0;
   std::uint64_t query_errors = 0;
   std::uint64_t query_us_max = 0;

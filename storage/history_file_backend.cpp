@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <limits>
 #include <set>
 
 namespace courier::storage {
@@ -75,6 +76,7 @@ history_file_backend::history_file_backend(std::string dir, history_limits limit
     : dir_(std::move(dir)), limits_(limits) {}
 
 history_file_backend::~history_file_backend() {
+  abort_compaction(0);
   for (auto& [key, seg] : segments_)
     if (seg.fd >= 0)
       ::close(seg.fd);
@@ -115,7 +117,7 @@ core::result<core::unit_t> history_file_backend::load() {
       segs.insert(key);
     } else if (ext == ".seg.idx") {
       indexes.insert(key);
-    } else if (ext == ".seg.idx.tmp") { // a seal that did not finish
+    } else if (ext == ".seg.idx.tmp" || ext == ".seg.compact") { // a seal or compaction cut short
       std::error_code ignored;
       std::filesystem::remove(it->path(), ignored);
     }
@@ -159,6 +161,7 @@ void history_file_backend::load_segment(segment_key key, const std::string& path
     if (good) {
       ::close(fd);
       seg.sealed = true;
+      seg.compacted = header.compacted;
       seg.samples = header.samples;
       seg.index_bytes = file_size_of(idx_path);
       segments_.emplace(key, std::move(seg));
@@ -395,8 +398,8 @@ void history_file_backend::read_hour(segment_key key, const segment& seg,
   if (!seg.sealed) {
     auto h = seg.heads.find(rider_id);
     if (h != seg.heads.end())
-      follow_chain(seg.fd, path, seg.bytes, h->second.offset, key, rider_id, from_ms, to_ms,
-                   out);
+      (void)follow_chain(seg.fd, path, seg.bytes, h->second.offset, key, rider_id, from_ms,
+                         to_ms, out);
     return;
   }
   const auto idx_path = path + ".idx";
@@ -405,7 +408,7 @@ void history_file_backend::read_hour(segment_key key, const segment& seg,
   char hb[history_index_header_bytes];
   history_index_header header;
   if (ifd < 0 || fd < 0 || !pread_all(ifd, hb, sizeof hb, 0, idx_path).ok() ||
-      !decode_history_index_header(hb, header)) {
+      !decode_history_index_header(hb, header) || header.segment_bytes != seg.bytes) {
     stats_.torn_records += 1; // deleted or damaged under us: this hour is skipped
   } else {
     const auto hash = history_rider_hash(rider_id);
@@ -436,7 +439,7 @@ void history_file_backend::read_hour(segment_key key, const segment& seg,
     // Equal hashes (collisions) are told apart by the rider id of the run.
     for (auto i = lo; i < header.entries && entry_at(i, e) && e.hash == hash; ++i)
       if (follow_chain(fd, path, header.segment_bytes, e.head, key, rider_id, from_ms, to_ms,
-                       out))
+                       out) == chain::read)
         break;
   }
   if (ifd >= 0)
@@ -445,24 +448,23 @@ void history_file_backend::read_hour(segment_key key, const segment& seg,
     ::close(fd);
 }
 
-bool history_file_backend::follow_chain(int fd, const std::string& path,
-                                        std::uint64_t file_bytes, std::uint64_t chain_head,
-                                        segment_key key, const std::string& rider_id,
-                                        core::time_ms from_ms, core::time_ms to_ms,
-                                        std::vector<history_sample>& out) {
+history_file_backend::chain history_file_backend::follow_chain(
+    int fd, const std::string& path, std::uint64_t file_bytes, std::uint64_t chain_head,
+    segment_key key, const std::string& rider_id, core::time_ms from_ms, core::time_ms to_ms,
+    std::vector<history_sample>& out, std::string* seen) {
   const core::time_ms hour_start = key.second * history_hour_ms;
   std::string buf;
   std::uint64_t offset = chain_head;
   for (std::size_t runs = 0; offset != history_no_run; ++runs) {
     if (runs >= limits_.hour_runs_max || offset + history_run_header_bytes > file_bytes) {
       stats_.torn_records += 1;
-      return true;
+      return chain::read;
     }
     buf.resize(static_cast<std::size_t>(std::min<std::uint64_t>(run_read_bytes,
                                                                 file_bytes - offset)));
     if (!pread_all(fd, buf.data(), buf.size(), offset, path).ok()) {
       stats_.torn_records += 1;
-      return true;
+      return chain::read;
     }
     const auto whole = history_run_bytes(buf.data());
     if (whole > buf.size() && offset + whole <= file_bytes) {
@@ -470,7 +472,7 @@ bool history_file_backend::follow_chain(int fd, const std::string& path,
       buf.resize(whole);
       if (!pread_all(fd, buf.data() + have, whole - have, offset + have, path).ok()) {
         stats_.torn_records += 1;
-        return true;
+        return chain::read;
       }
     }
     auto run = decode_history_run(buf);
@@ -478,13 +480,15 @@ bool history_file_backend::follow_chain(int fd, const std::string& path,
         run.detail != static_cast<history_detail>(key.first) ||
         (run.prev != history_no_run && run.prev >= offset)) {
       stats_.torn_records += 1;
-      return true;
+      return chain::read;
     }
-    if (run.rider_id != rider_id) {
+    if (runs == 0 && rider_id.empty() && seen != nullptr) {
+      *seen = std::string{run.rider_id};
+    } else if (run.rider_id != (rider_id.empty() && seen != nullptr ? *seen : rider_id)) {
       if (runs == 0)
-        return false; // another rider's chain: a hash collision in the index
+        return chain::other_rider; // a hash collision in the index
       stats_.torn_records += 1;
-      return true;
+      return chain::read;
     }
     for (std::size_t i = 0; i < run.count; ++i) {
       history_sample s;
@@ -498,7 +502,7 @@ bool history_file_backend::follow_chain(int fd, const std::string& path,
     }
     offset = run.prev;
   }
-  return true;
+  return chain::read;
 }
 
 void history_file_backend::maintain(core::time_ms now_ms) {
@@ -506,6 +510,8 @@ void history_file_backend::maintain(core::time_ms now_ms) {
     auto d = static_cast<history_detail>(it->first.first);
     const core::time_ms hour_end = (it->first.second + 1) * history_hour_ms;
     if (hour_end <= now_ms - limits_.retention(d).count()) {
+      if (compaction_ && compaction_->key == it->first)
+        abort_compaction(0);
       remove_segment(it->first, it->second);
       it = segments_.erase(it);
       continue;
@@ -516,45 +522,68 @@ void history_file_backend::maintain(core::time_ms now_ms) {
       seg.seal_retry_ms = now_ms + 60'000; // a failing disk is not hammered every second
     ++it;
   }
+  compact_step(now_ms);
 }
 
-bool history_file_backend::seal(segment_key key, segment& seg) {
-  const auto path = segment_path(static_cast<history_detail>(key.first), key.second);
-  const auto tmp = path + ".idx.tmp";
-  std::vector<history_index_entry> entries;
-  entries.reserve(seg.heads.size());
-  for (auto& [rider, h] : seg.heads)
-    entries.push_back(history_index_entry{history_rider_hash(rider), h.samples, h.offset});
+bool history_file_backend::write_index(const std::string& path, history_index_header header,
+                                       std::vector<history_index_entry>& entries) {
   std::sort(entries.begin(), entries.end(), [](const auto& a, const auto& b) {
     return a.hash != b.hash ? a.hash < b.hash : a.head < b.head;
   });
+  header.entries = static_cast<std::uint32_t>(entries.size());
   std::string idx;
   idx.reserve(history_index_header_bytes + entries.size() * history_index_entry_bytes);
-  encode_history_index_header(
-      idx, history_index_header{seg.bytes, seg.samples,
-                                static_cast<std::uint32_t>(entries.size())});
+  encode_history_index_header(idx, header);
   for (auto& e : entries)
     encode_history_index_entry(idx, e);
-  // The segment is durable before an index says it is sealed.
-  bool ok = ::fdatasync(seg.fd) == 0;
-  int ifd = ok ? ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644) : -1;
+  const auto tmp = path + ".idx.tmp";
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   std::uint64_t written = 0;
-  ok = ifd >= 0 && write_all(ifd, idx, {}, written, tmp).ok() && ::fdatasync(ifd) == 0;
-  if (ifd >= 0)
-    ::close(ifd);
-  ok = ok && ::rename(tmp.c_str(), (path + ".idx").c_str()) == 0;
+  bool ok = fd >= 0 && write_all(fd, idx, {}, written, tmp).ok() && ::fdatasync(fd) == 0;
+  if (fd >= 0)
+    ::close(fd);
   if (!ok) {
-    std::fprintf(stderr, "courier-node: history: cannot seal %s: %s (retried)\n",
-                 path.c_str(), std::strerror(errno));
+    std::fprintf(stderr, "courier-node: history: cannot write %s: %s\n", tmp.c_str(),
+                 std::strerror(errno));
+    std::remove(tmp.c_str());
+    stats_.write_failures += 1;
+  }
+  return ok;
+}
+
+bool history_file_backend::install_index(const std::string& path) {
+  const auto tmp = path + ".idx.tmp";
+  if (::rename(tmp.c_str(), (path + ".idx").c_str()) != 0) {
+    std::fprintf(stderr, "courier-node: history: cannot rename %s: %s\n", tmp.c_str(),
+                 std::strerror(errno));
     std::remove(tmp.c_str());
     stats_.write_failures += 1;
     return false;
   }
   fsync_dir(dir_);
+  return true;
+}
+
+bool history_file_backend::seal(segment_key key, segment& seg) {
+  const auto path = segment_path(static_cast<history_detail>(key.first), key.second);
+  std::vector<history_index_entry> entries;
+  entries.reserve(seg.heads.size());
+  for (auto& [rider, h] : seg.heads)
+    entries.push_back(history_index_entry{history_rider_hash(rider), h.samples, h.offset});
+  // The segment is durable before an index says it is sealed.
+  if (::fdatasync(seg.fd) != 0) {
+    std::fprintf(stderr, "courier-node: history: cannot fdatasync %s: %s (retried)\n",
+                 path.c_str(), std::strerror(errno));
+    stats_.write_failures += 1;
+    return false;
+  }
+  if (!write_index(path, history_index_header{seg.bytes, seg.samples, 0, false}, entries) ||
+      !install_index(path))
+    return false;
   ::close(seg.fd);
   seg.fd = -1;
   seg.sealed = true;
-  seg.index_bytes = idx.size();
+  seg.index_bytes = history_index_header_bytes + entries.size() * history_index_entry_bytes;
   std::unordered_map<std::string, head>{}.swap(seg.heads);
   return true;
 }
@@ -582,6 +611,171 @@ history_stats history_file_backend::stats() const {
   s.bytes = bytes_total();
   s.segments = segments_.size();
   return s;
+}
+
+void history_file_backend::compact_step(core::time_ms now_ms) {
+  if (!compaction_) {
+    for (auto& [key, seg] : segments_)
+      if (seg.sealed && !seg.compacted && seg.seal_retry_ms <= now_ms) {
+        if (!start_compaction(key, seg))
+          seg.seal_retry_ms = now_ms + 60'000;
+        break;
+      }
+    if (!compaction_)
+      return;
+  }
+  auto& c = *compaction_;
+  for (std::size_t n = 0; n < limits_.compact_riders_per_call && c.next < c.todo.size(); ++n)
+    if (!compact_rider(c.todo[c.next++])) {
+      abort_compaction(now_ms);
+      return;
+    }
+  if (c.next == c.todo.size())
+    finish_compaction(now_ms);
+}
+
+bool history_file_backend::start_compaction(segment_key key, const segment& seg) {
+  const auto path = segment_path(static_cast<history_detail>(key.first), key.second);
+  auto c = std::make_unique<compaction>();
+  c->key = key;
+  compaction_ = std::move(c);
+  auto& cc = *compaction_;
+  int ifd = ::open((path + ".idx").c_str(), O_RDONLY | O_CLOEXEC);
+  cc.old_fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  cc.fd = ::open((path + ".compact").c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  char hb[history_index_header_bytes];
+  history_index_header header;
+  bool ok = ifd >= 0 && cc.old_fd >= 0 && cc.fd >= 0 &&
+            pread_all(ifd, hb, sizeof hb, 0, path + ".idx").ok() &&
+            decode_history_index_header(hb, header) && header.segment_bytes == seg.bytes &&
+            header.entries <= limits_.segment_riders_max;
+  std::string entries;
+  if (ok) {
+    entries.resize(std::size_t{header.entries} * history_index_entry_bytes);
+    ok = entries.empty() ||
+         pread_all(ifd, entries.data(), entries.size(), history_index_header_bytes, path + ".idx")
+             .ok();
+  }
+  if (ifd >= 0)
+    ::close(ifd);
+  if (!ok) {
+    abort_compaction(0);
+    return false;
+  }
+  cc.old_bytes = header.segment_bytes;
+  cc.todo.reserve(header.entries);
+  for (std::size_t i = 0; i < header.entries; ++i)
+    cc.todo.push_back(decode_history_index_entry(entries.data() + i * history_index_entry_bytes));
+  return true;
+}
+
+bool history_file_backend::compact_rider(const history_index_entry& e) {
+  auto& c = *compaction_;
+  const auto path = segment_path(static_cast<history_detail>(c.key.first), c.key.second);
+  std::vector<history_sample> samples;
+  std::string rider;
+  (void)follow_chain(c.old_fd, path, c.old_bytes, e.head, c.key, "",
+                     std::numeric_limits<core::time_ms>::min(),
+                     std::numeric_limits<core::time_ms>::max(), samples, &rider);
+  if (samples.empty())
+    return true; // a damaged chain: counted where it was read
+  std::stable_sort(samples.begin(), samples.end(),
+                   [](const history_sample& a, const history_sample& b) {
+                     return a.at_ms < b.at_ms;
+                   });
+  std::string buf;
+  std::uint64_t prev = history_no_run;
+  for (std::size_t i = 0; i < samples.size(); i += limits_.run_samples_max) {
+    const auto count = std::min(limits_.run_samples_max, samples.size() - i);
+    const auto at = c.bytes + buf.size();
+    encode_history_run(buf, rider, static_cast<history_detail>(c.key.first), prev,
+                       samples.data() + i, count);
+    prev = at;
+  }
+  std::uint64_t written = 0;
+  if (!write_all(c.fd, buf, write_, written, path + ".compact").ok())
+    return false;
+  c.bytes += buf.size();
+  c.samples += samples.size();
+  c.done.push_back(history_index_entry{history_rider_hash(rider),
+                                       static_cast<std::uint32_t>(samples.size()), prev});
+  return true;
+}
+
+void history_file_backend::finish_compaction(core::time_ms now_ms) {
+  // Take what the compaction produced; its files are closed below.
+  const auto key = compaction_->key;
+  const auto bytes = compaction_->bytes;
+  const auto old_bytes = compaction_->old_bytes;
+  const auto samples = compaction_->samples;
+  auto done = std::move(compaction_->done);
+  auto unchanged = std::move(compaction_->todo);
+  const bool synced = ::fdatasync(compaction_->fd) == 0;
+  close_compaction(); // the .compact stays, to be renamed below
+  auto it = segments_.find(key);
+  COURIER_ASSERT(it != segments_.end()); // pruning aborts a compaction first
+  auto& seg = it->second;
+  const auto path = segment_path(static_cast<history_detail>(key.first), key.second);
+  COURIER_ASSERT(bytes <= old_bytes); // merging runs only drops headers
+  bool ok = false;
+  if (bytes == old_bytes) {
+    // Nothing to gain: only the index is flagged, so a segment and an index
+    // of different generations never match in size across a crash.
+    std::remove((path + ".compact").c_str());
+    ok = write_index(path, history_index_header{seg.bytes, seg.samples, 0, true}, unchanged) &&
+         install_index(path);
+  } else {
+    ok = synced && write_index(path, history_index_header{bytes, samples, 0, true}, done);
+    const bool renamed = ok && ::rename((path + ".compact").c_str(), path.c_str()) == 0;
+    if (!renamed)
+      std::remove((path + ".compact").c_str());
+    ok = renamed && install_index(path);
+    if (renamed && !ok) {
+      // The new segment is in place but not its index: index it again from
+      // its records, as open would.
+      std::remove((path + ".idx").c_str());
+      segments_.erase(it);
+      load_segment(key, path, false);
+      stats_.index_rebuilds += 1;
+      return;
+    }
+    if (ok) {
+      seg.bytes = bytes;
+      seg.samples = samples;
+      seg.index_bytes = history_index_header_bytes + done.size() * history_index_entry_bytes;
+    }
+  }
+  if (!ok) {
+    stats_.write_failures += 1;
+    seg.seal_retry_ms = now_ms + 60'000;
+    return;
+  }
+  seg.compacted = true;
+  stats_.compactions += 1;
+}
+
+void history_file_backend::close_compaction() {
+  if (!compaction_)
+    return;
+  if (compaction_->old_fd >= 0)
+    ::close(compaction_->old_fd);
+  if (compaction_->fd >= 0)
+    ::close(compaction_->fd);
+  compaction_.reset();
+}
+
+void history_file_backend::abort_compaction(core::time_ms now_ms) {
+  if (!compaction_)
+    return;
+  const auto key = compaction_->key;
+  close_compaction();
+  std::remove((segment_path(static_cast<history_detail>(key.first), key.second) + ".compact")
+                  .c_str());
+  if (now_ms != 0) {
+    stats_.write_failures += 1;
+    if (auto it = segments_.find(key); it != segments_.end())
+      it->second.seal_retry_ms = now_ms + 60'000;
+  }
 }
 
 } // namespace courier::storage

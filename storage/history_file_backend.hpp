@@ -14,8 +14,17 @@
 /// its segment is fdatasynced and sealed: `<name>.idx` (written to
 /// `.idx.tmp`, fdatasynced, renamed) maps each rider's hash to its chain
 /// head, binary-searched by queries with a few small reads; later samples
-/// for that hour are dropped as late. A segment goes whole when its hour
-/// leaves the retention window (raw 24 h, minute 7 d).
+/// for that hour are dropped as late. Then, a few hundred riders per
+/// maintain() call (compact_riders_per_call), a sealed segment is compacted:
+/// rewritten rider by rider with each rider's samples in one run (split at
+/// run_samples_max), so a rider's hour is one read instead of one per flush
+/// (120 at 30 s), which is what a query on a cold page cache pays for. The
+/// compacted file (`.seg.compact`) and its index replace the old ones by
+/// rename; their sizes always differ (merging only removes run headers; a
+/// compaction that saves nothing only flags the index), so a crash between
+/// the two renames leaves an index that does not match its segment, which
+/// open rebuilds. A segment goes whole when its hour leaves the retention
+/// window (raw 24 h, minute 7 d).
 ///
 /// Crashes: no fsync per append (history is best-effort). Open indexes
 /// every unsealed segment by scanning it once (only the last hour or two)
@@ -26,6 +35,7 @@
 /// a node from starting.
 
 #include "storage/history.hpp"
+#include "storage/history_format.hpp"
 #include "storage/posix_io.hpp"
 
 #include <map>
@@ -69,12 +79,27 @@ private:
     std::uint64_t samples = 0;
     std::uint64_t index_bytes = 0;
     bool sealed = false;
+    bool compacted = false;
     bool broken = false;           ///< a failed append could not be undone: no more writes
-    core::time_ms seal_retry_ms = 0;
+    core::time_ms seal_retry_ms = 0; ///< also when a failed compaction may run again
     int fd = -1;                   ///< open while unsealed
     std::unordered_map<std::string, head> heads; ///< unsealed only
   };
   using segment_key = std::pair<std::uint8_t, std::int64_t>; // detail, hour
+  /// A compaction in progress (at most one).
+  struct compaction {
+    segment_key key;
+    int old_fd = -1;
+    int fd = -1; ///< the `.seg.compact` being written
+    std::uint64_t old_bytes = 0;
+    std::vector<history_index_entry> todo; ///< the sealed index's entries
+    std::size_t next = 0;
+    std::vector<history_index_entry> done;
+    std::uint64_t bytes = 0;
+    std::uint64_t samples = 0;
+  };
+  /// What following a chain found.
+  enum class chain { read, other_rider };
 
   history_file_backend(std::string dir, history_limits limits);
   core::result<core::unit_t> load();
@@ -89,12 +114,29 @@ private:
   void read_hour(segment_key key, const segment& seg, const std::string& rider_id,
                  core::time_ms from_ms, core::time_ms to_ms,
                  std::vector<history_sample>& out);
-  /// Follows one chain; false if its first run is another rider's (an
-  /// index hash collision), true otherwise.
-  bool follow_chain(int fd, const std::string& path, std::uint64_t file_bytes,
-                    std::uint64_t head, segment_key key, const std::string& rider_id,
-                    core::time_ms from_ms, core::time_ms to_ms,
-                    std::vector<history_sample>& out);
+  /// Follows one chain, adding its samples in [from, to) to `out` (newest
+  /// run first). With an empty `rider_id` any rider's chain is followed and
+  /// its id stored in `*seen`; otherwise a first run of another rider (an
+  /// index hash collision) is `other_rider`. Damage ends the chain, counted.
+  chain follow_chain(int fd, const std::string& path, std::uint64_t file_bytes,
+                     std::uint64_t chain_head, segment_key key, const std::string& rider_id,
+                     core::time_ms from_ms, core::time_ms to_ms,
+                     std::vector<history_sample>& out, std::string* seen = nullptr);
+  /// Writes `<segment>.idx.tmp` for these entries (sorted here), synced.
+  bool write_index(const std::string& path, history_index_header header,
+                   std::vector<history_index_entry>& entries);
+  /// Renames `<segment>.idx.tmp` over the index and syncs the directory.
+  bool install_index(const std::string& path);
+  void compact_step(core::time_ms now_ms);
+  bool start_compaction(segment_key key, const segment& seg);
+  /// Rewrites one rider's chain into the compacted file; false on a write error.
+  bool compact_rider(const history_index_entry& e);
+  void finish_compaction(core::time_ms now_ms);
+  /// Closes the compaction's files and forgets it.
+  void close_compaction();
+  /// Drops the compaction in progress and its file; a failure (now_ms != 0)
+  /// is counted and retried a minute later.
+  void abort_compaction(core::time_ms now_ms);
   std::uint64_t bytes_total() const;
   std::size_t unsealed(history_detail d) const;
   void drop(history_detail d, history_drop why, std::uint64_t samples);
@@ -103,6 +145,7 @@ private:
   history_limits limits_;
   write_fn write_;
   std::map<segment_key, segment> segments_;
+  std::unique_ptr<compaction> compaction_;
   history_stats stats_; ///< counters; gauges are computed in stats()
 };
 

@@ -135,6 +135,7 @@ void encode_history_index_header(std::string& out, const history_index_header& h
   put_le(b + 8, h.segment_bytes, 8);
   put_le(b + 16, h.samples, 8);
   put_le(b + 24, h.entries, 4);
+  put_le(b + 28, h.compacted ? 1 : 0, 4);
   put_le(b + 4, crc32c(b + 8, sizeof b - 8), 4);
   out.append(b, sizeof b);
 }
@@ -142,8 +143,9 @@ void encode_history_index_header(std::string& out, const history_index_header& h
 bool decode_history_index_header(const char* at, history_index_header& out) noexcept {
   if (get_le(at, 4) != history_index_magic ||
       get_le(at + 4, 4) != crc32c(at + 8, history_index_header_bytes - 8) ||
-      get_le(at + 28, 4) != 0)
+      get_le(at + 28, 4) > 1)
     return false;
+  out.compacted = get_le(at + 28, 4) == 1;
   out.segment_bytes = get_le(at + 8, 8);
   out.samples = get_le(at + 16, 8);
   out.entries = static_cast<std::uint32_t>(get_le(at + 24, 4));

@@ -33,7 +33,8 @@
 ///     8    8  the segment's size in bytes when indexed
 ///    16    8  samples in the segment
 ///    24    4  entries
-///    28    4  reserved, 0
+///    28    4  flags: 1 = compacted (each rider's samples are one chain of
+///             runs in time order, written rider by rider)
 ///   entry: hash (u32, CRC32C of the rider id), samples (u32), head (u64: the
 ///   offset of the rider's last run)
 ///
@@ -97,6 +98,7 @@ struct history_index_header {
   std::uint64_t segment_bytes = 0;
   std::uint64_t samples = 0;
   std::uint32_t entries = 0;
+  bool compacted = false;
 };
 struct history_index_entry {
   std::uint32_t hash = 0;

@@ -392,6 +392,108 @@ TEST_CASE("history_ram_stays_bounded_while_an_hour_of_2000_riders_goes_to_disk")
   CHECK(page.samples.size() == 720);
 }
 
+TEST_CASE("history_compacts_a_sealed_hour_to_one_run_per_rider_a_few_riders_per_call") {
+  temp_dir dir;
+  history_limits lim;
+  lim.compact_riders_per_call = 2;
+  auto w = open_writer(dir.path(), lim);
+  for (core::time_ms t = t0; t < t0 + hour_ms; t += 5000) { // 5 riders, flushed every 30 s
+    for (int r = 0; r < 5; ++r)
+      w->add(history_point{"r-" + std::to_string(r), 37.0 + r, 127.0, t}, t);
+    w->tick(t);
+  }
+  w->close(t0 + hour_ms);
+  const auto seg = dir.file("raw-" + std::to_string(history_hour_of(t0)) + ".seg");
+  const core::time_ms now = t0 + hour_ms + 11 * 60'000;
+  auto before = std::filesystem::file_size(seg);
+  w->tick(now); // seals, starts the compaction, rewrites 2 riders
+  CHECK(w->stats().compactions == 0);
+  CHECK(exists(seg + ".compact"));
+  auto during = query(*w, "r-3", history_detail::raw, t0, t0 + hour_ms, now);
+  CHECK(during.samples.size() == 720); // read from the sealed files meanwhile
+  w->tick(now + 1000);
+  w->tick(now + 2000); // 2 + 2 + 1 riders: the raw segment is done
+  CHECK(w->stats().compactions == 1);
+  for (int i = 3; i < 6; ++i)
+    w->tick(now + i * 1000); // then the minute segment
+  auto s = w->stats();
+  CHECK(s.compactions == 2);
+  CHECK_FALSE(exists(seg + ".compact"));
+  auto after = std::filesystem::file_size(seg);
+  MESSAGE("raw segment " << before << " -> " << after << " bytes");
+  // 120 runs of 6 samples per rider -> 1 run of 720: the headers are gone.
+  CHECK(after == 5 * (history_run_header_bytes + 3 + 720 * history_sample_bytes));
+  CHECK(s.bytes < before + 2000);
+  for (int r = 0; r < 5; ++r) {
+    auto id = "r-" + std::to_string(r);
+    auto page = query(*w, id, history_detail::raw, t0, t0 + hour_ms, now);
+    REQUIRE(page.samples.size() == 720);
+    CHECK(page.samples.front().at_ms == t0);
+    CHECK(page.samples.back().at_ms == t0 + hour_ms - 5000);
+    CHECK(page.samples[7].lat == doctest::Approx(37.0 + r));
+    CHECK(query(*w, id, history_detail::minute, t0, t0 + hour_ms, now).samples.size() == 60);
+  }
+  auto reopened = open_writer(dir.path(), lim);
+  CHECK(reopened->stats().index_rebuilds == 0);
+  CHECK(query(*reopened, "r-4", history_detail::raw, t0, t0 + hour_ms, now).samples.size() == 720);
+}
+
+TEST_CASE("history_survives_a_crash_in_the_middle_of_a_compaction") {
+  temp_dir dir;
+  history_limits lim;
+  lim.compact_riders_per_call = 1;
+  const auto seg = dir.file("raw-" + std::to_string(history_hour_of(t0)) + ".seg");
+  const core::time_ms now = t0 + hour_ms + 11 * 60'000;
+  std::string old_index;
+  {
+    auto w = open_writer(dir.path(), lim);
+    for (core::time_ms t = t0; t < t0 + 10 * 60'000; t += 5000) {
+      for (int r = 0; r < 3; ++r)
+        w->add(history_point{"r-" + std::to_string(r), 1.0, 2.0, t}, t);
+      w->tick(t);
+    }
+    w->close(t0 + 10 * 60'000);
+    w->tick(now); // sealed; compaction started (1 of 3 riders)
+    REQUIRE(exists(seg + ".compact"));
+    std::ifstream in{seg + ".idx", std::ios::binary};
+    old_index.assign(std::istreambuf_iterator<char>{in}, {});
+    w->tick(now + 1000);
+    w->tick(now + 2000);
+    REQUIRE(w->stats().compactions >= 1);
+  }
+  SUBCASE("cut before the rename: the leftover is removed") {
+    std::ofstream{seg + ".compact"} << "partial";
+    auto w = open_writer(dir.path(), lim);
+    CHECK_FALSE(exists(seg + ".compact"));
+    CHECK(query(*w, "r-2", history_detail::raw, t0, now, now).samples.size() == 120);
+  }
+  SUBCASE("cut between the renames: the old index does not fit the new segment") {
+    std::ofstream{seg + ".idx", std::ios::binary | std::ios::trunc} << old_index;
+    auto w = open_writer(dir.path(), lim);
+    CHECK(w->stats().index_rebuilds == 1);
+    for (int r = 0; r < 3; ++r)
+      CHECK(query(*w, "r-" + std::to_string(r), history_detail::raw, t0, now, now)
+                .samples.size() == 120);
+  }
+}
+
+TEST_CASE("history_prunes_a_segment_while_it_is_being_compacted") {
+  temp_dir dir;
+  history_limits lim;
+  lim.compact_riders_per_call = 1;
+  auto w = open_writer(dir.path(), lim);
+  for (int r = 0; r < 4; ++r)
+    feed(*w, "r-" + std::to_string(r), t0, 60);
+  w->close(t0 + 60'000);
+  w->tick(t0 + hour_ms + 11 * 60'000);
+  const auto seg = dir.file("raw-" + std::to_string(history_hour_of(t0)) + ".seg");
+  REQUIRE(exists(seg + ".compact"));
+  w->tick(t0 + 26 * hour_ms);
+  CHECK_FALSE(exists(seg));
+  CHECK_FALSE(exists(seg + ".compact"));
+  CHECK(w->stats().write_failures == 0);
+}
+
 TEST_CASE("history_merges_samples_of_one_instant") {
   std::vector<history_sample> m{{60'000, 1.0, 2.0, 3}, {0, 5.0, 5.0, 1}, {60'000, 2.0, 4.0, 1}};
   merge_history_samples(m, history_detail::minute);
