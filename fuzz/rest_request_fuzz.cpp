@@ -3,7 +3,8 @@
 // rest_handler with no actor system: its gateway actor handle is empty,
 // so a request it routes to an entity is dropped there and answered 500
 // when its responder goes away; everything it decides itself (404, 400,
-// 401, 403, 429, /v1/cells, /healthz) is answered on the spot.
+// 401, 403, 429, /v1/cells, /healthz) is answered on the spot, and so is a
+// rider's history (a stand-in that answers one point).
 //
 // Input, line by line: the method; the target ("/v1/orders/o-1?x=1"); the
 // caller: "<role>:<id>" (the harness signs a valid token for it),
@@ -57,9 +58,17 @@ bool printable(std::string_view s) {
 
 struct fixture {
   core::manual_clock clock{1'700'000'000'000};
-  node::rest_handler handler{std::string{secret}, clock, caf::actor{},
-                             std::make_shared<node::node_metrics>(),
-                             [](std::function<void(std::string)> done) { done("up 1\n"); }};
+  node::rest_handler handler{
+      std::string{secret}, clock, caf::actor{}, std::make_shared<node::node_metrics>(),
+      [](std::function<void(std::string)> done) { done("up 1\n"); }, node::rest_limits_config{},
+      // The history answers at once: one point inside the range asked for.
+      [](actors::history_query q, std::function<void(actors::history_reply)> done) {
+        actors::history_reply r;
+        r.from_ms = q.from_ms;
+        r.to_ms = q.to_ms;
+        r.samples.push_back({q.from_ms, 37.5, 127.0, 1});
+        done(std::move(r));
+      }};
 };
 } // namespace
 
