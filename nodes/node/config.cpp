@@ -77,6 +77,8 @@ std::map<std::string, setter> make_setters() {
   num("region-merge-riders", 1, 1e7, [](node_config& c, double v) { c.domain.region_merge_riders = static_cast<std::uint32_t>(v); });
   num("cluster-port", 0, 65535, [](node_config& c, double v) { c.cluster_port = static_cast<std::uint16_t>(v); });
   num("lease-ms", 200, 600'000, [](node_config& c, double v) { c.lease = milliseconds(static_cast<long>(v)); });
+  num("history-detail-retention-h", 1, 168, [](node_config& c, double v) { c.history.detail_retention = milliseconds(static_cast<long>(v * 3'600'000)); });
+  num("history-aggregate-retention-d", 1, 90, [](node_config& c, double v) { c.history.aggregate_retention = milliseconds(static_cast<long>(v * 86'400'000)); });
   num("history-flush-interval-s", 1, 300, [](node_config& c, double v) { c.history.flush_interval = milliseconds(static_cast<long>(v * 1000)); });
   num("history-disk-bytes-max", 1 << 20, 1e15, [](node_config& c, double v) { c.history.disk_bytes_max = static_cast<std::uint64_t>(v); });
   num("drain-timeout-s", 1, 3600, [](node_config& c, double v) { c.drain_timeout = milliseconds(static_cast<long>(v * 1000)); });
@@ -260,6 +262,8 @@ std::string node_usage() {
   --rest-per-token-per-s R    REST requests per second per token subject (50; burst 2R)
   --history-disk-bytes-max B  location history on disk, at most (64 GiB); beyond it new
                          points are dropped (counted) until retention frees space
+  --history-detail-retention-h H, --history-aggregate-retention-d D  how long raw points
+                         (24 h) and minute means (7 d) are kept
   --history-flush-interval-s S  buffered history is written at least this often (30): what
                          a crash loses, and how soon other nodes see it in cluster mode
   --hello-timeout-s S    a connection that has not said hello by then is closed

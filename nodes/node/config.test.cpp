@@ -52,4 +52,13 @@ TEST_CASE("history_flags_are_bounded") {
   CHECK_FALSE(parse_node_config({"--secret", "s", "--history-flush-interval-s", "0"}).ok());
   CHECK_FALSE(parse_node_config({"--secret", "s", "--history-flush-interval-s", "400"}).ok());
   CHECK_FALSE(parse_node_config({"--secret", "s", "--history-disk-bytes-max", "10"}).ok());
+  auto r = parse_node_config({"--secret", "s", "--history-detail-retention-h", "6",
+                              "--history-aggregate-retention-d", "2"});
+  REQUIRE(r.ok());
+  CHECK(r->history.detail_retention == std::chrono::hours{6});
+  CHECK(r->history.aggregate_retention == std::chrono::hours{48});
+  CHECK_FALSE(parse_node_config({"--secret", "s", "--history-detail-retention-h", "72",
+                                 "--history-aggregate-retention-d", "2"})
+                  .ok()); // raw points kept longer than the minutes
+  CHECK_FALSE(parse_node_config({"--secret", "s", "--history-detail-retention-h", "0"}).ok());
 }

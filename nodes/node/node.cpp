@@ -251,6 +251,7 @@ void history_metrics(std::ostringstream& os, const storage::history_stats& h,
   line("courier_history_torn_records_total", "counter", h.torn_records);
   line("courier_history_torn_bytes_total", "counter", h.torn_bytes);
   line("courier_history_index_rebuilds_total", "counter", h.index_rebuilds);
+  line("courier_history_compactions_total", "counter", h.compactions);
   line("courier_history_queries_total", "counter", h.queries);
   line("courier_history_query_errors_total", "counter", h.query_errors);
   line("courier_history_query_us_max", "gauge", h.query_us_max);
