@@ -21,6 +21,13 @@ int run_h3_command(const args_t& args, std::istream& in, std::ostream& out,
 int run_token_command(const args_t& args, std::istream& in, std::ostream& out,
                       std::ostream& err);
 
+/// Stores the value of the flag at args[i] in `slot`: `inline_value` (from
+/// "--flag=VALUE") or the next argument (then `i` moves past it). "" or the
+/// error: the value is missing, or the flag was given twice.
+std::string take_flag_value(const args_t& args, std::size_t& i, const std::string& flag,
+                            std::optional<std::string> inline_value,
+                            std::optional<std::string>& slot);
+
 /// The cluster secret from `--secret` or `--secret-file` (trailing
 /// whitespace dropped); nullopt with the reason in `why` otherwise.
 std::optional<std::string> read_secret(const std::optional<std::string>& secret,

@@ -91,14 +91,8 @@ std::string parse(const args_t& args, history_args& out) {
       slot = &out.secret_file;
     else
       return "unknown argument '" + flag + "'";
-    if (!value) {
-      if (i + 1 >= args.size())
-        return flag + " needs a value";
-      value = args[++i];
-    }
-    if (*slot)
-      return flag + " given twice";
-    *slot = std::move(value);
+    if (auto why = take_flag_value(args, i, flag, std::move(value), *slot); !why.empty())
+      return why;
   }
   return "";
 }
