@@ -12,6 +12,7 @@ namespace courier::actors {
 namespace {
 
 using tick_atom = caf::atom_constant<caf::atom("a.htick")>;
+using batch_tick_atom = caf::atom_constant<caf::atom("a.hbtick")>;
 
 struct history_state {
   std::shared_ptr<storage::history_writer> writer;
@@ -55,6 +56,12 @@ caf::behavior history_behavior(history_actor* self,
       st.writer->add(storage::history_point{std::move(r.rider_id), r.lat, r.lng, r.at_ms},
                      st.clock->now_ms());
     },
+    [=](std::vector<history_record>& batch) {
+      auto& st = self->state;
+      auto now = st.clock->now_ms();
+      for (auto& r : batch)
+        st.writer->add(storage::history_point{std::move(r.rider_id), r.lat, r.lng, r.at_ms}, now);
+    },
     [=](history_query& q) { return answer(self, q); },
     [=](history_flush_atom) {
       self->state.writer->close(self->state.clock->now_ms());
@@ -68,6 +75,60 @@ caf::behavior history_behavior(history_actor* self,
   };
 }
 
+/// In front of a detached history actor: riders' records gathered on the
+/// riders' own thread and handed over in batches, so the detached thread is
+/// woken once per batch, not once per position.
+struct batcher_state {
+  caf::actor writer;
+  std::vector<history_record> batch; ///< at most history_batch_max
+  bool tick_pending = false;
+  static inline const char* name = "courier.history_batcher";
+};
+
+using batcher_actor = caf::stateful_actor<batcher_state>;
+
+void hand_over(batcher_actor* self) {
+  auto& st = self->state;
+  if (st.batch.empty())
+    return;
+  self->send(st.writer, std::move(st.batch));
+  st.batch = {};
+  st.batch.reserve(history_batch_max);
+}
+
+caf::behavior batcher_behavior(batcher_actor* self, caf::actor writer) {
+  self->state.writer = std::move(writer);
+  self->link_to(self->state.writer); // the node stops the batcher: the writer stops too
+  self->state.batch.reserve(history_batch_max);
+  return {
+    [=](history_record& r) {
+      auto& st = self->state;
+      st.batch.push_back(std::move(r));
+      if (st.batch.size() >= history_batch_max) {
+        hand_over(self);
+      } else if (!st.tick_pending) {
+        st.tick_pending = true;
+        self->delayed_send(self, history_batch_delay, batch_tick_atom::value);
+      }
+    },
+    [=](batch_tick_atom) {
+      self->state.tick_pending = false;
+      hand_over(self);
+    },
+    // A query or a flush sees every record sent before it: the batch goes
+    // first, and messages between two actors keep their order.
+    [=](history_query& q) {
+      hand_over(self);
+      return self->delegate(self->state.writer, std::move(q));
+    },
+    [=](history_flush_atom a) {
+      hand_over(self);
+      return self->delegate(self->state.writer, a);
+    },
+    [=](history_stats_atom a) { return self->delegate(self->state.writer, a); },
+  };
+}
+
 } // namespace
 
 caf::atom_value history_registry_key() { return caf::atom("a.history"); }
@@ -75,8 +136,10 @@ caf::atom_value history_registry_key() { return caf::atom("a.history"); }
 caf::actor spawn_history_actor(caf::actor_system& sys,
                                std::shared_ptr<storage::history_writer> writer,
                                const core::clock* clock, history_spawn mode) {
-  if (mode == history_spawn::detached)
-    return sys.spawn<caf::detached>(history_behavior, std::move(writer), clock);
+  if (mode == history_spawn::detached) {
+    auto detached = sys.spawn<caf::detached>(history_behavior, std::move(writer), clock);
+    return sys.spawn(batcher_behavior, std::move(detached));
+  }
   return sys.spawn(history_behavior, std::move(writer), clock);
 }
 
@@ -96,6 +159,7 @@ caf::actor ensure_history_actor(caf::actor_system& sys,
 
 void register_history_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<history_record>("courier.history_record");
+  cfg.add_message_type<std::vector<history_record>>("courier.history_records");
   cfg.add_message_type<history_query>("courier.history_query");
   cfg.add_message_type<storage::history_sample>("courier.history_sample");
   cfg.add_message_type<std::vector<storage::history_sample>>("courier.history_samples");

@@ -10,8 +10,10 @@
 /// call /v1/riders/{id}/history asks it).
 ///
 /// Its backend blocks (disk reads, Redis round trips), so the node spawns
-/// it detached (its own thread, as the journal actor); the deterministic
-/// harness spawns it scheduled. Its mailbox is bounded by the position rate
+/// it detached (its own thread, as the journal actor), behind a scheduled
+/// batcher that hands riders' records over in batches (history_batch_max,
+/// history_batch_delay): one wake-up of that thread per batch, not per
+/// position. The deterministic harness spawns it scheduled, unbatched. Its mailbox is bounded by the position rate
 /// times its slowest call (a Redis timeout, 2 s): about 20,000 records at
 /// the design's peak.
 ///
@@ -28,6 +30,7 @@
 #include <caf/fwd.hpp>
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -98,6 +101,11 @@ inline constexpr std::chrono::milliseconds history_tick_interval{1000};
 
 /// How the history actor runs (see the file comment).
 enum class history_spawn { detached, scheduled };
+
+/// Detached: records handed to its thread per batch, at most this many ...
+inline constexpr std::size_t history_batch_max = 256;
+/// ... and at most this late (a query or flush takes the batch along first).
+inline constexpr std::chrono::milliseconds history_batch_delay{100};
 
 /// The registry key the history actor is found under.
 caf::atom_value history_registry_key();
