@@ -102,7 +102,9 @@ void sim_runner::pace() {
 }
 
 void sim_runner::progress() {
-  out_ << progress_line(ctx_.stats.counters(), static_cast<double>(ctx_.elapsed_ms()) / 1000.0)
+  auto window = ctx_.stats.take_window();
+  out_ << progress_line(ctx_.stats.counters(), static_cast<double>(ctx_.elapsed_ms()) / 1000.0,
+                        &window)
        << std::endl;
   arm(progress_timer_, static_cast<std::int64_t>(ctx_.cfg.progress_s) * 1000,
       &sim_runner::progress);

@@ -58,9 +58,26 @@ std::uint64_t sim_stats::count_error(core::errc code) noexcept {
   return errors_[i].fetch_add(1, std::memory_order_relaxed);
 }
 
+std::array<latency_histogram, metric_count> sim_stats::fresh_window() {
+  std::array<latency_histogram, metric_count> w;
+  for (auto& h : w)
+    h = latency_histogram{window_samples_max};
+  return w;
+}
+
 void sim_stats::add(metric m, double ms) {
   std::lock_guard lock(mutex_);
   histograms_[static_cast<std::size_t>(m)].add(ms);
+  window_[static_cast<std::size_t>(m)].add(ms);
+}
+
+std::array<latency_summary, metric_count> sim_stats::take_window() {
+  std::array<latency_summary, metric_count> out;
+  std::lock_guard lock(mutex_);
+  for (std::size_t i = 0; i < metric_count; ++i)
+    out[i] = window_[i].summarize();
+  window_ = fresh_window();
+  return out;
 }
 
 void sim_stats::position_sent(const core::rider_id& rider, std::int64_t time_ms,
@@ -78,14 +95,16 @@ void sim_stats::position_received(const core::rider_id& rider, std::int64_t at_m
     return;
   }
   exact_matches_ += m->exact ? 1 : 0;
-  histograms_[static_cast<std::size_t>(metric::position_to_push)].add(
-      static_cast<double>(recv_us - m->sent_us) / 1000.0);
+  auto ms = static_cast<double>(recv_us - m->sent_us) / 1000.0;
+  histograms_[static_cast<std::size_t>(metric::position_to_push)].add(ms);
+  window_[static_cast<std::size_t>(metric::position_to_push)].add(ms);
 }
 
 void sim_stats::reset_latencies() {
   std::lock_guard lock(mutex_);
   for (auto& h : histograms_)
     h = latency_histogram{};
+  window_ = fresh_window();
   exact_matches_ = 0;
 }
 
@@ -112,7 +131,8 @@ sim_report sim_stats::report(double elapsed_s, std::uint64_t seed, std::string t
   return r;
 }
 
-std::string progress_line(const counter_values& c, double elapsed_s) {
+std::string progress_line(const counter_values& c, double elapsed_s,
+                          const std::array<latency_summary, metric_count>* window) {
   std::ostringstream os;
   os << "t=" << static_cast<long long>(elapsed_s) << "s"
      << " orders sent=" << c.orders_sent << " placed=" << c.orders_placed
@@ -123,6 +143,17 @@ std::string progress_line(const counter_values& c, double elapsed_s) {
      << " pos=" << c.push_rider_position << " nearby=" << c.push_rider_nearby
      << " | offers=" << c.offers << " | conns=" << c.welcomes << " lost=" << c.disconnects
      << " | errors " << errors_text(c);
+  if (window) {
+    os << " | p99_ms";
+    for (std::size_t i = 0; i < metric_count; ++i) {
+      os << ' ' << metric_name(static_cast<metric>(i)) << '=';
+      const auto& w = (*window)[i];
+      if (w.count == 0)
+        os << '-';
+      else
+        os << w.p99_ms;
+    }
+  }
   return os.str();
 }
 

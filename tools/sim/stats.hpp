@@ -104,6 +104,10 @@ public:
 
   /// Drops every latency sample so far (benchmarks: after a warm-up).
   void reset_latencies();
+  /// The latencies since the previous call (or the start), then starts a
+  /// new window: what the progress line prints, so a long run shows how
+  /// its latency moves over time, not only the run's overall percentiles.
+  std::array<latency_summary, metric_count> take_window();
 
   counter_values counters() const;
   sim_report report(double elapsed_s, std::uint64_t seed, std::string transport) const;
@@ -112,12 +116,20 @@ private:
   std::array<std::atomic<std::uint64_t>, 11> errors_{};
   mutable std::mutex mutex_; // guards the histograms and the matcher
   std::array<latency_histogram, metric_count> histograms_;
+  /// Samples of the current progress window; fewer kept than the run's
+  /// (a window is seconds, and its percentiles only need to be close).
+  static constexpr std::size_t window_samples_max = 20'000;
+  std::array<latency_histogram, metric_count> window_ = fresh_window();
+  static std::array<latency_histogram, metric_count> fresh_window();
   position_matcher matcher_;
   std::uint64_t exact_matches_ = 0;
 };
 
-/// One progress line: `t=12s orders sent=.. placed=.. ...`.
-std::string progress_line(const counter_values& c, double elapsed_s);
+/// One progress line: `t=12s orders sent=.. placed=.. ...`; with a window,
+/// it ends with that window's p99 per metric (`| p99_ms place_to_placed=3.1
+/// ...`, `-` for a metric with no sample in the window).
+std::string progress_line(const counter_values& c, double elapsed_s,
+                          const std::array<latency_summary, metric_count>* window = nullptr);
 /// The human summary printed at the end.
 std::string summary_text(const sim_report& r);
 /// The same as JSON (for --json-summary and the benchmarks).

@@ -97,6 +97,7 @@ TEST_CASE("stats_report_counts_errors_by_code_and_matches_positions") {
 
   auto line = progress_line(r.counters, 3.0);
   CHECK(line.find("conflict=2") != std::string::npos);
+  CHECK(line.find("p99_ms") == std::string::npos);
   CHECK(line.find("out_of_area=1") != std::string::npos);
   CHECK(summary_text(r).find("position_to_push") != std::string::npos);
   auto j = nlohmann::json::parse(summary_json(r));
@@ -104,4 +105,30 @@ TEST_CASE("stats_report_counts_errors_by_code_and_matches_positions") {
   CHECK(j["counters"]["positions_sent"] == 1);
   CHECK(j["errors"]["conflict"] == 2);
   CHECK(j["latency_ms"]["position_to_push"]["count"] == 1);
+}
+
+TEST_CASE("the_progress_window_holds_only_the_samples_since_the_last_take") {
+  sim_stats s;
+  for (int i = 1; i <= 100; ++i)
+    s.add(metric::place_to_placed, i);
+  auto first = s.take_window();
+  CHECK(first[static_cast<std::size_t>(metric::place_to_placed)].count == 100);
+  CHECK(first[static_cast<std::size_t>(metric::place_to_placed)].p99_ms == 99);
+
+  s.add(metric::place_to_placed, 500);
+  s.position_sent(core::rider_id{"r-1"}, 1000, 1'000'000);
+  s.position_received(core::rider_id{"r-1"}, 1000, 1'007'000);
+  auto second = s.take_window();
+  CHECK(second[static_cast<std::size_t>(metric::place_to_placed)].count == 1);
+  CHECK(second[static_cast<std::size_t>(metric::place_to_placed)].p99_ms == 500);
+  CHECK(second[static_cast<std::size_t>(metric::position_to_push)].p99_ms ==
+        doctest::Approx(7.0));
+  // The run's own percentiles still see every sample.
+  CHECK(s.report(1.0, 1, "ws").latencies[static_cast<std::size_t>(metric::place_to_placed)].count ==
+        101);
+
+  auto line = progress_line(s.counters(), 2.0, &second);
+  CHECK(line.find("| p99_ms place_to_placed=500") != std::string::npos);
+  CHECK(line.find("position_to_push=7") != std::string::npos);
+  CHECK(line.find("place_to_accepted=-") != std::string::npos);
 }
