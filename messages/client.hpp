@@ -434,6 +434,32 @@ struct refresh {
   }
 };
 
+/// Any -> server: a heartbeat, answered `pong` with the same `at_ms` (the
+/// client's clock, for its round-trip time). A client that pings is closed
+/// when silent for the node's idle timeout; see docs/protocol-additions.md.
+struct ping {
+  static constexpr std::string_view type = "ping";
+  static constexpr const char* caf_name = "courier.ping";
+  std::optional<std::int64_t> at_ms;
+  /// Calls `fn` with every field as a named reference (drives codecs and inspect).
+  template <class Self, class Fn>
+  static decltype(auto) visit_fields(Self& x, Fn&& fn) {
+    return fn(field_ref("at_ms", x.at_ms));
+  }
+};
+
+/// Server -> any: the answer to `ping`.
+struct pong {
+  static constexpr std::string_view type = "pong";
+  static constexpr const char* caf_name = "courier.pong";
+  std::optional<std::int64_t> at_ms;
+  /// Calls `fn` with every field as a named reference (drives codecs and inspect).
+  template <class Self, class Fn>
+  static decltype(auto) visit_fields(Self& x, Fn&& fn) {
+    return fn(field_ref("at_ms", x.at_ms));
+  }
+};
+
 /// Server -> customer: rider within 100 m of the drop-off (once).
 struct rider_nearby {
   static constexpr std::string_view type = "rider_nearby";
@@ -673,7 +699,9 @@ using client_body = std::variant<
     region_stats,
     delayed_orders,
     assignment,
-    refresh>;
+    refresh,
+    ping,
+    pong>;
 
 /// One frame: a body plus the client's optional correlation string `ref`,
 /// echoed in the reply or error that answers it.

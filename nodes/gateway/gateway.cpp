@@ -5,6 +5,9 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/strand.hpp>
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
 #include <algorithm>
 #include <thread>
 
@@ -128,6 +131,15 @@ void tune_session_socket(const gateway_config& cfg, tcp::socket& s) {
   if (cfg.send_buffer_bytes > 0)
     s.set_option(net::socket_base::send_buffer_size{static_cast<int>(cfg.send_buffer_bytes)},
                  ignored);
+  if (cfg.keepalive_idle_s > 0) {
+    using idle = net::detail::socket_option::integer<IPPROTO_TCP, TCP_KEEPIDLE>;
+    using interval = net::detail::socket_option::integer<IPPROTO_TCP, TCP_KEEPINTVL>;
+    using probes = net::detail::socket_option::integer<IPPROTO_TCP, TCP_KEEPCNT>;
+    s.set_option(net::socket_base::keep_alive{true}, ignored);
+    s.set_option(idle{static_cast<int>(cfg.keepalive_idle_s)}, ignored);
+    s.set_option(interval{static_cast<int>(cfg.keepalive_interval_s)}, ignored);
+    s.set_option(probes{static_cast<int>(cfg.keepalive_probes)}, ignored);
+  }
 }
 
 } // namespace detail
@@ -156,6 +168,9 @@ std::string check_config(const gateway_config& c) {
     return "pending_bytes_max must hold at least one frame_bytes_max frame";
   if (c.send_buffer_bytes > (1u << 30))
     return "send_buffer_bytes must be <= 1 GiB";
+  if (c.keepalive_idle_s < 0 || c.keepalive_idle_s > 32'767 || c.keepalive_interval_s < 1 ||
+      c.keepalive_interval_s > 32'767 || c.keepalive_probes < 1 || c.keepalive_probes > 127)
+    return "keepalive: idle in [0, 32767] s, interval in [1, 32767] s, probes in [1, 127]";
   if (c.sessions_max < 1 || c.http_connections_max < 1)
     return "sessions_max and http_connections_max must be >= 1";
   if (c.http_body_bytes_max < 1 || c.http_header_bytes_max < 256)

@@ -62,9 +62,18 @@ struct gateway_config {
   /// A session that sends no frame within this time after opening is closed
   /// ("first frame timeout"); 0 = off. Bounds clients that never say hello.
   std::int64_t first_frame_timeout_ms = 0;
-  /// A session silent this long is closed ("idle timeout"); WebSocket pings
-  /// the client at half of it. 0 = off.
+  /// A session silent this long is closed ("idle timeout"); WebSocket
+  /// sessions are pinged at half of it, TCP sessions are held to it only
+  /// once they heartbeat (session::heartbeating()). 0 = off.
   std::int64_t idle_timeout_ms = 0;
+  /// TCP keepalive on every session socket: the kernel probes a peer
+  /// silent for `keepalive_idle_s`, every `keepalive_interval_s`, and
+  /// resets the connection after `keepalive_probes` unanswered probes, so a
+  /// vanished client (power loss, NAT drop) frees its slot even when it
+  /// never heartbeats. 0 idle = off (the system's settings).
+  std::int64_t keepalive_idle_s = 60;
+  std::int64_t keepalive_interval_s = 10;
+  std::int64_t keepalive_probes = 6;
   /// After close() (or a slow-consumer close), time to flush and close
   /// gracefully before the socket is cut.
   std::int64_t close_timeout_ms = 5'000;

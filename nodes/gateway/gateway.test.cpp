@@ -45,6 +45,8 @@ public:
     cv_.notify_all();
   }
   void on_frame(const session_ptr& s, frame f) override {
+    if (f.data == "ping")
+      s->heartbeating(); // as the node does for the protocol's ping
     if (echo)
       s->push(std::move(f), delivery::reliable());
   }
@@ -529,13 +531,83 @@ TEST_CASE("with an idle timeout the watchdog stays armed after the first frame")
   fixture f{c};
   net::io_context io;
   auto raw = tcp_client(io, f.ports.tcp);
-  write_frame(raw, "hello");
+  write_frame(raw, "ping"); // a TCP session is held to the idle timeout once it heartbeats
   CHECK(read_frame(raw).has_value());
   // Then silent: closed for idleness after ~400 ms.
   CHECK_FALSE(read_frame(raw).has_value());
   CHECK(f.h.wait([&] { return f.h.closed_locked() == 1; }));
   CHECK(f.gw.stats().timeouts == 1);
   CHECK(f.gw.stats().watchdog_wakeups >= 1);
+  CHECK(f.gw.stats().pings == 0); // TCP has no transport ping
+}
+
+TEST_CASE("a TCP session that never heartbeats is not closed for silence") {
+  auto c = test_config();
+  c.idle_timeout_ms = 300;
+  fixture f{c};
+  net::io_context io;
+  auto listener = tcp_client(io, f.ports.tcp);
+  write_frame(listener, "hello");
+  CHECK(read_frame(listener).has_value());
+  // A customer that only listens has nothing to send under PROTOCOL.md.
+  std::this_thread::sleep_for(900ms);
+  CHECK(f.gw.stats().timeouts == 0);
+  CHECK(f.h.session(0)->push(frame{frame_kind::binary, "a push"}, delivery::reliable()) ==
+        push_result::queued);
+  CHECK(read_frame(listener) == std::optional<std::string>{"a push"});
+  // Its first ping opts it in, and silence then closes it.
+  write_frame(listener, "ping");
+  CHECK(read_frame(listener).has_value());
+  CHECK_FALSE(read_frame(listener).has_value());
+  CHECK(f.gw.stats().timeouts == 1);
+}
+
+TEST_CASE("a quiet websocket session is pinged at half the idle timeout and lives while it answers") {
+  auto c = test_config();
+  c.idle_timeout_ms = 600;
+  fixture f{c};
+  net::io_context io;
+  auto ws = ws_connect(io, f.ports.http);
+  int pings = 0;
+  ws->control_callback([&pings](websocket::frame_type kind, beast::string_view) {
+    if (kind == websocket::frame_type::ping)
+      ++pings; // Beast answers the pong itself, as every client must
+  });
+  ws->write(net::buffer(std::string{"hello"}));
+  beast::flat_buffer buf;
+  ws->read(buf);
+  buf.consume(buf.size());
+  // Silent for three idle timeouts: only the pongs speak for the client
+  // (a pending read is what lets Beast see the pings and answer them).
+  bool echoed = false;
+  ws->async_read(buf, [&echoed](const error_code& ec, std::size_t) { echoed = !ec; });
+  io.run_for(1800ms);
+  CHECK(pings >= 3);
+  CHECK(f.gw.stats().pings >= 3);
+  CHECK(f.gw.stats().timeouts == 0);
+  CHECK_FALSE(echoed);
+  std::string again{"still here"};
+  ws->async_write(net::buffer(again), [](const error_code&, std::size_t) {});
+  auto until = std::chrono::steady_clock::now() + 5s;
+  while (!echoed && std::chrono::steady_clock::now() < until)
+    io.run_one_for(100ms);
+  CHECK(echoed);
+  CHECK(beast::buffers_to_string(buf.data()) == "still here");
+}
+
+TEST_CASE("a websocket client that does not answer pings is closed at the idle timeout") {
+  auto c = test_config();
+  c.idle_timeout_ms = 400;
+  fixture f{c};
+  net::io_context io;
+  auto ws = ws_connect(io, f.ports.http);
+  ws->write(net::buffer(std::string{"hello"}));
+  beast::flat_buffer buf;
+  ws->read(buf);
+  // Not reading means not answering the ping: closed after ~400 ms.
+  CHECK(f.h.wait([&] { return f.h.closed_locked() == 1; }));
+  CHECK(f.gw.stats().pings == 1);
+  CHECK(f.gw.stats().timeouts == 1);
 }
 
 TEST_CASE("200 clients disconnecting abruptly mid-frame do not crash the gateway") {

@@ -139,6 +139,11 @@ private:
     kick();
   }
 
+  bool send_ping() override {
+    queue_control(ws_opcode::ping, "");
+    return true;
+  }
+
   std::size_t frames_per_write_max() const override { return frames_per_write; }
   bool control_pending() const override { return !control_out_.empty(); }
 

@@ -120,6 +120,14 @@ public:
 
   /// True once close() was called or the connection ended.
   virtual bool closing() const = 0;
+
+  /// The client heartbeats (it sent the protocol's `ping`): from now on it
+  /// is closed when silent for the idle timeout, whatever its transport.
+  /// WebSocket sessions are held to it from the start (the transport pings
+  /// them); a TCP client that never heartbeats is not, since PROTOCOL.md
+  /// gives a listening TCP client nothing to send (the kernel's keepalive
+  /// finds its dead peers instead).
+  virtual void heartbeating() = 0;
 };
 
 using session_ptr = std::shared_ptr<session>;

@@ -136,6 +136,7 @@ void session_conn::frame_in(frame f) {
   if (done_ || core_->closing())
     return; // after close() the client's words no longer matter
   last_in_ = steady::now();
+  pinged_ = false;
   if (!got_frame_) {
     got_frame_ = true;
     // The first-frame deadline is met. With no idle timeout and no close
@@ -182,6 +183,10 @@ void session_conn::on_wake() {
   if (core_->take_wake() && !close_deadline_) {
     close_deadline_ = steady::now() + ms(ctx_.cfg.close_timeout_ms);
     arm_watchdog();
+  }
+  if (!heartbeat_seen_ && core_->heartbeats()) {
+    heartbeat_seen_ = true;
+    arm_watchdog(); // the idle deadline applies from now on
   }
   pump();
 }
@@ -281,8 +286,11 @@ std::optional<steady::time_point> session_conn::watchdog_deadline() const {
   if (!close_deadline_) {
     if (!got_frame_ && ctx_.cfg.first_frame_timeout_ms > 0)
       consider(opened_at_ + ms(ctx_.cfg.first_frame_timeout_ms));
-    if (idle_by_watchdog_ && ctx_.cfg.idle_timeout_ms > 0)
+    if (idle_applies() && ctx_.cfg.idle_timeout_ms > 0) {
       consider(last_in_ + ms(ctx_.cfg.idle_timeout_ms));
+      if (!pinged_)
+        consider(last_in_ + ms(ctx_.cfg.idle_timeout_ms / 2));
+    }
   }
   return next;
 }
@@ -322,10 +330,17 @@ void session_conn::on_watchdog(const error_code& ec) {
              now >= opened_at_ + ms(ctx_.cfg.first_frame_timeout_ms)) {
     ctx_.stats->timeouts.fetch_add(1, std::memory_order_relaxed);
     core_->close("first frame timeout");
-  } else if (idle_by_watchdog_ && ctx_.cfg.idle_timeout_ms > 0 &&
-             now >= last_in_ + ms(ctx_.cfg.idle_timeout_ms)) {
-    ctx_.stats->timeouts.fetch_add(1, std::memory_order_relaxed);
-    core_->close("idle timeout");
+  } else if (idle_applies() && ctx_.cfg.idle_timeout_ms > 0) {
+    if (now >= last_in_ + ms(ctx_.cfg.idle_timeout_ms)) {
+      ctx_.stats->timeouts.fetch_add(1, std::memory_order_relaxed);
+      core_->close("idle timeout");
+    } else if (!pinged_ && now >= last_in_ + ms(ctx_.cfg.idle_timeout_ms / 2)) {
+      // Half the idle time without a word: ask (a transport without pings
+      // waits for the client's own heartbeat).
+      pinged_ = true;
+      if (send_ping())
+        ctx_.stats->pings.fetch_add(1, std::memory_order_relaxed);
+    }
   }
   arm_watchdog();
 }

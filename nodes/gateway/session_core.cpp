@@ -74,6 +74,13 @@ bool session_core::closing() const {
   return state_ != state::open;
 }
 
+void session_core::heartbeating() {
+  if (heartbeats_.exchange(true, std::memory_order_relaxed))
+    return;
+  std::lock_guard<std::mutex> guard{m_};
+  wake_locked(); // the IO side re-arms its watchdog with the idle deadline
+}
+
 void session_core::attach(io_link* link) {
   std::lock_guard<std::mutex> guard{m_};
   COURIER_ASSERT(link_ == nullptr);

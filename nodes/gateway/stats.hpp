@@ -27,6 +27,7 @@ struct gateway_stats {
   counter bad_framing{0};        ///< sessions with broken framing
   counter timeouts{0};           ///< sessions closed for first-frame or idle timeout
   counter forced_closes{0};      ///< sockets cut because a close did not finish in close_timeout_ms
+  counter pings{0};              ///< WebSocket pings sent to sessions quiet for half the idle timeout
   counter watchdog_wakeups{0};   ///< session watchdog timers that expired (first-frame, idle, close deadlines checked)
 };
 

@@ -15,7 +15,7 @@ class tcp_conn final : public session_conn {
 public:
   tcp_conn(server_context& ctx, tcp::socket s)
       : session_conn(ctx, s.get_executor(), transport::tcp, remote_of(s),
-                     /*idle_by_watchdog=*/true),
+                     /*idle_by_watchdog=*/false), // until the client heartbeats
         sock_(std::move(s)) {}
 
   void start() {

@@ -110,6 +110,11 @@ void client_handler::impl::request(
     refresh(s, enc, who, *r, env.ref);
     return;
   }
+  if (auto* p = std::get_if<msg::ping>(&env.body)) {
+    s->heartbeating(); // from now on silence for the idle timeout closes it
+    push(s, enc, msg::envelope{env.ref, msg::client_body{msg::pong{p->at_ms}}});
+    return;
+  }
   auto routed = route_command(who, env.body);
   if (!routed) {
     push_error(s, enc, routed.err().code, routed.err().message, env.ref);

@@ -268,9 +268,10 @@ std::string node_usage() {
                          a crash loses, and how soon other nodes see it in cluster mode
   --hello-timeout-s S    a connection that has not said hello by then is closed
                          (default 10; 0 = never)
-  --idle-timeout-s S     a session that sent nothing for S seconds is closed; WebSocket
-                         sessions are pinged at S/2 (default 0 = off: TCP clients have
-                         no heartbeat message yet)
+  --idle-timeout-s S     a session that sent nothing for S seconds is closed (default 120;
+                         0 = never): WebSocket sessions are pinged at S/2, TCP sessions
+                         are held to it once they send `ping`; every session socket has
+                         TCP keepalive (probes after 60 s, reset after 6 unanswered)
   --io-threads N         0 (default): CAF's first worker runs the client IO between
                          actors (no thread hand-offs); N >= 1: the gateway's own threads
   --scheduler-threads N  CAF workers (default: one per core this process may use)

@@ -29,6 +29,11 @@ enum class log_level { error, warning, info, debug };
 
 /// A connection must say `hello` within this (the first frame must be hello).
 inline constexpr std::int64_t hello_timeout_ms_default = 10'000;
+/// A WebSocket session (or a TCP one that sent `ping`) silent this long is
+/// closed; WebSocket sessions are pinged at half of it. Two minutes: long
+/// enough for a phone on a flaky network, short enough that dead sessions
+/// do not pile up between the kernel's keepalive probes.
+inline constexpr std::int64_t idle_timeout_ms_default = 120'000;
 
 struct node_config {
   /// Ports, bounds. A node closes a session that has not said `hello`
@@ -36,6 +41,7 @@ struct node_config {
   gateway::gateway_config gateway = [] {
     gateway::gateway_config g;
     g.first_frame_timeout_ms = hello_timeout_ms_default;
+    g.idle_timeout_ms = idle_timeout_ms_default;
     g.io_threads = 0; // the client IO runs on CAF's first worker (io_sharing.hpp)
     return g;
   }();

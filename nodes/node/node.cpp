@@ -146,12 +146,14 @@ void gateway_metrics(std::ostringstream& os, const gateway::gateway_stats& g,
   line("courier_sessions_timed_out_total", "counter", g.timeouts.load());
   line("courier_sockets_cut_total", "counter", g.forced_closes.load());
   line("courier_session_watchdog_wakeups_total", "counter", g.watchdog_wakeups.load());
+  line("courier_session_pings_total", "counter", g.pings.load());
   // The session limits in force (issue #14: every limit in /metrics).
   auto limit = [&](const char* name, std::int64_t v) {
     line(name, "gauge", static_cast<std::uint64_t>(std::max<std::int64_t>(v, 0)));
   };
   limit("courier_limit_hello_timeout_ms", cfg.first_frame_timeout_ms);
   limit("courier_limit_idle_timeout_ms", cfg.idle_timeout_ms);
+  limit("courier_limit_keepalive_idle_s", cfg.keepalive_idle_s);
   limit("courier_limit_sessions_max", static_cast<std::int64_t>(cfg.sessions_max));
   limit("courier_limit_pending_bytes_max", static_cast<std::int64_t>(cfg.pending_bytes_max));
 }

@@ -28,6 +28,7 @@ public:
   }
   void close(std::string) override {}
   bool closing() const override { return false; }
+  void heartbeating() override {}
 
 private:
   std::uint64_t id_;

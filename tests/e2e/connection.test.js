@@ -251,3 +251,41 @@ describe('token expiry', () => {
     c.close();
   });
 });
+
+// Issue #14: idle sessions are pinged and closed; ping/pong is the heartbeat
+// (docs/protocol-additions.md "Heartbeats and idle sessions").
+describe('heartbeats', () => {
+  let quick;
+  before(async () => { quick = await H.CourierNode.start(args, { extra: ['--idle-timeout-s', '2'] }); });
+  after(async () => { await quick.stop(); });
+
+  test('ping_is_answered_pong_with_its_at_ms_and_ref', async () => {
+    const c = await open('pinger');
+    const w = await c.request({ type: 'hello', token: node.token('rider', 'r-ping') });
+    assert.equal(w.type, 'welcome', JSON.stringify(w));
+    const p = await c.request({ type: 'ping', at_ms: 1700000000123 });
+    assert.deepEqual(p, { type: 'pong', at_ms: 1700000000123, ref: p.sentRef });
+    const bare = await c.request({ type: 'ping' });
+    assert.equal(bare.type, 'pong', JSON.stringify(bare));
+    c.close();
+  });
+
+  test('the_default_idle_timeout_is_120_s', async () => {
+    const m = await H.http(node, 'GET', '/metrics');
+    assert.match(m.text, /^courier_limit_idle_timeout_ms 120000$/m);
+  });
+
+  test('a_websocket_client_that_answers_pings_outlives_the_idle_timeout', async () => {
+    // The ws package answers pings itself, as every RFC 6455 client does.
+    const c = await H.connectAs(quick, WebSocket, 'customer', 'c-quiet');
+    await H.sleep(5000); // 2.5 idle timeouts without a frame from the client
+    assert.equal(c.closeInfo, null, 'still open');
+    const r = await c.request({ type: 'ping' });
+    assert.equal(r.type, 'pong');
+    const m = await H.http(quick, 'GET', '/metrics');
+    const pings = Number((/^courier_session_pings_total (\d+)$/m.exec(m.text) || [])[1]);
+    assert.ok(pings >= 2, `courier_session_pings_total ${pings}`);
+    c.close();
+  });
+});
+

@@ -124,6 +124,17 @@ describe('raw TCP', () => {
     c.close();
   });
 
+  test('tcp_ping_is_answered_pong', async () => {
+    const c = await TcpClient.open(node.tcp);
+    const w = await c.request({ ref: 'p-0', hello: { token: node.token('rider', 'r-tcp-ping') } });
+    assert.equal(w.body, 'welcome', JSON.stringify(w));
+    const p = await c.request({ ref: 'p-1', ping: { at_ms: 1234 } });
+    assert.equal(p.body, 'pong', JSON.stringify(p));
+    assert.equal(p.ref, 'p-1');
+    assert.equal(Number(p.pong.at_ms), 1234);
+    c.close();
+  });
+
   test('tcp_request_before_hello_is_unauthorized_then_closed', async () => {
     const c = await TcpClient.open(node.tcp);
     const e = await c.request({ ref: 'x', availability: { available: true } });

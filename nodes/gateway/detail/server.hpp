@@ -193,7 +193,13 @@ protected:
   /// became true).
   void kick() { pump(); }
   /// The peer showed it is alive without a frame (a WebSocket pong).
-  void peer_active() { last_in_ = steady::now(); }
+  void peer_active() {
+    last_in_ = steady::now();
+    pinged_ = false;
+  }
+  /// Asks the peer to show it is alive (a WebSocket ping); false if the
+  /// transport has no such thing (TCP: the client heartbeats on its own).
+  virtual bool send_ping() { return false; }
   /// Graceful close after the last write; ends in teardown().
   virtual void begin_close(const std::string& reason) = 0;
   /// Closes the socket now; pending operations fail.
@@ -225,7 +231,13 @@ private:
   static constexpr std::size_t idle_frames_max = 8;
 
   net::steady_timer watchdog_;
+  /// Whether the idle timeout applies: from the start (WebSocket), or once
+  /// the client heartbeats (session::heartbeating()).
+  bool idle_applies() const noexcept { return idle_by_watchdog_ || heartbeat_seen_; }
+
   const bool idle_by_watchdog_;
+  bool heartbeat_seen_ = false; ///< core_->heartbeats() was seen on this strand
+  bool pinged_ = false;         ///< a ping went out since the peer last spoke
   bool opened_ = false;
   bool writing_ = false;
   bool closing_io_ = false;

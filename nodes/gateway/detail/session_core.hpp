@@ -11,6 +11,7 @@
 #include "nodes/gateway/session.hpp"
 #include "nodes/gateway/stats.hpp"
 
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -54,6 +55,10 @@ public:
   push_result push(const shared_frame& f, const delivery& d) override;
   void close(std::string reason) override;
   bool closing() const override;
+  void heartbeating() override;
+
+  /// Whether heartbeating() was called (any thread).
+  bool heartbeats() const noexcept { return heartbeats_.load(std::memory_order_relaxed); }
 
   // IO side, called on the connection's strand.
   /// Connects the IO half; pushes wake it from now on.
@@ -85,6 +90,7 @@ private:
   bool wake_pending_ = false;
   state state_ = state::open;
   std::string close_reason_;
+  std::atomic<bool> heartbeats_{false};
 };
 
 } // namespace courier::gateway::detail
