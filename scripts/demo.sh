@@ -3,8 +3,8 @@
 # embedded store (demo mode: prints the live map URL with an admin token)
 # with courier-sim driving a simulated city against it. Ctrl-C stops both.
 #
-# The city flows (issue #15): 200 riders at speedup 10, and the sim sizes
-# the order rate to them (Little's law, tools/sim/README.md): about 83
+# The city flows (issue #15): 200 riders at speedup 15, and the sim sizes
+# the order rate to them (Little's law, tools/sim/README.md): about 124
 # orders/min keep 60 % of the riders busy, the first deliveries arrive
 # within a minute and the backlog stays flat. The node splits a region cell
 # above 30 riders (the demo's hot spot has ~100 within 1 km of Gangnam), so
@@ -27,7 +27,7 @@ port=$(grep -o 'ready http=[0-9]*' "$log" | cut -d= -f2)
 tcp=$(grep -o 'tcp=[0-9]*' "$log" | head -1 | cut -d= -f2)
 if [ -x "$build/tools/sim/courier-sim" ]; then
   "$build/tools/sim/courier-sim" --http-port "$port" --tcp-port "$tcp" \
-    --secret courier-demo-secret --speedup 10 &
+    --secret courier-demo-secret --speedup 15 &
   sim_pid=$!
 fi
 echo "demo: open the live map URL printed above; Ctrl-C to stop"
