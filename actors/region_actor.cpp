@@ -139,6 +139,9 @@ bool placed(const region_order_delta& d) { return d.store_lat != 0.0 || d.store_
 /// beyond, `truncated` says the lists are cut.
 constexpr std::size_t map_riders_per_message_max = 250;
 constexpr std::size_t map_orders_per_message_max = 250;
+/// Split cells one region_stats lists: a res-7 cell split down to res 9 has
+/// at most 49 leaves.
+constexpr std::size_t map_split_cells_max = 64;
 
 /// This cell's own part of its stats (all of it unless split).
 msg::region_stats own_stats(region_actor* self) {
@@ -166,6 +169,17 @@ void add_stats(msg::region_stats& into, const msg::region_stats& child) {
   for (auto& [k, v] : child.orders_by_status)
     into.orders_by_status[k] += v;
   into.truncated |= child.truncated;
+  // The live map draws a split cell's deepest cells: a child that lists
+  // none is one of them, a split child passes its own on.
+  if (child.split_cells.empty()) {
+    if (into.split_cells.size() < map_split_cells_max)
+      into.split_cells.push_back(
+          msg::map_cell{child.cell, child.riders_available, child.riders_busy});
+  } else {
+    for (auto& c : child.split_cells)
+      if (into.split_cells.size() < map_split_cells_max)
+        into.split_cells.push_back(c);
+  }
   for (auto& r : child.riders) {
     if (into.riders.size() == map_riders_per_message_max) {
       into.truncated = true;
@@ -195,6 +209,13 @@ void gather_stats(region_actor* self, Done done) {
   }
   auto kids = st.kids.children();
   auto pending = std::make_shared<std::size_t>(kids.size());
+  // Children answer in any order; the split cells go out in one order, so
+  // an unchanged split is not news.
+  auto finish = [got](Done& d) {
+    std::sort(got->split_cells.begin(), got->split_cells.end(),
+              [](const msg::map_cell& a, const msg::map_cell& b) { return a.cell < b.cell; });
+    d(*got);
+  };
   for (auto& child : kids)
     cluster::ask(self, st.ctx.router, region_ask_timeout, region_ref(child),
                  region_stats_query{})
@@ -202,11 +223,11 @@ void gather_stats(region_actor* self, Done done) {
             [=](msg::region_stats& s) mutable {
               add_stats(*got, s);
               if (--*pending == 0)
-                done(*got);
+                finish(done);
             },
             [=](caf::error&) mutable {
               if (--*pending == 0)
-                done(*got);
+                finish(done);
             });
 }
 
@@ -216,8 +237,14 @@ bool same_counts(const msg::region_stats& a, const msg::region_stats& b) {
 }
 
 bool same_map(const msg::region_stats& a, const msg::region_stats& b) {
-  if (a.riders.size() != b.riders.size() || a.orders.size() != b.orders.size())
+  if (a.riders.size() != b.riders.size() || a.orders.size() != b.orders.size() ||
+      a.split_cells.size() != b.split_cells.size())
     return false;
+  for (std::size_t i = 0; i < a.split_cells.size(); ++i)
+    if (a.split_cells[i].cell != b.split_cells[i].cell ||
+        a.split_cells[i].riders_available != b.split_cells[i].riders_available ||
+        a.split_cells[i].riders_busy != b.split_cells[i].riders_busy)
+      return false;
   for (std::size_t i = 0; i < a.riders.size(); ++i)
     if (a.riders[i].rider_id != b.riders[i].rider_id || a.riders[i].lat != b.riders[i].lat ||
         a.riders[i].lng != b.riders[i].lng || a.riders[i].state != b.riders[i].state)

@@ -537,6 +537,32 @@ TEST_CASE("a_gangnam_hot_spot_splits_7_8_9_riders_report_to_the_deepest_cell_and
   CHECK(deepest_res(v) == 9);
   check_exactly_once(v, cfg, root, expected);
   CHECK(r.stats(root).riders_available == expected.size());
+  {
+    // The live map learns the split: region_stats lists the deepest cells
+    // (children of split cells that are not split themselves), in cell
+    // order, and their riders add up to the root's.
+    std::vector<std::string> leaves;
+    for (auto& [cell, p] : v.probes) {
+      auto c = *geo::string_to_cell(cell);
+      if (cell == root || p.split)
+        continue;
+      auto parent = geo::cell_to_string(*geo::cell_to_parent(c, geo::get_resolution(c) - 1));
+      if (v.probes.at(parent).split)
+        leaves.push_back(cell);
+    }
+    std::sort(leaves.begin(), leaves.end());
+    auto s = r.stats(root);
+    std::vector<std::string> listed;
+    std::uint64_t riders_listed = 0;
+    for (auto& c : s.split_cells) {
+      listed.push_back(c.cell);
+      riders_listed += c.riders_available + c.riders_busy;
+      auto res = geo::get_resolution(*geo::string_to_cell(c.cell));
+      CHECK((res == 8 || res == 9));
+    }
+    CHECK(listed == leaves);
+    CHECK(riders_listed == expected.size());
+  }
 
   // Riders were told where to report: the next round reaches the deepest
   // cells straight; the split cells see no rider message.
@@ -616,6 +642,7 @@ TEST_CASE("a_gangnam_hot_spot_splits_7_8_9_riders_report_to_the_deepest_cell_and
   for (auto& [id, p] : expected)
     CHECK(r.view(id).report_cell == root);
   CHECK(r.stats(root).riders_available == 40);
+  CHECK(r.stats(root).split_cells.empty()); // merged: the map draws the cell alone
   for (auto& [cell, p] : v.probes)
     CHECK(p.dropped == 0);
 }

@@ -176,6 +176,7 @@ activation* activate(router_actor* self, const entity_ref& ref) {
   act = activation{handle, self->clock().now(), st.lru.begin(), false, {}};
   st.by_addr.emplace(handle.address(), ref);
   st.stats.activations_total += 1;
+  st.stats.live_by_kind[ref.kind] += 1; // kinds are the factories' keys: bounded
   return &act;
 }
 
@@ -519,6 +520,10 @@ void finished(router_actor* self, const entity_ref& ref) {
   if (it->second.told)
     st.stops_in_flight -= 1;
   st.by_addr.erase(it->second.handle.address());
+  if (auto k = st.stats.live_by_kind.find(ref.kind); k != st.stats.live_by_kind.end()) {
+    COURIER_ASSERT(k->second > 0);
+    k->second -= 1;
+  }
   st.live.erase(it);
   if (st.exiting) {
     for (auto& msg : held)

@@ -33,6 +33,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -94,12 +95,15 @@ struct router_stats {
   std::uint64_t view_version = 0;       ///< the view it routes by (0: none)
   std::uint64_t handed_off_version = 0; ///< the last view it handed off
   std::uint64_t lease_waits_total = 0;  ///< messages parked past the lease deadline
+  /// Activations now, by entity kind (bounded: the registered kinds).
+  std::map<std::string, std::uint64_t> live_by_kind;
 
   template <class Inspector>
   friend typename Inspector::result_type inspect(Inspector& f, router_stats& x) {
     return f(x.live, x.activations_total, x.passivations_total, x.routed_total,
              x.buffered_total, x.rejected_total, x.crashed_total, x.forwarded_total,
-             x.handoffs_total, x.view_version, x.handed_off_version, x.lease_waits_total);
+             x.handoffs_total, x.view_version, x.handed_off_version, x.lease_waits_total,
+             x.live_by_kind);
   }
 };
 

@@ -123,6 +123,22 @@ struct map_order {
   }
 };
 
+/// A cell of a split hot region on the live map (region_stats extension):
+/// one of the deepest cells (res 8 or 9) now holding the region's riders,
+/// with their counts.
+struct map_cell {
+  static constexpr const char* caf_name = "courier.map_cell";
+  std::string cell;
+  std::uint32_t riders_available = 0;
+  std::uint32_t riders_busy = 0;
+  /// Calls `fn` with every field as a named reference (drives codecs and inspect).
+  template <class Self, class Fn>
+  static decltype(auto) visit_fields(Self& x, Fn&& fn) {
+    return fn(field_ref("cell", x.cell), field_ref("riders_available", x.riders_available),
+              field_ref("riders_busy", x.riders_busy));
+  }
+};
+
 // -- messages (one per PROTOCOL.md "type") -----------------------------------
 
 /// Any -> server: first message of a connection.
@@ -634,6 +650,10 @@ struct region_stats {
   /// True if the live-map lists (riders, orders) are cut short to keep the
   /// message in one frame; the counts above are always complete.
   bool truncated = false;
+  /// Live-map extension: empty unless the cell is split (a hot cell whose
+  /// children took over its riders); then the deepest cells of its split
+  /// tree, res 8 or 9, with their rider counts (at most 64).
+  std::vector<map_cell> split_cells;
   /// Calls `fn` with every field as a named reference (drives codecs and inspect).
   template <class Self, class Fn>
   static decltype(auto) visit_fields(Self& x, Fn&& fn) {
@@ -642,7 +662,8 @@ struct region_stats {
               field_ref("riders_busy", x.riders_busy),
               field_ref("orders_by_status", x.orders_by_status),
               field_ref("at_ms", x.at_ms), field_ref("riders", x.riders),
-              field_ref("orders", x.orders), field_ref("truncated", x.truncated));
+              field_ref("orders", x.orders), field_ref("truncated", x.truncated),
+              field_ref("split_cells", x.split_cells));
   }
 };
 

@@ -25,6 +25,7 @@ void register_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<order_snapshot>(order_snapshot::caf_name);
   cfg.add_message_type<delayed_order>(delayed_order::caf_name);
   cfg.add_message_type<map_rider>(map_rider::caf_name);
+  cfg.add_message_type<map_cell>(map_cell::caf_name);
   cfg.add_message_type<map_order>(map_order::caf_name);
   cfg.add_message_type<money>("courier.money");
   // core's value types, so actors can send them on their own.

@@ -56,7 +56,9 @@ inline std::vector<envelope> all_samples() {
   add(region_stats{"8730e0ae9ffffff", 12, 30, {{"placed", 3}, {"delivering", 9}}, 1'700'000'003'000,
                    {{rider_id{"r-1"}, 37.5, 127.03, "available"},
                     {rider_id{"r-2"}, 37.49, 127.02, "busy"}},
-                   {{order_id{"o-1"}, order_status::cooking, 37.51, 127.04}}});
+                   {{order_id{"o-1"}, order_status::cooking, 37.51, 127.04}},
+                   false,
+                   {{"8830e0ae9bfffff", 7, 2}, {"8930e0ae9b3ffff", 5, 1}}});
   add(delayed_orders{{{order_id{"o-9"}, order_status::ready, 2400}, {order_id{"o-8"}, order_status::paid, 1900}}});
   add(assignment{order_id{"o-1"}, offer_id{"f-1"}});
   add(refresh{"eyJhbGciOiJIUzI1NiJ9.e30.c2ln"});

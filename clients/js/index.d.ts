@@ -50,6 +50,8 @@ export interface RegionStats extends Message {
   riders?: { rider_id: string; lat: number; lng: number; state: string }[];
   orders?: { order_id: string; status: OrderStatus; lat: number; lng: number }[];
   truncated?: boolean;
+  /** A split hot cell's deepest cells (res 8/9); empty unless split. */
+  split_cells?: { cell: string; riders_available: number; riders_busy: number }[];
 }
 export interface DelayedOrders extends Message {
   type: 'delayed_orders'; orders: { order_id: string; status: OrderStatus; age_s: number }[]; truncated?: boolean;

@@ -401,6 +401,36 @@ TEST_CASE("close flushes queued frames, then sends a websocket close frame with 
   CHECK(f.h.wait([&] { return f.h.closed_locked() == 1; }));
 }
 
+TEST_CASE("written pushes feed the push latency histogram and writes sample the queue depth") {
+  fixture f;
+  f.h.echo = false;
+  net::io_context io;
+  auto ws = ws_connect(io, f.ports.http);
+  REQUIRE(f.h.wait([&] { return f.h.opened_locked() == 1; }));
+  auto s = f.h.session(0);
+  // A push stamped 2 ms before it is handed over, and a reply (no stamp):
+  // only the push is timed, and at no less than its 2 ms.
+  frame pushed{frame_kind::text, "pushed"};
+  pushed.pushed_ns = courier::core::metrics_now_ns() - 2'000'000;
+  CHECK(s->push(pushed, delivery::reliable()) == push_result::queued);
+  CHECK(s->push(frame{frame_kind::text, "reply"}, delivery::reliable()) == push_result::queued);
+  beast::flat_buffer buf;
+  for (int i = 0; i < 2; ++i) {
+    ws->read(buf);
+    buf.consume(buf.size());
+  }
+  const auto& st = f.gw.stats();
+  REQUIRE(poll_until([&] { return st.frames_out >= 2; }));
+  CHECK(st.push_latency_us.count() == 1);
+  CHECK(st.push_latency_us.sum() >= 2'000);
+  using latency = courier::core::histogram<courier::core::latency_us_buckets>;
+  for (std::size_t i = 0; i < latency::bucket_of(2'000); ++i)
+    CHECK(st.push_latency_us.in_bucket(i) == 0);
+  // Every write that took frames sampled the queue it took them from.
+  CHECK(st.session_queue_depth.count() >= 1);
+  CHECK(st.session_queue_depth.in_bucket(0) == 0);
+}
+
 TEST_CASE("a client that does not read gets the latest coalesced frame, in bounded memory") {
   auto c = test_config();
   c.pending_bytes_max = 128 * 1024;

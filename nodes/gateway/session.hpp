@@ -22,6 +22,10 @@ enum class frame_kind : std::uint8_t { text, binary };
 struct frame {
   frame_kind kind = frame_kind::binary;
   std::string data;
+  /// For a push: core::metrics_now_ns() when the gateway actor handed it to
+  /// the sessions; the write that sends it observes push latency from it
+  /// (courier_push_latency_us). 0: not a push (replies, inbound frames).
+  std::int64_t pushed_ns = 0;
 };
 
 /// An outbound frame whose bytes are immutable and shared: a fan-out encodes
@@ -40,6 +44,7 @@ public:
   frame_kind kind() const noexcept { return p_->kind; }
   const std::string& data() const noexcept { return p_->data; }
   std::size_t size() const noexcept { return p_->data.size(); }
+  std::int64_t pushed_ns() const noexcept { return p_->pushed_ns; }
 
 private:
   std::shared_ptr<const frame> p_;

@@ -253,8 +253,16 @@ void session_conn::close_after_writes(const std::string& reason) {
 
 void session_conn::count_written() {
   std::size_t bytes = 0;
-  for (auto& f : current_)
+  std::int64_t now_ns = 0; // read once per write, and only if it carried a push
+  for (auto& f : current_) {
     bytes += f.size();
+    if (f.pushed_ns() == 0)
+      continue;
+    if (now_ns == 0)
+      now_ns = core::metrics_now_ns();
+    ctx_.stats->push_latency_us.observe(
+        static_cast<std::uint64_t>(std::max<std::int64_t>(now_ns - f.pushed_ns(), 0) / 1000));
+  }
   ctx_.stats->frames_out.fetch_add(current_.size(), std::memory_order_relaxed);
   ctx_.stats->bytes_out.fetch_add(bytes, std::memory_order_relaxed);
   // The frames' counts go now, not at the next write; the vector is kept

@@ -97,6 +97,8 @@ io_work session_core::poll(std::vector<shared_frame>& next, std::size_t frames_m
   COURIER_ASSERT(frames_max > 0);
   std::lock_guard<std::mutex> guard{m_};
   io_work w;
+  if (!outbox_.empty())
+    stats_->session_queue_depth.observe(outbox_.size());
   std::size_t taken = 0;
   for (; taken < frames_max; ++taken) {
     auto f = outbox_.pop();

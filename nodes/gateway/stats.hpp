@@ -3,6 +3,8 @@
 /// The gateway's counters, for /metrics. Updated with relaxed atomics from
 /// IO threads and pushing threads; read at any time.
 
+#include "core/histogram.hpp"
+
 #include <atomic>
 #include <cstdint>
 
@@ -29,6 +31,12 @@ struct gateway_stats {
   counter forced_closes{0};      ///< sockets cut because a close did not finish in close_timeout_ms
   counter pings{0};              ///< WebSocket pings sent to sessions quiet for half the idle timeout
   counter watchdog_wakeups{0};   ///< session watchdog timers that expired (first-frame, idle, close deadlines checked)
+  /// Pushed frame handed to the sessions (frame::pushed_ns) -> the socket
+  /// write that carried it completed; one observation per frame written.
+  core::histogram<core::latency_us_buckets> push_latency_us;
+  /// Frames in a session's outbound queue when its writer takes a batch
+  /// (one sample per write: the depth a slow reader builds up).
+  core::histogram<core::depth_buckets> session_queue_depth;
 };
 
 } // namespace courier::gateway

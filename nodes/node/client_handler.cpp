@@ -1,5 +1,6 @@
 #include "nodes/node/client_handler.hpp"
 
+#include "core/histogram.hpp"
 #include "core/limits.hpp"
 #include "messages/convert.hpp"
 #include "messages/json.hpp"
@@ -11,6 +12,8 @@
 #include "nodes/node/sessions.hpp"
 
 #include <caf/all.hpp>
+
+#include <algorithm>
 
 namespace courier::node {
 
@@ -48,7 +51,7 @@ struct client_handler::impl {
                const msg::refresh& r, const std::string& ref);
   void request(const gateway::session_ptr& s, encoding enc, const actors::caller& who,
                const std::shared_ptr<std::atomic<std::uint32_t>>& in_flight,
-               msg::envelope env);
+               msg::envelope env, std::int64_t started_ns);
 };
 
 void client_handler::impl::hello(const gateway::session_ptr& s, encoding enc,
@@ -101,7 +104,8 @@ void client_handler::impl::refresh(const gateway::session_ptr& s, encoding enc,
 
 void client_handler::impl::request(
     const gateway::session_ptr& s, encoding enc, const actors::caller& who,
-    const std::shared_ptr<std::atomic<std::uint32_t>>& in_flight, msg::envelope env) {
+    const std::shared_ptr<std::atomic<std::uint32_t>>& in_flight, msg::envelope env,
+    std::int64_t started_ns) {
   if (std::holds_alternative<msg::hello>(env.body)) {
     push_error(s, enc, core::errc::bad_request, "already authenticated", env.ref);
     return;
@@ -132,7 +136,8 @@ void client_handler::impl::request(
     return;
   }
   client_call c;
-  c.sink = std::make_shared<session_sink>(s, enc, in_flight, metrics.get());
+  c.sink = std::make_shared<session_sink>(s, enc, in_flight, metrics.get(),
+                                          request_timing{env.body.index(), started_ns});
   c.ref = env.ref;
   c.target = std::move(routed->target);
   c.command = std::move(routed->command);
@@ -180,6 +185,7 @@ void client_handler::on_open(const gateway::session_ptr& s) {
 
 void client_handler::on_frame(const gateway::session_ptr& s, gateway::frame f) {
   auto& m = *impl_;
+  auto started_ns = core::metrics_now_ns(); // the request latency starts here
   encoding enc = f.kind == gateway::frame_kind::text ? encoding::json : encoding::proto;
   bool authed = false, allowed = true;
   actors::caller who;
@@ -224,7 +230,7 @@ void client_handler::on_frame(const gateway::session_ptr& s, gateway::frame f) {
   if (!authed)
     m.hello(s, enc, *env);
   else
-    m.request(s, enc, who, in_flight, std::move(*env));
+    m.request(s, enc, who, in_flight, std::move(*env), started_ns);
 }
 
 void client_handler::on_bad_framing(const gateway::session_ptr& s, std::string reason) {
@@ -249,9 +255,9 @@ gateway::frame encode_frame(const msg::envelope& env, encoding enc) {
 
 session_sink::session_sink(std::weak_ptr<gateway::session> s, encoding enc,
                            std::shared_ptr<std::atomic<std::uint32_t>> in_flight,
-                           node_metrics* metrics)
+                           node_metrics* metrics, request_timing timing)
     : session_(std::move(s)), enc_(enc), in_flight_(std::move(in_flight)),
-      metrics_(metrics) {}
+      metrics_(metrics), timing_(timing) {}
 
 session_sink::~session_sink() {
   if (in_flight_)
@@ -259,6 +265,14 @@ session_sink::~session_sink() {
 }
 
 void session_sink::deliver(msg::envelope env) {
+  if (timing_.type_index != request_timing::no_type) {
+    // The first answer ends the request (a store subscription's snapshot
+    // pushes follow its ok through the same sink).
+    auto ns = core::metrics_now_ns() - timing_.started_ns;
+    metrics_->request_latency_us(timing_.type_index,
+                                 static_cast<std::uint64_t>(std::max<std::int64_t>(ns, 0) / 1000));
+    timing_.type_index = request_timing::no_type;
+  }
   if (auto s = session_.lock()) {
     metrics_->message_out(env.body.index());
     if (s->push(encode_frame(env, enc_), gateway::delivery::reliable()) !=

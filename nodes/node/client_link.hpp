@@ -43,12 +43,20 @@ public:
   virtual void fail(const core::error& err, const std::string& ref) = 0;
 };
 
-/// Replies to a WebSocket/TCP session; counts down its in-flight requests.
+/// Which request a sink answers, for the request latency histogram.
+struct request_timing {
+  static constexpr std::size_t no_type = static_cast<std::size_t>(-1);
+  std::size_t type_index = no_type; ///< client_body alternative; no_type: not timed
+  std::int64_t started_ns = 0;      ///< core::metrics_now_ns() when its frame reached the handler
+};
+
+/// Replies to a WebSocket/TCP session; counts down its in-flight requests
+/// and times the request (its first answer) by type.
 class session_sink final : public reply_sink {
 public:
   session_sink(std::weak_ptr<gateway::session> s, encoding enc,
                std::shared_ptr<std::atomic<std::uint32_t>> in_flight,
-               node_metrics* metrics);
+               node_metrics* metrics, request_timing timing = {});
   ~session_sink() override;
   void deliver(msg::envelope env) override;
   void fail(const core::error& err, const std::string& ref) override;
@@ -58,6 +66,7 @@ private:
   encoding enc_;
   std::shared_ptr<std::atomic<std::uint32_t>> in_flight_;
   node_metrics* metrics_;
+  request_timing timing_;
 };
 
 /// What the entity answers with, so the gateway actor can match it.

@@ -6,6 +6,7 @@
 #include "cluster/entity.hpp"
 #include "cluster/errors.hpp"
 #include "core/assert.hpp"
+#include "core/histogram.hpp"
 #include "nodes/node/metrics.hpp"
 #include "nodes/node/sessions.hpp"
 
@@ -155,6 +156,11 @@ void session_closed(gateway_actor* self, std::uint64_t session_id) {
 }
 
 using sweep_atom = caf::atom_constant<caf::atom("n.sweep")>;
+using mailbox_sample_atom = caf::atom_constant<caf::atom("n.mbox")>;
+
+/// How often the gateway actor samples its own mailbox depth for /metrics
+/// (one timer for the node; the depth is only readable from inside).
+constexpr std::chrono::seconds mailbox_sample_interval{1};
 
 /// Fails the swept calls whose deadline passed.
 void sweep(gateway_actor* self) {
@@ -318,14 +324,20 @@ void fan_out(gateway_actor* self, const std::string& topic, const T& body,
   // bytes (issue #11).
   gateway::shared_frame as_json, as_proto;
   std::uint64_t pushed = 0;
+  std::int64_t handed_ns = 0; // push latency starts here: one clock read per fan-out
   gateway::push_batch batch; // one hand-off to the IO threads for all of them
   for (auto& [id, sub] : it->second) {
     auto session = sub.session.lock();
     if (!session)
       continue; // closed: closed_atom removes it
     auto& cached = sub.enc == encoding::json ? as_json : as_proto;
-    if (!cached)
-      cached = gateway::shared_frame{encode_frame(env, sub.enc)};
+    if (!cached) {
+      if (handed_ns == 0)
+        handed_ns = core::metrics_now_ns();
+      auto f = encode_frame(env, sub.enc);
+      f.pushed_ns = handed_ns;
+      cached = gateway::shared_frame{std::move(f)};
+    }
     session->push(cached, how);
     ++pushed;
   }
@@ -421,7 +433,14 @@ caf::behavior gateway_behavior(gateway_actor* self, gateway_actor_config cfg,
   auto sweep_every = std::max(cfg.request_timeout / 4, std::chrono::milliseconds{1});
   if (cfg.deadlines == request_deadlines::swept)
     self->delayed_send(self, sweep_every, sweep_atom::value);
+  self->delayed_send(self, mailbox_sample_interval, mailbox_sample_atom::value);
   return {
+    [=](mailbox_sample_atom) {
+      // Messages queued behind this one: pushes from entities, calls from
+      // the IO threads. A growing depth means the fan-out cannot keep up.
+      self->state.metrics->gateway_mailbox_depth(self->mailbox().size());
+      self->delayed_send(self, mailbox_sample_interval, mailbox_sample_atom::value);
+    },
     [=](sweep_atom) {
       sweep(self);
       self->delayed_send(self, sweep_every, sweep_atom::value);

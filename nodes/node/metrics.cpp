@@ -15,28 +15,39 @@ std::string_view type_name_at(std::size_t i) noexcept {
   return i < names.size() ? names[i] : std::string_view{"unknown"};
 }
 
-void node_metrics::dispatch_latency_ms(std::uint64_t ms) noexcept {
-  std::size_t i = 0;
-  while (i < dispatch_buckets_ms.size() && ms > dispatch_buckets_ms[i])
-    ++i;
-  dispatch_counts_[i].fetch_add(1, std::memory_order_relaxed);
-  dispatch_sum_ms_.fetch_add(ms, std::memory_order_relaxed);
-}
-
 std::string node_metrics::dispatch_histogram() const {
   std::ostringstream os;
   os << "# HELP courier_dispatch_latency_ms Store accept to rider assigned.\n"
         "# TYPE courier_dispatch_latency_ms histogram\n";
-  std::uint64_t cumulative = 0;
-  for (std::size_t i = 0; i < dispatch_buckets_ms.size(); ++i) {
-    cumulative += dispatch_counts_[i].load(std::memory_order_relaxed);
-    os << "courier_dispatch_latency_ms_bucket{le=\"" << dispatch_buckets_ms[i]
-       << "\"} " << cumulative << '\n';
+  dispatch_.write(os, "courier_dispatch_latency_ms");
+  return os.str();
+}
+
+std::string node_metrics::request_histograms() const {
+  std::ostringstream os;
+  os << "# HELP courier_request_latency_us Client request frame in to its reply queued, by "
+        "request type.\n"
+        "# TYPE courier_request_latency_us histogram\n";
+  for (std::size_t i = 0; i < types; ++i) {
+    if (request_latency_[i].count() == 0)
+      continue;
+    std::string label = "type=\"" + std::string{type_name_at(i)} + "\"";
+    request_latency_[i].write(os, "courier_request_latency_us", label);
   }
-  cumulative += dispatch_counts_.back().load(std::memory_order_relaxed);
-  os << "courier_dispatch_latency_ms_bucket{le=\"+Inf\"} " << cumulative << '\n'
-     << "courier_dispatch_latency_ms_sum " << dispatch_sum_ms_.load() << '\n'
-     << "courier_dispatch_latency_ms_count " << cumulative << '\n';
+  return os.str();
+}
+
+std::string node_metrics::mailbox_metrics() const {
+  std::ostringstream os;
+  os << "# HELP courier_gateway_mailbox_depth Messages waiting in the gateway actor's "
+        "mailbox (last sample).\n"
+        "# TYPE courier_gateway_mailbox_depth gauge\n"
+        "courier_gateway_mailbox_depth "
+     << mailbox_last_.load(std::memory_order_relaxed) << "\n"
+     << "# HELP courier_gateway_mailbox_depth_samples The gateway actor's mailbox depth, "
+        "sampled every second.\n"
+        "# TYPE courier_gateway_mailbox_depth_samples histogram\n";
+  mailbox_.write(os, "courier_gateway_mailbox_depth_samples");
   return os.str();
 }
 

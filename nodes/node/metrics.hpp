@@ -2,9 +2,11 @@
 /// \file
 /// The node's own counters for /metrics (the gateway transport and the
 /// router/journal have theirs): messages in/out by protocol type, errors by
-/// code. Relaxed atomics, updated from IO threads and actors alike.
+/// code, request latency by type, the gateway actor's mailbox depth.
+/// Relaxed atomics, updated from IO threads and actors alike.
 
 #include "core/errc.hpp"
+#include "core/histogram.hpp"
 #include "messages/client.hpp"
 
 #include <array>
@@ -34,9 +36,29 @@ public:
   std::uint64_t errors(std::size_t i) const noexcept { return errors_[i].load(std::memory_order_relaxed); }
 
   /// Dispatch latency samples (accept -> rider assigned), milliseconds.
-  void dispatch_latency_ms(std::uint64_t ms) noexcept;
+  void dispatch_latency_ms(std::uint64_t ms) noexcept { dispatch_.observe(ms); }
   /// Prometheus histogram lines for the samples above.
   std::string dispatch_histogram() const;
+
+  /// A client request of type `type_index` (a client_body alternative) was
+  /// answered `us` microseconds after its frame reached the node (the
+  /// client handler on the IO thread -> reply or error queued on the session).
+  void request_latency_us(std::size_t type_index, std::uint64_t us) noexcept {
+    if (type_index < types)
+      request_latency_[type_index].observe(us);
+  }
+  /// `courier_request_latency_us{type=...}`: one series per request type
+  /// seen so far (a bounded set: the protocol's types).
+  std::string request_histograms() const;
+
+  /// A sample of the gateway actor's mailbox (messages waiting).
+  void gateway_mailbox_depth(std::uint64_t n) noexcept {
+    mailbox_last_.store(n, std::memory_order_relaxed);
+    mailbox_.observe(n);
+  }
+  /// `courier_gateway_mailbox_depth` (last sample, gauge) and
+  /// `courier_gateway_mailbox_depth_samples` (histogram of samples).
+  std::string mailbox_metrics() const;
 
   /// A capture (void_auth = false) or void (true) the order gave up on
   /// after its attempts: money an operator must look at.
@@ -62,10 +84,10 @@ private:
   std::array<std::atomic<std::uint64_t>, types> in_{};
   std::array<std::atomic<std::uint64_t>, types> out_{};
   std::array<std::atomic<std::uint64_t>, codes> errors_{};
-  static constexpr std::array<std::uint64_t, 8> dispatch_buckets_ms{
-      10, 50, 100, 250, 500, 1000, 2000, 5000};
-  std::array<std::atomic<std::uint64_t>, 9> dispatch_counts_{};
-  std::atomic<std::uint64_t> dispatch_sum_ms_{0};
+  core::histogram<core::dispatch_ms_buckets> dispatch_;
+  std::array<core::histogram<core::latency_us_buckets>, types> request_latency_{};
+  std::atomic<std::uint64_t> mailbox_last_{0};
+  core::histogram<core::depth_buckets> mailbox_;
   std::array<std::atomic<std::uint64_t>, 2> given_up_{}; ///< [capture, void]
   std::atomic<std::uint64_t> reminders_given_up_{0};
 };

@@ -147,6 +147,14 @@ void gateway_metrics(std::ostringstream& os, const gateway::gateway_stats& g,
   line("courier_sockets_cut_total", "counter", g.forced_closes.load());
   line("courier_session_watchdog_wakeups_total", "counter", g.watchdog_wakeups.load());
   line("courier_session_pings_total", "counter", g.pings.load());
+  os << "# HELP courier_push_latency_us A push handed to the sessions by the gateway actor "
+        "-> the socket write that carried it.\n"
+        "# TYPE courier_push_latency_us histogram\n";
+  g.push_latency_us.write(os, "courier_push_latency_us");
+  os << "# HELP courier_session_queue_depth Frames in a session's outbound queue when its "
+        "writer takes them (one sample per write).\n"
+        "# TYPE courier_session_queue_depth histogram\n";
+  g.session_queue_depth.write(os, "courier_session_queue_depth");
   // The session limits in force (issue #14: every limit in /metrics).
   auto limit = [&](const char* name, std::int64_t v) {
     line(name, "gauge", static_cast<std::uint64_t>(std::max<std::int64_t>(v, 0)));
@@ -181,6 +189,8 @@ void message_metrics(std::ostringstream& os, const node_metrics& m) {
     os << "courier_errors_total{code=\"" << core::to_string(static_cast<core::errc>(i))
        << "\"} " << m.errors(i) << '\n';
   os << m.dispatch_histogram();
+  os << m.request_histograms();
+  os << m.mailbox_metrics();
   os << "# TYPE courier_payments_given_up_total counter\n"
      << "courier_payments_given_up_total{op=\"capture\"} " << m.payments_given_up(false) << '\n'
      << "courier_payments_given_up_total{op=\"void\"} " << m.payments_given_up(true) << '\n';
@@ -194,6 +204,9 @@ void actor_metrics(std::ostringstream& os, const cluster::router_stats& r,
     os << "# TYPE " << name << ' ' << type << '\n' << name << ' ' << v << '\n';
   };
   line("courier_entities_live", "gauge", r.live);
+  os << "# TYPE courier_entities_live_by_kind gauge\n";
+  for (auto& [kind, n] : r.live_by_kind)
+    os << "courier_entities_live_by_kind{kind=\"" << kind << "\"} " << n << '\n';
   line("courier_entity_activations_total", "counter", r.activations_total);
   line("courier_entity_passivations_total", "counter", r.passivations_total);
   line("courier_entity_messages_total", "counter", r.routed_total);

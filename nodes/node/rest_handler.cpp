@@ -201,8 +201,56 @@ struct rest_handler::impl {
   void dispatch(gateway::http_request& req, gateway::responder respond);
 };
 
+namespace {
+
+/// Cells one `GET /v1/cells?cells=` may name: a split res-7 cell has at
+/// most 49 leaves (region_stats.split_cells lists at most 64).
+constexpr std::size_t cells_per_query_max = 64;
+
+/// `[{cell, boundary: [[lat, lng], ...]}]` for `cells`.
+json cells_json(const std::vector<geo::cell>& cells) {
+  json out = json::array();
+  for (auto c : cells) {
+    json boundary = json::array();
+    if (auto b = geo::cell_to_boundary(c))
+      for (auto& v : *b)
+        boundary.push_back({v.lat_deg, v.lng_deg});
+    out.push_back({{"cell", geo::cell_to_string(c)}, {"boundary", boundary}});
+  }
+  return out;
+}
+
+} // namespace
+
 void rest_handler::impl::cells(const gateway::http_request& req,
                                const gateway::responder& respond) {
+  if (auto listed = query_param(req.query, "cells")) {
+    // The live map asks for the boundaries of split cells (res 8/9) it
+    // learns from region_stats.split_cells.
+    std::vector<geo::cell> cells;
+    std::size_t from = 0;
+    while (from <= listed->size()) {
+      auto comma = listed->find(',', from);
+      auto text = listed->substr(from, comma == std::string::npos ? std::string::npos
+                                                                  : comma - from);
+      auto c = geo::string_to_cell(text);
+      if (!c) {
+        respond(error_response({errc::bad_request, "cells: '" + text + "' is not an H3 cell"}));
+        return;
+      }
+      if (cells.size() == cells_per_query_max) {
+        respond(error_response({errc::bad_request, "cells: at most " +
+                                                       std::to_string(cells_per_query_max)}));
+        return;
+      }
+      cells.push_back(*c);
+      if (comma == std::string::npos)
+        break;
+      from = comma + 1;
+    }
+    respond(json_response(200, json{{"cells", cells_json(cells)}}));
+    return;
+  }
   auto lat = query_param(req.query, "lat");
   auto lng = query_param(req.query, "lng");
   auto k_text = query_param(req.query, "k").value_or("2");
@@ -221,15 +269,7 @@ void rest_handler::impl::cells(const gateway::http_request& req,
     respond(error_response(disk.err()));
     return;
   }
-  json out = json::array();
-  for (auto c : *disk) {
-    json boundary = json::array();
-    if (auto b = geo::cell_to_boundary(c))
-      for (auto& v : *b)
-        boundary.push_back({v.lat_deg, v.lng_deg});
-    out.push_back({{"cell", geo::cell_to_string(c)}, {"boundary", boundary}});
-  }
-  respond(json_response(200, json{{"cells", out}}));
+  respond(json_response(200, json{{"cells", cells_json(*disk)}}));
 }
 
 void rest_handler::impl::history(const gateway::http_request& req, const std::string& rider,

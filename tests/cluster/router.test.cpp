@@ -69,11 +69,14 @@ TEST_CASE("entity_appends_n_events_then_passivates_and_reactivates_with_exactly_
   }
   CHECK(*activations == 1);
   w.advance(30s);
-  CHECK(stats_of(w, p, router).live == 1);  // not idle long enough yet
+  auto busy = stats_of(w, p, router);
+  CHECK(busy.live == 1);  // not idle long enough yet
+  CHECK(busy.live_by_kind == std::map<std::string, std::uint64_t>{{"counter", 1}});
   w.advance(2min);
   auto st = stats_of(w, p, router);
   CHECK(st.live == 0);
   CHECK(st.passivations_total == 1);
+  CHECK(st.live_by_kind == std::map<std::string, std::uint64_t>{{"counter", 0}});
   auto values = values_of(w, p, router, "a");
   CHECK(*activations == 2);
   REQUIRE(values.size() == n);

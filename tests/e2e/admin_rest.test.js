@@ -172,6 +172,14 @@ describe('admin queries', () => {
     }
     const anon = await H.http(node, 'GET', '/v1/cells?lat=37.4979&lng=127.0276&k=3');
     assert.equal(anon.status, 401);
+    // Named cells (the live map's split cells, res 8/9): their boundaries.
+    const kids = [H.cellOf(args, { lat: 37.4979, lng: 127.0276 }, 8), H.cellOf(args, { lat: 37.4979, lng: 127.0276 }, 9)];
+    const named = await H.http(node, 'GET', `/v1/cells?cells=${kids.join(',')}`, { token: adminTok });
+    assert.equal(named.status, 200, named.text);
+    assert.deepEqual(named.json.cells.map((c) => c.cell), kids);
+    for (const c of named.json.cells) assert.ok(c.boundary.length >= 5, `boundary of ${c.cell}`);
+    const bad = await H.http(node, 'GET', '/v1/cells?cells=nope', { token: adminTok });
+    assert.equal(bad.status, 400, bad.text);
   });
 });
 
@@ -262,6 +270,70 @@ describe('REST', () => {
     assert.match(m.headers.get('content-type') || '', /text\/plain/);
     assert.match(m.text, /^# (HELP|TYPE) /m, 'Prometheus text format');
     assert.match(m.text, /^[a-zA-Z0-9_:]*connections[a-zA-Z0-9_:]*(\{[^}]*\})? [0-9.eE+-]+/m, 'a connections metric');
+  });
+
+  test('metrics_histograms_appear_and_move', async () => {
+    // Issue #15: push latency, request latency by type, queue depths and live
+    // entities by kind, as Prometheus histograms and gauges.
+    const scrape = async () => (await H.http(node, 'GET', '/metrics')).text;
+    const value = (text, series) => {
+      const esc = series.replace(/[{}"=]/g, (c) => `\\${c}`);
+      const m = new RegExp(`^${esc} ([0-9.eE+-]+)$`, 'm').exec(text);
+      return m ? Number(m[1]) : null;
+    };
+    /// The histogram's buckets are cumulative, end in +Inf, and +Inf is its count.
+    const checkHistogram = (text, name, labels = '') => {
+      const sep = labels ? ',' : '';
+      const re = new RegExp(`^${name}_bucket\\{${labels}${sep}le="([^"]+)"\\} (\\d+)$`, 'gm');
+      const buckets = [...text.matchAll(re)].map((m) => [m[1], Number(m[2])]);
+      assert.ok(buckets.length >= 5, `${name}{${labels}} has buckets: ${buckets.length}`);
+      assert.equal(buckets.at(-1)[0], '+Inf');
+      for (let i = 1; i < buckets.length; i++) assert.ok(buckets[i][1] >= buckets[i - 1][1], `${name} cumulative`);
+      const count = value(text, labels ? `${name}_count{${labels}}` : `${name}_count`);
+      assert.equal(buckets.at(-1)[1], count, `${name}: +Inf bucket == count`);
+      assert.notEqual(value(text, labels ? `${name}_sum{${labels}}` : `${name}_sum`), null, `${name}_sum`);
+      return count;
+    };
+    const before = await scrape();
+    assert.match(before, /^# TYPE courier_push_latency_us histogram$/m);
+    assert.match(before, /^# TYPE courier_request_latency_us histogram$/m);
+    assert.match(before, /^# TYPE courier_session_queue_depth histogram$/m);
+    assert.match(before, /^# TYPE courier_gateway_mailbox_depth gauge$/m);
+    assert.match(before, /^# TYPE courier_entities_live_by_kind gauge$/m);
+    const pushesBefore = checkHistogram(before, 'courier_push_latency_us');
+    const depthBefore = checkHistogram(before, 'courier_session_queue_depth');
+    const placedBefore = value(before, 'courier_request_latency_us_count{type="place_order"}') || 0;
+
+    // Load: an order followed by its customer, its rider's positions pushed.
+    const base = area();
+    await upsertStore(admin, 's-metrics', base, 3000);
+    const cust = await as('customer', 'c-metrics');
+    const store = await as('store', 's-metrics');
+    const rider = await Rider.connect(node, WebSocket, 'r-metrics', offset(base, 100, 0));
+    await rider.available(true);
+    const { order_id } = await cust.expect(orderBody('s-metrics', offset(base, 800, 0)), 'order_placed');
+    await cust.expect({ type: 'subscribe', order_id }, 'subscribed');
+    await store.next((m) => m.type === 'new_order' && m.order_id === order_id, 5000, 'new_order');
+    await store.expect({ type: 'accept_order', order_id, prep_minutes: 10 }, 'ok');
+    const offer = await rider.nextOffer(8000, order_id);
+    await rider.c.expect({ type: 'accept', offer_id: offer.offer_id }, 'ok');
+    for (let i = 1; i <= 5; i++) await rider.moveTo(offset(base, 100 + 20 * i, 0));
+    await cust.next((m) => m.type === 'rider_position' && m.order_id === order_id, 5000, 'rider_position');
+    await H.sleep(1300); // a mailbox sample (every second) and the last writes
+
+    const after = await scrape();
+    assert.ok(checkHistogram(after, 'courier_push_latency_us') > pushesBefore, 'pushes were timed');
+    assert.ok(checkHistogram(after, 'courier_session_queue_depth') > depthBefore, 'queue depth sampled');
+    assert.ok(checkHistogram(after, 'courier_request_latency_us', 'type="place_order"') > placedBefore,
+      'place_order timed');
+    checkHistogram(after, 'courier_request_latency_us', 'type="position"');
+    checkHistogram(after, 'courier_request_latency_us', 'type="accept_order"');
+    assert.ok(checkHistogram(after, 'courier_gateway_mailbox_depth_samples') >= 1, 'mailbox sampled');
+    assert.notEqual(value(after, 'courier_gateway_mailbox_depth'), null);
+    for (const kind of ['order', 'rider', 'store', 'region']) {
+      assert.ok(value(after, `courier_entities_live_by_kind{kind="${kind}"}`) >= 1, `live ${kind} entities: ${after.match(/^courier_entities_live_by_kind.*$/gm)}`);
+    }
+    for (const c of [cust, store, rider.c]) c.close();
   });
 
   test('courier_ctl_metrics_shows_the_journal_of_a_node', async () => {

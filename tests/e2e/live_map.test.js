@@ -2,8 +2,11 @@
 // The live map in a real browser: a --demo node, a small scripted city
 // (a store at Gangnam station, riders circling it, a few orders), the page
 // loaded in headless Chromium via playwright-core. Asserts the page connects,
-// draws riders, and that riders move; saves <artifacts>/live_map.png.
-// Skips (77) if Chromium is not installed.
+// draws riders, and that riders move; that its charts (from /metrics and the
+// cells' counts) move between two samples seconds apart and the hot cell's
+// split (res 8/9, a low --region-split-riders) is drawn; saves
+// <artifacts>/live_map.png and live_map_charts.png. Skips (77) if Chromium
+// is not installed.
 
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
@@ -24,6 +27,10 @@ H.watchdog(150000);
 
 const GANGNAM = { lat: 37.4979, lng: 127.0276 };
 const RIDERS = 10;
+/// Riders close to the station: with --region-split-riders 4 its res-7 cell
+/// splits, and its res-8 child again, so the page draws res 8/9 cells.
+const HOT_RIDERS = 6;
+const NODE_FLAGS = ['--demo', '--region-split-riders', '4', '--region-merge-riders', '2'];
 
 let node;
 let browser;
@@ -48,8 +55,8 @@ async function startCity() {
   city.clients.push(admin);
   await upsertStore(admin, 's-gangnam', GANGNAM, 3000, true);
   await upsertStore(admin, 's-yeoksam', offset(GANGNAM, 300, 900), 3000, true);
-  for (let i = 0; i < RIDERS; i++) {
-    const radius = 400 + 650 * (i % 6);
+  for (let i = 0; i < RIDERS + HOT_RIDERS; i++) {
+    const radius = i < RIDERS ? 400 + 650 * (i % 6) : 40 + 20 * (i - RIDERS);
     const phase = (2 * Math.PI * i) / RIDERS;
     const at = (a) => offset(GANGNAM, radius * Math.sin(a), radius * Math.cos(a));
     const r = await Rider.connect(node, WebSocket, `r-city-${i}`, at(phase));
@@ -81,7 +88,7 @@ async function startCity() {
 }
 
 before(async () => {
-  node = await H.CourierNode.start(args, { extra: ['--demo'] });
+  node = await H.CourierNode.start(args, { extra: NODE_FLAGS });
   await startCity();
   userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'courier-chromium-'));
   const context = await H.withTimeout(playwright.chromium.launchPersistentContext(userDataDir, {
@@ -184,6 +191,52 @@ test('live_map_connects_draws_riders_and_shows_them_moving', async () => {
   assert.deepEqual(problems, [], 'no page errors and no requests outside the node');
 });
 
+/// The charts' pixels, to tell that they were redrawn with other data.
+function chartPixels() {
+  return page.evaluate(() => ['cPushes', 'cP99', 'cOrders', 'cRiders']
+    .map((id) => document.getElementById(id).toDataURL()));
+}
+
+test('live_map_charts_move_and_split_hot_cells_are_drawn', async () => {
+  assert.ok(page, 'the page from the previous test');
+  await waitPage(() => window.courierMap.charts().samples >= 3, 15000, 'three chart samples');
+  const first = await page.evaluate(() => window.courierMap.charts());
+  const firstPixels = await chartPixels();
+  await H.sleep(5000); // two or three samples later (one every 2 s)
+  const second = await page.evaluate(() => window.courierMap.charts());
+  const secondPixels = await chartPixels();
+  fs.mkdirSync(args.artifacts, { recursive: true });
+  const shot = path.join(args.artifacts, 'live_map_charts.png');
+  await page.screenshot({ path: shot, timeout: 10000 });
+  console.log(`screenshot: ${shot}`);
+
+  const state = JSON.stringify({ first, second });
+  assert.ok(second.samples >= first.samples + 2, `the charts keep sampling: ${state}`);
+  // Pushes flow (region_stats to this page at least), so the node's
+  // pushes/s and push latency p99 come from /metrics' histogram.
+  const rates = second.pushesPerS.filter((v) => v !== null);
+  assert.ok(rates.length >= 2 && rates.some((v) => v > 0), `pushes/s from /metrics: ${state}`);
+  const p99 = second.pushP99Ms.filter((v) => v !== null);
+  assert.ok(p99.length >= 1 && p99.every((v) => v > 0 && v <= 5000), `push latency p99 in ms: ${state}`);
+  assert.ok(second.ridersAvailable.at(-1) + second.ridersBusy.at(-1) >= 3, `riders counted: ${state}`);
+  assert.ok(Object.values(second.orders).some((s) => s.at(-1) > 0), `orders by status: ${state}`);
+  // The charts moved: new points, redrawn canvases.
+  assert.notDeepEqual(second.pushesPerS, first.pushesPerS, 'the pushes/s series moved');
+  const moved = secondPixels.filter((px, i) => px !== firstPixels[i]).length;
+  assert.ok(moved >= 2, `at least two charts were redrawn differently (${moved} of 4)`);
+
+  // The hot cell split: its res 8/9 cells are drawn.
+  await waitPage(() => window.courierMap.drawnSplitCells() >= 7, 15000,
+    'the split cells (res 8/9) of the hot cell drawn');
+  const split = await page.evaluate(() => window.courierMap.splitCells());
+  const res = new Set(split.map((c) => parseInt(c.cell[1], 16)));
+  assert.ok(res.has(9) || res.has(8), `split cells at res 8/9: ${JSON.stringify(split)}`);
+  assert.ok(split.reduce((n, c) => n + c.riders_available + c.riders_busy, 0) >= HOT_RIDERS,
+    `the split cells hold the hot riders: ${JSON.stringify(split)}`);
+  await page.screenshot({ path: shot, timeout: 10000 });
+  assert.deepEqual(problems, [], 'no page errors and no requests outside the node');
+});
+
 test('live_map_reconnects_after_node_restart', async () => {
   assert.ok(page, 'the page from the previous test');
   clearInterval(city.timer);
@@ -191,7 +244,7 @@ test('live_map_reconnects_after_node_restart', async () => {
   const old = await node.stop(10000, { keepData: true });
   assert.equal(old.code, 0, `exit 0 on SIGTERM: ${JSON.stringify(old)}`);
   await waitPage(() => !window.courierMap.connected(), 10000, 'the page notices the node is gone');
-  node = await H.CourierNode.start(args, { extra: ['--demo'], dataDir, httpPort });
+  node = await H.CourierNode.start(args, { extra: NODE_FLAGS, dataDir, httpPort });
   await waitPage(() => window.courierMap.connected(), 30000, 'the page reconnects to the restarted node');
   const pushesBefore = await page.evaluate(() => window.courierMap.pushes());
   const r = await Rider.connect(node, WebSocket, 'r-after-restart', offset(GANGNAM, -200, -200));

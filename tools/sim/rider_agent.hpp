@@ -11,9 +11,6 @@
 
 namespace courier::sim {
 
-/// Sim time between two positions of one rider (PROTOCOL/DESIGN: 5 s).
-inline constexpr sim_ms rider_position_interval_ms = 5000;
-
 /// One simulated rider on one connection.
 class rider_agent final : public agent {
 public:

@@ -18,6 +18,10 @@
 
 namespace courier::sim {
 
+/// Sim time between two positions of one rider (PROTOCOL/DESIGN: 5 s);
+/// the rider also looks at its order (arrived? ready?) on each.
+inline constexpr sim_ms rider_position_interval_ms = 5000;
+
 /// Tunables of rider behaviour (sim time, metres, m/s).
 struct rider_params {
   double travel_speed_mps = 5.0;   ///< toward the store and the drop-off

@@ -1,5 +1,7 @@
 #include "tools/sim/runner.hpp"
 
+#include "tools/sim/sizing.hpp"
+
 #include <boost/asio/post.hpp>
 
 #include <csignal>
@@ -12,7 +14,7 @@ sim_runner::sim_runner(sim_context& ctx, std::ostream& out)
     : ctx_(ctx), out_(out), strand_(asio::make_strand(ctx.io)),
       signals_(strand_, SIGINT, SIGTERM), setup_timer_(strand_), pace_timer_(strand_),
       progress_timer_(strand_), duration_timer_(strand_), grace_timer_(strand_),
-      pacer_(ctx.cfg.orders_per_min), rng_(ctx.cfg.seed * 0x9e3779b97f4a7c15ull + 1),
+      pacer_(effective_orders_per_min(ctx.cfg)), rng_(ctx.cfg.seed * 0x9e3779b97f4a7c15ull + 1),
       run_id_(ctx.cfg.run_id.empty() ? "sim" + std::to_string(ctx.epoch_ms() % 100'000'000)
                                      : ctx.cfg.run_id) {}
 
@@ -31,7 +33,9 @@ void sim_runner::start() {
   out_ << "courier-sim: seed=" << c.seed << " run_id=" << run_id_ << " transport="
        << to_string(c.transport) << " target=" << t.host << ":" << t.port << " riders="
        << c.riders << " stores=" << c.stores << " customers=" << c.customers
-       << " orders_per_min=" << c.orders_per_min << " speedup=" << c.speedup << std::endl;
+       << " orders_per_min=" << effective_orders_per_min(c)
+       << (c.orders_per_min ? "" : " (sized: riders x utilization / busy time per order)")
+       << " speedup=" << c.speedup << std::endl;
   auto self = shared_from_this();
   signals_.async_wait([self](boost::system::error_code ec, int) {
     if (!ec)

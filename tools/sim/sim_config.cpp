@@ -46,6 +46,23 @@ setter real_flag(double sim_config::*field, double min, double max) {
   };
 }
 
+/// `--orders-per-min`: "auto" (the default) sizes the rate to the riders;
+/// a number fixes it.
+std::string set_orders_per_min(sim_config& c, const std::string& v) {
+  if (v == "auto") {
+    c.orders_per_min.reset();
+    return "";
+  }
+  char* end = nullptr;
+  double x = std::strtod(v.c_str(), &end);
+  if (v.empty() || end != v.c_str() + v.size() || !std::isfinite(x) || x < 0 ||
+      x > orders_per_min_max)
+    return "must be auto or a number in [0, " +
+           std::to_string(static_cast<long long>(orders_per_min_max)) + "]";
+  c.orders_per_min = x;
+  return "";
+}
+
 setter text_flag(std::string sim_config::*field) {
   return [=](sim_config& c, const std::string& v) -> std::string {
     if (v.empty())
@@ -88,7 +105,8 @@ const std::map<std::string, setter>& flag_table() {
       {"--riders", int_flag(&sim_config::riders, 0, clients_max)},
       {"--stores", int_flag(&sim_config::stores, 1, clients_max)},
       {"--customers", int_flag(&sim_config::customers, 0, clients_max)},
-      {"--orders-per-min", real_flag(&sim_config::orders_per_min, 0, orders_per_min_max)},
+      {"--orders-per-min", set_orders_per_min},
+      {"--utilization", real_flag(&sim_config::utilization, 0.01, 1)},
       {"--duration-s", int_flag(&sim_config::duration_s, 0, 30u * 24 * 3600)},
       {"--speedup", real_flag(&sim_config::speedup, 0.01, speedup_max)},
       {"--seed", int_flag(&sim_config::seed, 0, UINT64_MAX)},
@@ -157,7 +175,9 @@ std::string usage_text() {
          "  --riders N          rider clients (200)\n"
          "  --stores N          stores, created via an admin client (50)\n"
          "  --customers N       customer clients (200)\n"
-         "  --orders-per-min N  place_order rate, wall clock (600)\n"
+         "  --orders-per-min N|auto  place_order rate, wall clock; auto = sized to the\n"
+         "                      riders by Little's law (auto)\n"
+         "  --utilization F     share of riders busy at the auto rate (0.6)\n"
          "  --duration-s N      run time, 0 = until SIGINT/SIGTERM (0)\n"
          "  --speedup X         sim seconds per wall second (1)\n"
          "  --seed N            rng seed, printed (1)\n"

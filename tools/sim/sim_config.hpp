@@ -33,7 +33,10 @@ struct sim_config {
   std::uint32_t riders = 200;
   std::uint32_t stores = 50;
   std::uint32_t customers = 200;
-  double orders_per_min = 600.0;  ///< wall-clock rate of place_order
+  /// Wall-clock rate of place_order; unset = sized to the riders
+  /// (sizing.hpp: riders x utilization / a rider's busy time per order).
+  std::optional<double> orders_per_min;
+  double utilization = 0.6;       ///< share of riders busy the sized rate aims at
   std::uint32_t duration_s = 0;   ///< 0 = until SIGINT/SIGTERM
   double speedup = 1.0;           ///< sim seconds per wall second
   std::uint64_t seed = 1;
