@@ -387,8 +387,19 @@ void subscribe_again(gateway_actor* self, const std::string& topic) {
           });
 }
 
+/// The member that owns `ref` in `v`, with its epoch (0 if none).
+std::pair<std::string, std::uint64_t> owner_incarnation(const cluster::cluster_view& v,
+                                                        const cluster::entity_ref& ref) {
+  auto id = cluster::owner_of(v, ref);
+  const auto* m = cluster::find_member(v, id);
+  return {id, m != nullptr ? m->epoch : 0};
+}
+
 /// Subscribes again to every entity whose owner changed with this view (a
-/// node that died cannot say its activations stopped).
+/// node that died cannot say its activations stopped). The same owner with
+/// a new epoch is a new process too: it crashed and joined again, and this
+/// node may never have seen a view without it (the old lease ran out in
+/// the round it joined), while its activations know no subscriber.
 void resubscribe(gateway_actor* self, cluster::cluster_view v) {
   auto& st = self->state;
   if (v.version <= st.view.version)
@@ -398,7 +409,7 @@ void resubscribe(gateway_actor* self, cluster::cluster_view v) {
   std::vector<std::string> moved;
   for (auto& [topic, sub] : st.subs)
     if (old.members.empty() ||
-        cluster::owner_of(old, sub.target) != cluster::owner_of(st.view, sub.target))
+        owner_incarnation(old, sub.target) != owner_incarnation(st.view, sub.target))
       moved.push_back(topic);
   for (auto& topic : moved)
     subscribe_again(self, topic);
