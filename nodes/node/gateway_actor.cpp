@@ -62,6 +62,11 @@ struct gateway_state {
   std::unordered_map<std::string, subscription> subs;
   /// order topic -> the newest status it has seen (pushed or snapshot).
   std::unordered_map<std::string, seen_status> order_versions;
+  /// topic -> client subscriptions in flight for it. While one is, its
+  /// entity may have added this gateway for a session that joins when the
+  /// answer comes, and an unsubscribe sent now would arrive after it and
+  /// undo it. Entries go at zero; bounded by the calls in flight.
+  std::unordered_map<std::string, std::uint32_t> subscribing;
   cluster::cluster_view view; ///< the last one seen (cluster mode)
   /// request_deadlines::swept: calls in flight by id, oldest first, each
   /// with its deadline; a call still here at its deadline fails with
@@ -71,6 +76,7 @@ struct gateway_state {
     caf::actor_clock::time_point deadline;
     std::shared_ptr<reply_sink> sink;
     std::string ref;
+    std::string subscribing; ///< its topic if it is a subscription
   };
   std::map<std::uint64_t, pending_call> pending;
   std::uint64_t next_call = 0;
@@ -91,6 +97,30 @@ core::error topic_cap_error(gateway_actor* self) {
                          std::to_string(self->state.cfg.topics_per_session_max) + " topics"};
 }
 
+/// The topic a call subscribes to ("" if it is no subscription).
+std::string subscription_topic(const client_call& c) {
+  bool sub = c.kind == reply_kind::subscribed || c.kind == reply_kind::region_subscribed ||
+             c.kind == reply_kind::topic_ok || c.kind == reply_kind::store_subscribed;
+  return sub ? c.topic : std::string{};
+}
+
+/// A subscription call for `topic` got its answer or failed ("": none).
+void subscription_ended(gateway_actor* self, const std::string& topic) {
+  if (topic.empty())
+    return;
+  auto& in_flight = self->state.subscribing;
+  auto it = in_flight.find(topic);
+  COURIER_ASSERT(it != in_flight.end());
+  COURIER_ASSERT(it->second > 0);
+  if (--it->second == 0)
+    in_flight.erase(it);
+}
+
+/// Does a session here follow `topic`, or is one about to?
+bool followed(const gateway_state& st, const std::string& topic) {
+  return st.topics.count(topic) > 0 || st.subscribing.count(topic) > 0;
+}
+
 /// Adds a session to a topic once the entity accepted the subscription;
 /// false if the session already holds the most topics it may (two
 /// subscriptions in flight at once both passed the check in call()): the
@@ -98,7 +128,7 @@ core::error topic_cap_error(gateway_actor* self) {
 bool join(gateway_actor* self, const client_call& c) {
   auto& st = self->state;
   auto unfollowed = [&] {
-    if (st.topics.count(c.topic) == 0) // nobody here follows it: tell the entity
+    if (!followed(st, c.topic)) // nobody here follows it: tell the entity
       cluster::tell(self, st.router, c.target,
                     actors::unsubscribe_cmd{caf::actor_cast<caf::actor>(self)});
   };
@@ -138,8 +168,9 @@ void leave(gateway_actor* self, std::uint64_t session_id, const std::string& top
     st.topics.erase(it);
     st.subs.erase(topic);
     st.order_versions.erase(topic);
-    cluster::tell(self, st.router, target,
-                  actors::unsubscribe_cmd{caf::actor_cast<caf::actor>(self)});
+    if (!followed(st, topic))
+      cluster::tell(self, st.router, target,
+                    actors::unsubscribe_cmd{caf::actor_cast<caf::actor>(self)});
   }
 }
 
@@ -168,6 +199,7 @@ void sweep(gateway_actor* self) {
     core::error e{core::errc::unavailable, "no answer within the request timeout"};
     st.metrics->error(e.code);
     it->second.sink->fail(e, it->second.ref);
+    subscription_ended(self, it->second.subscribing);
     it = st.pending.erase(it);
   }
 }
@@ -179,30 +211,41 @@ void ask(gateway_actor* self, client_call c, OnReply on_reply) {
   auto ref = c.ref;
   auto metrics = self->state.metrics;
   auto& st = self->state;
+  auto topic = subscription_topic(c);
+  if (!topic.empty())
+    st.subscribing[topic] += 1;
   if (st.cfg.deadlines == request_deadlines::per_request) {
     self->request(st.router, st.cfg.request_timeout, cluster::route_atom::value, c.target,
                   c.command)
-        .then([=](Reply& reply) mutable { on_reply(reply, c); },
-              [=](caf::error& err) {
-                auto e = cluster::from_caf_error(err);
-                metrics->error(e.code);
-                sink->fail(e, ref);
-              });
+        .then(
+            [=](Reply& reply) mutable {
+              subscription_ended(self, topic);
+              on_reply(reply, c);
+            },
+            [=](caf::error& err) {
+              subscription_ended(self, topic);
+              auto e = cluster::from_caf_error(err);
+              metrics->error(e.code);
+              sink->fail(e, ref);
+            });
     return;
   }
   auto id = ++st.next_call;
   st.pending.emplace(id, gateway_state::pending_call{
-                             self->clock().now() + st.cfg.request_timeout, sink, ref});
+                             self->clock().now() + st.cfg.request_timeout, sink, ref, topic});
   // An answer after the deadline finds its call gone (already failed).
   self->request(st.router, caf::infinite, cluster::route_atom::value, c.target, c.command)
       .then(
           [=](Reply& reply) mutable {
-            if (self->state.pending.erase(id) > 0)
-              on_reply(reply, c);
+            if (self->state.pending.erase(id) == 0)
+              return;
+            subscription_ended(self, topic);
+            on_reply(reply, c);
           },
           [=](caf::error& err) {
             if (self->state.pending.erase(id) == 0)
               return;
+            subscription_ended(self, topic);
             auto e = cluster::from_caf_error(err);
             metrics->error(e.code);
             sink->fail(e, ref);
