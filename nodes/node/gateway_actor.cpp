@@ -67,6 +67,9 @@ struct gateway_state {
   /// answer comes, and an unsubscribe sent now would arrive after it and
   /// undo it. Entries go at zero; bounded by the calls in flight.
   std::unordered_map<std::string, std::uint32_t> subscribing;
+  /// Topics whose failed re-subscription is due again (retry_atom on its
+  /// way); a subset of `topics`' keys once it fires, so bounded by them.
+  std::unordered_set<std::string> retrying;
   cluster::cluster_view view; ///< the last one seen (cluster mode)
   /// request_deadlines::swept: calls in flight by id, oldest first, each
   /// with its deadline; a call still here at its deadline fails with
@@ -375,6 +378,22 @@ void fan_out(gateway_actor* self, const std::string& topic, const T& body,
   st.metrics->message_out(env.body.index(), pushed);
 }
 
+/// A failed re-subscription is asked again this much later.
+constexpr std::chrono::milliseconds resubscribe_retry{1000};
+/// self: ask a failed re-subscription again.
+using retry_atom = caf::atom_constant<caf::atom("n.resub")>;
+
+/// A re-subscription failed (its answer was lost with a broken connection,
+/// or the owner did not serve yet): asked again later while a session here
+/// follows the topic. Nothing else would ask: the next view does only if
+/// the owner changes, and the entity's activation may never stop.
+void retry_later(gateway_actor* self, const std::string& topic) {
+  auto& st = self->state;
+  if (st.topics.count(topic) == 0 || !st.retrying.insert(topic).second)
+    return; // nobody follows it, or a retry is already due
+  self->delayed_send(self, resubscribe_retry, retry_atom::value, topic);
+}
+
 /// Subscribes `topic` again (its entity moved or its activation stopped).
 /// An order's snapshot may show a status change the move swallowed: it is
 /// pushed if it is news.
@@ -399,14 +418,19 @@ void subscribe_again(gateway_actor* self, const std::string& topic) {
                 fan_out(self, topic, body, gateway::delivery::reliable());
               });
             },
-            [](caf::error&) {
-              // Unreachable for now; the next view or activation asks again.
-            });
+            [=](caf::error&) { retry_later(self, topic); });
     return;
   }
   if (sub.target.kind != actors::kind::order) {
-    // Its reply (ok or region stats) is dropped by the default handler.
-    self->send(st.router, cluster::route_atom::value, sub.target, sub.command);
+    // Answered ok (a rider) or with region stats, which the request does
+    // not expect: either way the entity has us subscribed again.
+    self->request(st.router, st.cfg.request_timeout, cluster::route_atom::value, sub.target,
+                  sub.command)
+        .then([](const msg::ok_reply&) {},
+              [=](caf::error& e) {
+                if (e != caf::sec::unexpected_response)
+                  retry_later(self, topic);
+              });
     return;
   }
   self->request(st.router, st.cfg.request_timeout, cluster::route_atom::value, sub.target,
@@ -425,9 +449,7 @@ void subscribe_again(gateway_actor* self, const std::string& topic) {
             missed.at_ms = s.cfg.clock != nullptr ? s.cfg.clock->now_ms() : 0;
             fan_out(self, topic, missed, gateway::delivery::reliable());
           },
-          [](caf::error&) {
-            // Unreachable for now; the next view or activation asks again.
-          });
+          [=](caf::error&) { retry_later(self, topic); });
 }
 
 /// The member that owns `ref` in `v`, with its epoch (0 if none).
@@ -502,6 +524,10 @@ caf::behavior gateway_behavior(gateway_actor* self, gateway_actor_config cfg,
     },
     [=](cluster::view_atom, cluster::cluster_view& v) { resubscribe(self, std::move(v)); },
     [=](actors::resubscribe_atom, const std::string& topic) { subscribe_again(self, topic); },
+    [=](retry_atom, const std::string& topic) {
+      self->state.retrying.erase(topic);
+      subscribe_again(self, topic);
+    },
     [=](cluster::left_atom) {},
     [=](actors::push_atom, const std::string& topic, const msg::rider_position& x) {
       fan_out(self, topic, x, gateway::delivery::latest("pos:" + topic));

@@ -50,11 +50,14 @@ constexpr std::uint64_t sessions_seeds = 400;
 /// did not subscribe again (the first); a payment's first write was kept
 /// with its answer lost, and its order never got paid (the second); a
 /// session that closed while subscribing unsubscribed its node's gateway
-/// under another session that had just subscribed (the third).
+/// under another session that had just subscribed (the third); a gateway's
+/// re-subscription was lost with a broken connection and never asked again
+/// (the fourth).
 const std::vector<std::uint64_t> sessions_regressions = {
     11508275907639905236ULL,
     11508275907639905243ULL,
     11508275907639905312ULL,
+    10549837649476671353ULL,
 };
 
 constexpr int orders_per_seed = 4;
