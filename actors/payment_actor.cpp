@@ -181,8 +181,16 @@ void on_request(payment_actor* self, const cluster::entity_context& ctx,
     events.push_back(encode(out));
   cluster::persist(self, ctx, st.version, std::move(events),
                    [=, &svc](core::result<storage::version_t> r) {
-                     if (!r)
-                       return; // the order re-sends unconfirmed requests
+                     if (!r) {
+                       // Maybe written all the same (a lost answer): this
+                       // activation's version may be behind the journal,
+                       // and every later append of it would conflict. Stop
+                       // it, as finish() does: the order re-sends the
+                       // request, which re-activates the entity from the
+                       // journal (resuming the op if it was written).
+                       self->quit(cluster::to_caf_error(r.err()));
+                       return;
+                     }
                      auto& s = self->state;
                      s.version = *r;
                      apply(s, ev);

@@ -25,6 +25,7 @@ chunk=${CHUNK:-10000}
 # binary | doctest filter | label
 tests=(
   "tests/cluster/multi_node_test|*no acked order is lost*|multi_node.properties"
+  "tests/cluster/cluster_sessions_test|*every store session sees*|cluster_sessions.properties"
   "actors/actors_test|orders_never_regress*|order.properties"
   "actors/actors_test|property_no_rider_holds_two_orders*|dispatch.property"
 )

@@ -72,17 +72,8 @@ void client_handler::impl::hello(const gateway::session_ptr& s, encoding enc,
   w.server_time_ms = clock.now_ms();
   push(s, enc, msg::envelope{env.ref, msg::client_body{std::move(w)}});
   // Riders hear their offers and stores their new orders without asking.
-  if (auto sub = auto_subscription(who)) {
-    client_call c;
-    c.sink = std::make_shared<session_sink>(s, enc, nullptr, metrics.get());
-    c.target = sub->target;
-    c.command = sub->command;
-    c.kind = sub->kind;
-    c.session_id = s->id();
-    c.topic = sub->topic;
-    c.silent = true;
-    caf::anon_send(gateway_actor, call_atom::value, std::move(c));
-  }
+  if (auto c = auto_subscription_call(who, s, enc, metrics.get()))
+    caf::anon_send(gateway_actor, call_atom::value, std::move(*c));
 }
 
 void client_handler::impl::refresh(const gateway::session_ptr& s, encoding enc,
@@ -243,6 +234,23 @@ void client_handler::on_bad_framing(const gateway::session_ptr& s, std::string r
 void client_handler::on_close(const gateway::session_ptr& s) {
   impl_->sessions->remove(s->id());
   caf::anon_send(impl_->gateway_actor, closed_atom::value, s->id());
+}
+
+std::optional<client_call> auto_subscription_call(const actors::caller& who,
+                                                  const gateway::session_ptr& s, encoding enc,
+                                                  node_metrics* metrics) {
+  auto sub = auto_subscription(who);
+  if (!sub)
+    return std::nullopt;
+  client_call c;
+  c.sink = std::make_shared<session_sink>(s, enc, nullptr, metrics);
+  c.target = sub->target;
+  c.command = sub->command;
+  c.kind = sub->kind;
+  c.session_id = s->id();
+  c.topic = sub->topic;
+  c.silent = true;
+  return c;
 }
 
 // -- client_link.hpp -------------------------------------------------------

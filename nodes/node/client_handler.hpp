@@ -7,12 +7,15 @@
 /// to the gateway actor as a client_call. It never blocks: no waiting on
 /// actors, no disk.
 
+#include "actors/protocol.hpp"
 #include "core/clock.hpp"
 #include "nodes/gateway/session.hpp"
+#include "nodes/node/client_link.hpp"
 
 #include <caf/actor.hpp>
 
 #include <memory>
+#include <optional>
 #include <string>
 
 namespace courier::node {
@@ -25,6 +28,15 @@ struct client_limits {
   double messages_burst_max = 400.0;
   std::uint32_t requests_in_flight_max = 256;
 };
+
+/// The call that gives session `s` of `who` its automatic subscription at
+/// hello (a rider's offers, a store's orders with their snapshot), for the
+/// gateway actor as (call_atom, call); silent: no reply to the client.
+/// nullopt for roles without one. One place for hello and for the
+/// multi-node harness tests, which attach sessions the same way.
+std::optional<client_call> auto_subscription_call(const actors::caller& who,
+                                                  const gateway::session_ptr& s, encoding enc,
+                                                  node_metrics* metrics);
 
 class client_handler final : public gateway::session_handler {
 public:

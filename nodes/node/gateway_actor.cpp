@@ -63,6 +63,14 @@ struct gateway_state {
   std::unordered_map<std::string, subscription> subs;
   /// order topic -> the newest status it has seen (pushed or snapshot).
   std::unordered_map<std::string, seen_status> order_versions;
+  /// topic -> client subscriptions in flight for it. While one is, its
+  /// entity may have added this gateway for a session that joins when the
+  /// answer comes, and an unsubscribe sent now would arrive after it and
+  /// undo it. Entries go at zero; bounded by the calls in flight.
+  std::unordered_map<std::string, std::uint32_t> subscribing;
+  /// Topics whose failed re-subscription is due again (retry_atom on its
+  /// way); a subset of `topics`' keys once it fires, so bounded by them.
+  std::unordered_set<std::string> retrying;
   cluster::cluster_view view; ///< the last one seen (cluster mode)
   /// request_deadlines::swept: calls in flight by id, oldest first, each
   /// with its deadline; a call still here at its deadline fails with
@@ -72,6 +80,7 @@ struct gateway_state {
     caf::actor_clock::time_point deadline;
     std::shared_ptr<reply_sink> sink;
     std::string ref;
+    std::string subscribing; ///< its topic if it is a subscription
   };
   std::map<std::uint64_t, pending_call> pending;
   std::uint64_t next_call = 0;
@@ -92,6 +101,30 @@ core::error topic_cap_error(gateway_actor* self) {
                          std::to_string(self->state.cfg.topics_per_session_max) + " topics"};
 }
 
+/// The topic a call subscribes to ("" if it is no subscription).
+std::string subscription_topic(const client_call& c) {
+  bool sub = c.kind == reply_kind::subscribed || c.kind == reply_kind::region_subscribed ||
+             c.kind == reply_kind::topic_ok || c.kind == reply_kind::store_subscribed;
+  return sub ? c.topic : std::string{};
+}
+
+/// A subscription call for `topic` got its answer or failed ("": none).
+void subscription_ended(gateway_actor* self, const std::string& topic) {
+  if (topic.empty())
+    return;
+  auto& in_flight = self->state.subscribing;
+  auto it = in_flight.find(topic);
+  COURIER_ASSERT(it != in_flight.end());
+  COURIER_ASSERT(it->second > 0);
+  if (--it->second == 0)
+    in_flight.erase(it);
+}
+
+/// Does a session here follow `topic`, or is one about to?
+bool followed(const gateway_state& st, const std::string& topic) {
+  return st.topics.count(topic) > 0 || st.subscribing.count(topic) > 0;
+}
+
 /// Adds a session to a topic once the entity accepted the subscription;
 /// false if the session already holds the most topics it may (two
 /// subscriptions in flight at once both passed the check in call()): the
@@ -99,7 +132,7 @@ core::error topic_cap_error(gateway_actor* self) {
 bool join(gateway_actor* self, const client_call& c) {
   auto& st = self->state;
   auto unfollowed = [&] {
-    if (st.topics.count(c.topic) == 0) // nobody here follows it: tell the entity
+    if (!followed(st, c.topic)) // nobody here follows it: tell the entity
       cluster::tell(self, st.router, c.target,
                     actors::unsubscribe_cmd{caf::actor_cast<caf::actor>(self)});
   };
@@ -139,8 +172,9 @@ void leave(gateway_actor* self, std::uint64_t session_id, const std::string& top
     st.topics.erase(it);
     st.subs.erase(topic);
     st.order_versions.erase(topic);
-    cluster::tell(self, st.router, target,
-                  actors::unsubscribe_cmd{caf::actor_cast<caf::actor>(self)});
+    if (!followed(st, topic))
+      cluster::tell(self, st.router, target,
+                    actors::unsubscribe_cmd{caf::actor_cast<caf::actor>(self)});
   }
 }
 
@@ -174,6 +208,7 @@ void sweep(gateway_actor* self) {
     core::error e{core::errc::unavailable, "no answer within the request timeout"};
     st.metrics->error(e.code);
     it->second.sink->fail(e, it->second.ref);
+    subscription_ended(self, it->second.subscribing);
     it = st.pending.erase(it);
   }
 }
@@ -185,30 +220,41 @@ void ask(gateway_actor* self, client_call c, OnReply on_reply) {
   auto ref = c.ref;
   auto metrics = self->state.metrics;
   auto& st = self->state;
+  auto topic = subscription_topic(c);
+  if (!topic.empty())
+    st.subscribing[topic] += 1;
   if (st.cfg.deadlines == request_deadlines::per_request) {
     self->request(st.router, st.cfg.request_timeout, cluster::route_atom::value, c.target,
                   c.command)
-        .then([=](Reply& reply) mutable { on_reply(reply, c); },
-              [=](caf::error& err) {
-                auto e = cluster::from_caf_error(err);
-                metrics->error(e.code);
-                sink->fail(e, ref);
-              });
+        .then(
+            [=](Reply& reply) mutable {
+              subscription_ended(self, topic);
+              on_reply(reply, c);
+            },
+            [=](caf::error& err) {
+              subscription_ended(self, topic);
+              auto e = cluster::from_caf_error(err);
+              metrics->error(e.code);
+              sink->fail(e, ref);
+            });
     return;
   }
   auto id = ++st.next_call;
   st.pending.emplace(id, gateway_state::pending_call{
-                             self->clock().now() + st.cfg.request_timeout, sink, ref});
+                             self->clock().now() + st.cfg.request_timeout, sink, ref, topic});
   // An answer after the deadline finds its call gone (already failed).
   self->request(st.router, caf::infinite, cluster::route_atom::value, c.target, c.command)
       .then(
           [=](Reply& reply) mutable {
-            if (self->state.pending.erase(id) > 0)
-              on_reply(reply, c);
+            if (self->state.pending.erase(id) == 0)
+              return;
+            subscription_ended(self, topic);
+            on_reply(reply, c);
           },
           [=](caf::error& err) {
             if (self->state.pending.erase(id) == 0)
               return;
+            subscription_ended(self, topic);
             auto e = cluster::from_caf_error(err);
             metrics->error(e.code);
             sink->fail(e, ref);
@@ -344,6 +390,22 @@ void fan_out(gateway_actor* self, const std::string& topic, const T& body,
   st.metrics->message_out(env.body.index(), pushed);
 }
 
+/// A failed re-subscription is asked again this much later.
+constexpr std::chrono::milliseconds resubscribe_retry{1000};
+/// self: ask a failed re-subscription again.
+using retry_atom = caf::atom_constant<caf::atom("n.resub")>;
+
+/// A re-subscription failed (its answer was lost with a broken connection,
+/// or the owner did not serve yet): asked again later while a session here
+/// follows the topic. Nothing else would ask: the next view does only if
+/// the owner changes, and the entity's activation may never stop.
+void retry_later(gateway_actor* self, const std::string& topic) {
+  auto& st = self->state;
+  if (st.topics.count(topic) == 0 || !st.retrying.insert(topic).second)
+    return; // nobody follows it, or a retry is already due
+  self->delayed_send(self, resubscribe_retry, retry_atom::value, topic);
+}
+
 /// Subscribes `topic` again (its entity moved or its activation stopped).
 /// An order's snapshot may show a status change the move swallowed: it is
 /// pushed if it is news.
@@ -368,14 +430,19 @@ void subscribe_again(gateway_actor* self, const std::string& topic) {
                 fan_out(self, topic, body, gateway::delivery::reliable());
               });
             },
-            [](caf::error&) {
-              // Unreachable for now; the next view or activation asks again.
-            });
+            [=](caf::error&) { retry_later(self, topic); });
     return;
   }
   if (sub.target.kind != actors::kind::order) {
-    // Its reply (ok or region stats) is dropped by the default handler.
-    self->send(st.router, cluster::route_atom::value, sub.target, sub.command);
+    // Answered ok (a rider) or with region stats, which the request does
+    // not expect: either way the entity has us subscribed again.
+    self->request(st.router, st.cfg.request_timeout, cluster::route_atom::value, sub.target,
+                  sub.command)
+        .then([](const msg::ok_reply&) {},
+              [=](caf::error& e) {
+                if (e != caf::sec::unexpected_response)
+                  retry_later(self, topic);
+              });
     return;
   }
   self->request(st.router, st.cfg.request_timeout, cluster::route_atom::value, sub.target,
@@ -394,13 +461,22 @@ void subscribe_again(gateway_actor* self, const std::string& topic) {
             missed.at_ms = s.cfg.clock != nullptr ? s.cfg.clock->now_ms() : 0;
             fan_out(self, topic, missed, gateway::delivery::reliable());
           },
-          [](caf::error&) {
-            // Unreachable for now; the next view or activation asks again.
-          });
+          [=](caf::error&) { retry_later(self, topic); });
+}
+
+/// The member that owns `ref` in `v`, with its epoch (0 if none).
+std::pair<std::string, std::uint64_t> owner_incarnation(const cluster::cluster_view& v,
+                                                        const cluster::entity_ref& ref) {
+  auto id = cluster::owner_of(v, ref);
+  const auto* m = cluster::find_member(v, id);
+  return {id, m != nullptr ? m->epoch : 0};
 }
 
 /// Subscribes again to every entity whose owner changed with this view (a
-/// node that died cannot say its activations stopped).
+/// node that died cannot say its activations stopped). The same owner with
+/// a new epoch is a new process too: it crashed and joined again, and this
+/// node may never have seen a view without it (the old lease ran out in
+/// the round it joined), while its activations know no subscriber.
 void resubscribe(gateway_actor* self, cluster::cluster_view v) {
   auto& st = self->state;
   if (v.version <= st.view.version)
@@ -410,7 +486,7 @@ void resubscribe(gateway_actor* self, cluster::cluster_view v) {
   std::vector<std::string> moved;
   for (auto& [topic, sub] : st.subs)
     if (old.members.empty() ||
-        cluster::owner_of(old, sub.target) != cluster::owner_of(st.view, sub.target))
+        owner_incarnation(old, sub.target) != owner_incarnation(st.view, sub.target))
       moved.push_back(topic);
   for (auto& topic : moved)
     subscribe_again(self, topic);
@@ -467,6 +543,10 @@ caf::behavior gateway_behavior(gateway_actor* self, gateway_actor_config cfg,
     },
     [=](cluster::view_atom, cluster::cluster_view& v) { resubscribe(self, std::move(v)); },
     [=](actors::resubscribe_atom, const std::string& topic) { subscribe_again(self, topic); },
+    [=](retry_atom, const std::string& topic) {
+      self->state.retrying.erase(topic);
+      subscribe_again(self, topic);
+    },
     [=](cluster::left_atom) {},
     [=](actors::push_atom, const std::string& topic, const msg::rider_position& x) {
       fan_out(self, topic, x, gateway::delivery::latest("pos:" + topic));

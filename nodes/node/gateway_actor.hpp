@@ -13,7 +13,7 @@
 ///
 /// Subscriptions are soft state on the entity: on `(resubscribe_atom,
 /// topic)` (an activation stopping) and, in cluster mode, on `(view_atom,
-/// cluster_view)` for every entity whose owner changed, it subscribes again
+/// cluster_view)` for every entity whose owner (or its epoch) changed, it subscribes again
 /// and, for an order, pushes the status it missed meanwhile. Order statuses
 /// go out in version order and each status once: one not newer than the
 /// last seen on its topic, or the same status again, is not sent.

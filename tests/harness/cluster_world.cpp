@@ -497,6 +497,7 @@ struct node_proc {
   std::shared_ptr<fence_cell> cell;
   caf::actor router;
   caf::actor journal;
+  std::vector<caf::actor> listeners; ///< cluster_config::listeners of this process
   std::uint64_t delivered = 0; ///< the last view version sent to it
   bool joined = false;         ///< this process joined once (before: it reads no view)
   bool leave_asked = false;    ///< a drain check is in flight
@@ -525,15 +526,25 @@ public:
       COURIER_ASSERT(nodes.count(id) == 0);
       nodes[id].id = id;
       start(nodes[id]);
-      nodes[id].cell->epoch = store->join(id, cfg.lease);
-      nodes[id].renewed_at = w.sched().clock().now();
-      confirm_lease(nodes[id]);
-      nodes[id].joined = true;
-      stats.joins += 1;
-      event(name(nodes[id]) + " joins with epoch " + std::to_string(nodes[id].cell->epoch));
     }
-    for (auto& id : cfg.nodes)
-      deliver_view(nodes[id], milliseconds{0});
+    auto joining = cfg.nodes;
+    bool same_instant = cfg.start == start_mode::same_instant;
+    if (same_instant)
+      std::shuffle(joining.begin(), joining.end(), w.rng());
+    for (auto& id : joining) {
+      auto& p = nodes[id];
+      p.cell->epoch = store->join(id, cfg.lease);
+      p.renewed_at = w.sched().clock().now();
+      confirm_lease(p);
+      p.joined = true;
+      stats.joins += 1;
+      event(name(p) + " joins with epoch " + std::to_string(p.cell->epoch));
+      if (same_instant) // the table as this join left it: later joiners are missing
+        deliver_view(p, lag());
+    }
+    if (!same_instant)
+      for (auto& id : cfg.nodes)
+        deliver_view(nodes[id], milliseconds{0});
     auto impl = this;
     controller = w.sys().spawn(
         [impl](caf::event_based_actor* self, milliseconds period) -> caf::behavior {
@@ -589,6 +600,9 @@ public:
               " stopped on its own: " + w.sys().render(reason));
       }
     });
+    p.listeners.clear();
+    if (cfg.listeners)
+      p.listeners = cfg.listeners(p.id, p.router);
     p.up = true;
     p.left = false;
     p.delivered = 0;
@@ -604,6 +618,9 @@ public:
     // user_shutdown, not kill: the router's exit handler takes its entities down.
     caf::anon_send_exit(p.router, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(p.journal, caf::exit_reason::kill);
+    for (auto& l : p.listeners)
+      caf::anon_send_exit(l, caf::exit_reason::kill);
+    p.listeners.clear();
     p.router = nullptr;
     p.journal = nullptr;
   }
@@ -657,6 +674,14 @@ public:
     event("view " + std::to_string(v.version) + " -> " + name(p) + " in " +
           std::to_string(lag.count()) + "ms:" + desc);
     stats.views = std::max(stats.views, v.version);
+    // The listeners read the same view at the same time (membership_actor
+    // sends it to the router and to them together).
+    for (auto& l : p.listeners) {
+      if (lag.count() == 0)
+        caf::anon_send(l, cluster::view_atom::value, v);
+      else
+        caf::delayed_anon_send(l, lag, cluster::view_atom::value, v);
+    }
     if (lag.count() == 0)
       caf::anon_send(p.router, cluster::view_atom::value, std::move(v));
     else
@@ -838,6 +863,11 @@ bool cluster_world::up(const std::string& node) const { return impl_->nodes.at(n
 bool cluster_world::member(const std::string& node) const {
   auto& p = impl_->nodes.at(node);
   return p.up && impl_->store->may_write(*p.cell);
+}
+
+std::vector<caf::actor> cluster_world::listeners(const std::string& node) const {
+  auto& p = impl_->nodes.at(node);
+  return p.up ? p.listeners : std::vector<caf::actor>{};
 }
 
 std::vector<std::string> cluster_world::up_nodes() const {

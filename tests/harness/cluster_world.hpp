@@ -235,6 +235,23 @@ enum class partition_kind {
   with_store, ///< the given side also loses the store (and so its leases)
 };
 
+/// How the configured nodes start.
+enum class start_mode {
+  /// All join, then every node reads the same first view.
+  one_view,
+  /// All processes start at the same instant and join in a seeded order;
+  /// each reads the view of its own join (the first joiner's holds only
+  /// itself) after a seeded lag, so views disagree until the next ticks
+  /// (every node may serve a key meanwhile: issue #12 item 1).
+  same_instant,
+};
+
+/// Actors that live and die with a node's process and get every view its
+/// router gets, as cluster/membership_actor's listeners (the gateway
+/// actor). Called at each process start with the node id and its router.
+using listeners_maker =
+    std::function<std::vector<caf::actor>(const std::string& node, const caf::actor& router)>;
+
 /// Shape and timing of a simulated cluster.
 struct cluster_config {
   std::vector<std::string> nodes{"n1", "n2", "n3"};
@@ -252,6 +269,8 @@ struct cluster_config {
   /// Every node's router config (node_id is set per node).
   cluster::router_config router;
   order_policy policy = order_policy::random;
+  start_mode start = start_mode::one_view;
+  listeners_maker listeners; ///< none if empty
 };
 
 /// Counters of the membership controller.
@@ -273,7 +292,7 @@ class cluster_world_impl;
 /// N nodes over the simulated network, sharing one fenced store.
 class cluster_world {
 public:
-  /// Starts every node of `cfg` (all join in view 1) with `factories`
+  /// Starts every node of `cfg` (as `cfg.start` says) with `factories`
   /// (wrapped per node for the recorder) and runs until idle.
   cluster_world(std::uint64_t seed, cluster::entity_factories factories,
                 cluster_config cfg = {});
@@ -300,6 +319,8 @@ public:
   bool member(const std::string& node) const;
   /// Nodes now up, in config order.
   std::vector<std::string> up_nodes() const;
+  /// The listeners of the node's current process (empty while it is down).
+  std::vector<caf::actor> listeners(const std::string& node) const;
 
   /// Sends `payload` to `ref` through `node`'s router as `from` (replies
   /// land in the probe).
