@@ -200,11 +200,15 @@ core::result<std::uint64_t> redis_membership::join(const member_record& me,
   if (reply->kind != redis_reply::type::integer || reply->integer <= 0)
     return make_error(errc::internal, "join of " + me.id + " returned no epoch");
   // An epoch only a master that may die holds could be handed out again by
-  // its successor: use it only once the replicas have it (else the join
-  // failed; a retry conflicts until this lease expires, as after a timeout).
-  if (auto ok = client_->wait_replicas(client_->url().wait); !ok)
+  // its successor: use it only once the replicas have it. Else the join
+  // failed; take the record back (best effort), or the next join would
+  // conflict with it until its lease expires.
+  const auto epoch = static_cast<std::uint64_t>(reply->integer);
+  if (auto ok = client_->wait_replicas(client_->url().wait); !ok) {
+    (void)leave(me.id, epoch);
     return ok.err();
-  return static_cast<std::uint64_t>(reply->integer);
+  }
+  return epoch;
 }
 
 core::result<bool> redis_membership::renew(const std::string& id, std::uint64_t epoch,

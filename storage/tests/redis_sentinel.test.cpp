@@ -151,6 +151,17 @@ TEST_CASE("a_plain_url_with_wait_replicas_fails_sync_without_replicas_and_passes
   REQUIRE_FALSE(synced.ok());
   CHECK(synced.err().code == core::errc::unavailable);
   CHECK((*journal)->sync().ok()); // nothing written since
+  // A join no replica acknowledged fails, and leaves no record behind that
+  // would make the next one conflict.
+  auto table = redis_membership::connect(url);
+  REQUIRE(table.ok());
+  member_record me;
+  me.id = "n1";
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    auto lonely = (*table)->join(me, 60s);
+    REQUIRE_FALSE(lonely.ok());
+    CHECK(lonely.err().code == core::errc::unavailable);
+  }
 
   auto replica = testing::redis_server::start({"--replicaof", "127.0.0.1",
                                                std::to_string(server.port())});
@@ -158,4 +169,5 @@ TEST_CASE("a_plain_url_with_wait_replicas_fails_sync_without_replicas_and_passes
   REQUIRE(eventually([&] { return info_has(**replica, "master_link_status:up"); }, 10s));
   REQUIRE((*journal)->append(event("s", 1, "b")).ok());
   CHECK((*journal)->sync().ok());
+  CHECK((*table)->join(me, 60s).ok());
 }
