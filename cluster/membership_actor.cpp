@@ -200,7 +200,11 @@ void tick(membership_actor* self) {
   if (!st.table) {
     // A call may block this long: a tick, so a Redis that hangs cannot keep
     // us from noticing the lease running out.
-    auto t = storage::redis_membership::connect(st.cfg.redis, st.cfg.tick());
+    // So may a WAIT for the replicas (sentinel mode), beyond which a
+    // renewal that no replica holds does not count anyway.
+    auto url = st.cfg.redis;
+    url.wait.timeout = std::min(url.wait.timeout, st.cfg.tick());
+    auto t = storage::redis_membership::connect(url, st.cfg.tick());
     if (!t) {
       log(st, "cannot reach " + st.cfg.redis.str() + ": " + t.err().message);
       return;

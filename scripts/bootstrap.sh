@@ -9,7 +9,7 @@ packages=(
   libcaf-dev libboost-dev libboost-system-dev
   libprotobuf-dev protobuf-compiler libhiredis-dev libssl-dev libmimalloc-dev
   nlohmann-json3-dev libsimdjson-dev doctest-dev
-  redis-server chromium
+  redis-server redis-sentinel chromium
   clang-14 libfuzzer-14-dev
 )
 # Node.js and npm (test clients, the H3 oracle) may come from another

@@ -188,6 +188,7 @@ core::result<version_t> redis_backend::append(const append_request& req) {
   auto reply = client_->eval(append_script(), keys, args);
   if (!reply)
     return reply.err();
+  wrote();
   auto v = to_version(*reply, "an append");
   if (!v)
     return v;
@@ -195,7 +196,30 @@ core::result<version_t> redis_backend::append(const append_request& req) {
   return v;
 }
 
-core::result<core::unit_t> redis_backend::sync() { return core::unit; }
+void redis_backend::wrote() {
+  if (client_->url().wait.replicas == 0)
+    return;
+  if (!unsynced_) {
+    unsynced_ = true;
+    unsynced_generation_ = client_->connection_generation();
+  } else if (client_->connection_generation() != unsynced_generation_) {
+    straddles_ = true;
+  }
+}
+
+core::result<core::unit_t> redis_backend::sync() {
+  if (!unsynced_)
+    return core::unit;
+  const bool straddles =
+      straddles_ || client_->connection_generation() != unsynced_generation_;
+  unsynced_ = false;
+  straddles_ = false;
+  if (straddles)
+    return make_error(errc::unavailable,
+                      "the connection to Redis at " + client_->where() +
+                          " changed before the writes on it reached a replica");
+  return client_->wait_replicas(client_->url().wait);
+}
 
 core::result<recovered_stream> redis_backend::read(const std::string& stream) {
   recovered_stream out;
@@ -245,6 +269,7 @@ core::result<core::unit_t> redis_backend::save_snapshot(const std::string& strea
                               std::move(payload)});
   if (!reply)
     return reply.err();
+  wrote();
   return core::unit;
 }
 

@@ -17,8 +17,16 @@
 /// (errc::unavailable) and writes nothing. So a node whose lease expired can
 /// never write, even before it notices.
 ///
-/// Durability is Redis's (run it with appendonly yes); sync() is a no-op
-/// because every append is already applied when append() returns.
+/// Durability is Redis's (run it with appendonly yes). Every append is
+/// applied on the master when append() returns; sync() is the group commit
+/// to the replicas: with `url.wait.replicas` > 0 it runs one WAIT for every
+/// write since the last sync() (they share the connection, so one WAIT
+/// covers them), and fails (unavailable) when fewer replicas acknowledged
+/// in time or the connection changed in between (a WAIT on a new connection
+/// covers none of the old one's writes). A failed sync() cannot roll back
+/// what the master applied: its writes' fate is unknown, as after a
+/// timeout, and the journal actor acknowledges none of them. With 0
+/// replicas (plain redis://) sync() does nothing.
 ///
 /// Limits: the shape checks of journal_checks (events per append, record
 /// size, stream name) run before any round trip; a stream may hold at most
@@ -82,9 +90,16 @@ private:
                                         std::vector<std::string>& keys,
                                         std::string& epoch_arg) const;
 
+  /// Notes a write applied on the master that the next sync() must see
+  /// replicated.
+  void wrote();
+
   std::unique_ptr<redis_client> client_;
   std::optional<redis_fence> fence_;
   mutable std::uint64_t failed_reads_ = 0;
+  bool unsynced_ = false;                 ///< writes since the last sync()
+  bool straddles_ = false;                ///< ... made on more than one connection
+  std::uint64_t unsynced_generation_ = 0; ///< the connection of the first one
 };
 
 } // namespace courier::storage

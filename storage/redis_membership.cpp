@@ -199,7 +199,16 @@ core::result<std::uint64_t> redis_membership::join(const member_record& me,
     return reply.err();
   if (reply->kind != redis_reply::type::integer || reply->integer <= 0)
     return make_error(errc::internal, "join of " + me.id + " returned no epoch");
-  return static_cast<std::uint64_t>(reply->integer);
+  // An epoch only a master that may die holds could be handed out again by
+  // its successor: use it only once the replicas have it. Else the join
+  // failed; take the record back (best effort), or the next join would
+  // conflict with it until its lease expires.
+  const auto epoch = static_cast<std::uint64_t>(reply->integer);
+  if (auto ok = client_->wait_replicas(client_->url().wait); !ok) {
+    (void)leave(me.id, epoch);
+    return ok.err();
+  }
+  return epoch;
 }
 
 core::result<bool> redis_membership::renew(const std::string& id, std::uint64_t epoch,
@@ -215,7 +224,14 @@ core::result<bool> redis_membership::renew(const std::string& id, std::uint64_t 
     return reply.err();
   if (reply->kind != redis_reply::type::integer)
     return make_error(errc::internal, "renewal of " + id + " returned no status");
-  return reply->integer == 1;
+  if (reply->integer != 1)
+    return false;
+  // A renewal counts only once a replica has it: the node serves until
+  // renewal + lease - tick, so the lease a promoted replica holds must
+  // last at least that long (storage/README.md, "Redis with Sentinel").
+  if (auto ok = client_->wait_replicas(client_->url().wait); !ok)
+    return ok.err();
+  return true;
 }
 
 core::result<membership_view> redis_membership::read_view() {

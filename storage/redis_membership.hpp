@@ -14,6 +14,10 @@
 /// - `courier:epoch`: counter; each join takes the next epoch, so a rejoining
 ///   node is a new incarnation and the journal's fence (redis_backend) tells
 ///   them apart.
+///
+/// With `url.wait.replicas` > 0 (sentinel mode) a join and a renewal count
+/// only once that many replicas acknowledged them (WAIT): a promoted replica
+/// then holds every epoch handed out and every lease a node relies on.
 
 #include "storage/redis_client.hpp"
 

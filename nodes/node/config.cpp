@@ -102,11 +102,13 @@ std::map<std::string, setter> make_setters() {
   choice("actor-clock", "lazy", clock_policy::lazy, "caf", clock_policy::caf,
          &node_config::clock);
   s["cluster"] = [](node_config& c, const std::string& v) -> core::result<core::unit_t> {
-    if (v.rfind("redis://", 0) != 0)
-      return bad("cluster", "expected redis://HOST:PORT, got '" + v + "'");
+    if (auto url = storage::parse_redis_url(v); !url)
+      return bad("cluster", url.err().message);
     c.cluster_url = v;
     return core::unit;
   };
+  num("redis-wait-replicas", 0, storage::redis_wait_replicas_max, [](node_config& c, double v) { c.redis_wait_replicas = static_cast<std::uint32_t>(v); });
+  num("redis-wait-timeout-ms", 1, static_cast<double>(storage::redis_wait_timeout_max.count()), [](node_config& c, double v) { c.redis_wait_timeout = milliseconds(static_cast<long>(v)); });
   s["node-id"] = [](node_config& c, const std::string& v) -> core::result<core::unit_t> {
     if (v.empty() || v.size() > 64 || v.find_first_of(" \t\n:,") != std::string::npos)
       return bad("node-id", "1-64 characters without spaces, ':' or ','");
@@ -241,6 +243,8 @@ core::result<node_config> parse_node_config(const std::vector<std::string>& args
     return core::error{errc::bad_request, "--cluster needs --node-id"};
   if (!c.clustered() && !c.node_id.empty())
     return core::error{errc::bad_request, "--node-id needs --cluster"};
+  if (!c.clustered() && c.redis_wait_replicas)
+    return core::error{errc::bad_request, "--redis-wait-replicas needs --cluster"};
   return c;
 }
 
@@ -282,6 +286,14 @@ std::string node_usage() {
                          sooner than it would wake anyway) | caf (CAF's clock)
 cluster mode (without --cluster: one node on the embedded store):
   --cluster redis://HOST:PORT   join the cluster whose membership and journal live there
+  --cluster redis-sentinel://H1:P1,H2:P2,.../NAME   the same in the Redis master NAME
+                         that these sentinels (at most 16; port default 26379) monitor,
+                         followed across failovers
+  --redis-wait-replicas N  replicas that must acknowledge a journal commit, join or
+                         lease renewal (WAIT) before it counts (default 1 with
+                         redis-sentinel://, 0 with redis://)
+  --redis-wait-timeout-ms MS  how long a WAIT may block (500); fewer replicas by then
+                         fail the commit (unavailable), nothing is acknowledged
   --node-id ID           this node's id (required with --cluster)
   --cluster-port P       CAF middleman port for other nodes (0 = any free port)
   --cluster-host H       address other nodes reach this one at (default 127.0.0.1)
@@ -292,6 +304,16 @@ domain tunables:
   --store-radius-m M (3000), --payment-decline-rate F, --payment-timeout-rate F,
   --payment-transient-rate F, --region-split-riders N (400), --region-merge-riders N (200)
 )";
+}
+
+core::result<storage::redis_url> node_config::cluster_redis() const {
+  auto url = storage::parse_redis_url(cluster_url);
+  if (!url)
+    return url.err();
+  if (redis_wait_replicas)
+    url->wait.replicas = *redis_wait_replicas;
+  url->wait.timeout = redis_wait_timeout;
+  return url;
 }
 
 std::string_view to_string(log_level x) noexcept {

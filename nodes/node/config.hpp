@@ -9,7 +9,9 @@
 #include "nodes/gateway/gateway.hpp"
 #include "nodes/node/rest_limits.hpp"
 #include "storage/history.hpp"
+#include "storage/redis_client.hpp"
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -84,14 +86,22 @@ struct node_config {
   std::chrono::milliseconds idle_passivation{std::chrono::minutes{10}};
 
   // Cluster mode (all empty/zero: a single node on the embedded store).
-  std::string cluster_url;               ///< "redis://HOST:PORT"; empty = single node
+  /// "redis://HOST:PORT" or "redis-sentinel://H1:P1,.../NAME"; empty =
+  /// single node. Checked by parse_node_config; see cluster_redis().
+  std::string cluster_url;
   std::string node_id;                   ///< this node's id in the cluster
   std::uint16_t cluster_port = 0;        ///< CAF middleman port; 0 = any free port
   std::string cluster_host = "127.0.0.1"; ///< address other members reach us at
   std::chrono::milliseconds lease{3000}; ///< membership lease; a dead node is
                                          ///< detected within about this long
   std::chrono::milliseconds drain_timeout{std::chrono::seconds{30}};
+  /// Replicas that must acknowledge a journal commit, join or renewal
+  /// (WAIT); unset: 1 with redis-sentinel://, 0 with redis://.
+  std::optional<std::uint32_t> redis_wait_replicas;
+  std::chrono::milliseconds redis_wait_timeout{500}; ///< how long a WAIT may block
   bool clustered() const { return !cluster_url.empty(); }
+  /// The cluster's Redis: cluster_url parsed, with the WAIT settings.
+  core::result<storage::redis_url> cluster_redis() const;
 };
 
 /// The default secret of a --demo node (printed tokens are signed with it).

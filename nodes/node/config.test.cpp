@@ -62,3 +62,40 @@ TEST_CASE("history_flags_are_bounded") {
                   .ok()); // raw points kept longer than the minutes
   CHECK_FALSE(parse_node_config({"--secret", "s", "--history-detail-retention-h", "0"}).ok());
 }
+
+TEST_CASE("cluster_takes_redis_or_redis_sentinel_urls_and_wait_defaults_follow_the_scheme") {
+  auto plain = parse_node_config({"--secret=s", "--cluster", "redis://10.0.0.1:6380",
+                                  "--node-id", "n1"});
+  REQUIRE(plain.ok());
+  auto p = plain->cluster_redis();
+  REQUIRE(p.ok());
+  CHECK_FALSE(p->via_sentinel());
+  CHECK(p->wait.replicas == 0);
+
+  auto sent = parse_node_config({"--secret=s", "--node-id", "n1", "--redis-wait-timeout-ms",
+                                 "250", "--cluster", "redis-sentinel://a:1,b,c:3/courier"});
+  REQUIRE(sent.ok());
+  auto u = sent->cluster_redis();
+  REQUIRE(u.ok());
+  REQUIRE(u->sentinels.size() == 3);
+  CHECK(u->sentinels[1].port == 26379);
+  CHECK(u->master_name == "courier");
+  CHECK(u->wait.replicas == 1);
+  CHECK(u->wait.timeout.count() == 250);
+
+  auto two = parse_node_config({"--secret=s", "--node-id", "n1", "--redis-wait-replicas", "2",
+                                "--cluster", "redis-sentinel://a/courier"});
+  REQUIRE(two.ok());
+  CHECK(two->cluster_redis()->wait.replicas == 2);
+
+  for (const char* bad : {"http://h:1", "redis-sentinel://a:1", "redis-sentinel://a:1/",
+                          "redis-sentinel:///m", "redis-sentinel://a:1,,b/m"}) {
+    auto r = parse_node_config({"--secret=s", "--node-id", "n1", "--cluster", bad});
+    CHECK_MESSAGE(!r.ok(), bad);
+    if (!r.ok())
+      CHECK(r.err().message.find("--cluster") != std::string::npos);
+  }
+  CHECK_FALSE(parse_node_config({"--secret=s", "--redis-wait-replicas", "1"}).ok());
+  CHECK_FALSE(parse_node_config({"--secret=s", "--node-id", "n1", "--cluster", "redis://h",
+                                 "--redis-wait-replicas", "17"}).ok());
+}

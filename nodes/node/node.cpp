@@ -339,7 +339,7 @@ struct node::impl {
 
 core::result<std::unique_ptr<storage::journal_backend>> node::impl::open_journal() {
   if (cfg.clustered()) {
-    auto url = storage::parse_redis_url(cfg.cluster_url);
+    auto url = cfg.cluster_redis();
     if (!url)
       return url.err();
     // Writes are fenced by this node's membership epoch (0 until it joins).
@@ -426,7 +426,7 @@ void node::impl::start_history() {
   core::result<std::unique_ptr<storage::history_backend>> backend =
       core::error{core::errc::internal, ""};
   if (cfg.clustered()) {
-    auto url = storage::parse_redis_url(cfg.cluster_url);
+    auto url = cfg.cluster_redis();
     if (!url) {
       backend = url.err();
     } else if (auto b = storage::history_redis_backend::open(*url, cfg.history)) {
@@ -475,7 +475,7 @@ void node::impl::query_history(actors::history_query q,
 }
 
 core::result<core::unit_t> node::impl::join_cluster(const gateway::bound_ports& ports) {
-  auto url = storage::parse_redis_url(cfg.cluster_url);
+  auto url = cfg.cluster_redis();
   if (!url)
     return url.err();
   auto published = sys->middleman().publish(router, cfg.cluster_port, nullptr, true);

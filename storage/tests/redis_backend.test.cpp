@@ -61,6 +61,56 @@ TEST_CASE("parse_redis_url_accepts_host_and_port_and_rejects_the_rest") {
   }
 }
 
+TEST_CASE("parse_redis_url_takes_sentinels_and_a_master_name_with_bounds") {
+  auto url = parse_redis_url("redis-sentinel://10.0.0.1:26380,sentinel-b,10.0.0.3:5000/courier-1");
+  REQUIRE(url.ok());
+  CHECK(url->via_sentinel());
+  REQUIRE(url->sentinels.size() == 3);
+  CHECK(url->sentinels[0].host == "10.0.0.1");
+  CHECK(url->sentinels[0].port == 26380);
+  CHECK(url->sentinels[1].host == "sentinel-b");
+  CHECK(url->sentinels[1].port == 26379);
+  CHECK(url->sentinels[2].port == 5000);
+  CHECK(url->master_name == "courier-1");
+  CHECK(url->wait.replicas == 1); // durable across a failover by default
+  CHECK(url->str() == "redis-sentinel://10.0.0.1:26380,sentinel-b:26379,10.0.0.3:5000/courier-1");
+  auto plain = parse_redis_url("redis://h");
+  REQUIRE(plain.ok());
+  CHECK_FALSE(plain->via_sentinel());
+  CHECK(plain->wait.replicas == 0);
+
+  std::string many = "redis-sentinel://";
+  for (std::size_t i = 0; i <= redis_sentinels_max; ++i)
+    many += (i == 0 ? "" : ",") + std::string("h") + std::to_string(i);
+  many += "/m";
+  for (const std::string& bad :
+       {std::string("redis-sentinel://h:1"), std::string("redis-sentinel://h:1/"),
+        std::string("redis-sentinel:///m"), std::string("redis-sentinel://h,,g/m"),
+        std::string("redis-sentinel://h:0/m"), std::string("redis-sentinel://h/m/x"),
+        std::string("redis-sentinel://h/m y"), std::string("redis-sentinel://u@h/m"),
+        std::string("redis-sentinel://h/") + std::string(redis_master_name_bytes_max + 1, 'm'),
+        many}) {
+    auto r = parse_redis_url(bad);
+    CHECK_MESSAGE(!r.ok(), bad);
+    if (!r.ok()) {
+      CHECK(r.err().code == core::errc::bad_request);
+      CHECK(r.err().message.find("redis-sentinel://HOST[:PORT],.../NAME") != std::string::npos);
+    }
+  }
+}
+
+TEST_CASE("unreachable_sentinels_are_unavailable_within_bounded_rounds") {
+  auto url = parse_redis_url("redis-sentinel://127.0.0.1:1,127.0.0.1:2/courier");
+  REQUIRE(url.ok());
+  auto t0 = std::chrono::steady_clock::now();
+  auto c = redis_client::connect(*url, 200ms);
+  auto took = std::chrono::steady_clock::now() - t0;
+  REQUIRE_FALSE(c.ok());
+  CHECK(c.err().code == core::errc::unavailable);
+  CHECK(c.err().message.find("no master 'courier'") != std::string::npos);
+  CHECK(took < 5s);
+}
+
 TEST_CASE("unreachable_redis_is_unavailable") {
   // Port 1 on loopback: nothing listens there.
   auto c = redis_client::connect(redis_url{"127.0.0.1", 1}, 200ms);

@@ -6,6 +6,10 @@
 ///
 ///   COURIER_REDIS_SERVER_OR_SKIP(server); // a redis_server& (doctest)
 ///
+/// start({"--replicaof", "127.0.0.1", "PORT"}) makes a replica;
+/// start_sentinel(master port, name, ...) a Redis Sentinel (redis-server
+/// --sentinel, as Debian's redis-sentinel runs it) monitoring that master.
+///
 /// The binary is $COURIER_REDIS_SERVER or /usr/bin/redis-server.
 
 #include "storage/redis_client.hpp"
@@ -45,13 +49,14 @@ public:
 
   /// A running server; not_found when there is no redis-server binary,
   /// unavailable when it did not come up.
-  static core::result<std::unique_ptr<redis_server>> start() {
+  static core::result<std::unique_ptr<redis_server>>
+  start(std::vector<std::string> extra = {}) {
     if (::access(binary().c_str(), X_OK) != 0)
       return core::make_error(core::errc::not_found, binary() + " is not installed");
     std::string why;
     for (int attempt = 0; attempt < start_attempts; ++attempt) {
       std::unique_ptr<redis_server> server(new redis_server());
-      if (server->launch(why))
+      if (server->launch(extra, why))
         return server;
     }
     return core::make_error(core::errc::unavailable, "redis-server did not start: " + why);
@@ -65,6 +70,55 @@ public:
     std::fprintf(stderr, "SKIPPED: %s (apt-get install redis-server)\n",
                  started.err().message.c_str());
     return true;
+  }
+
+  /// A sentinel monitoring the master at 127.0.0.1:`master_port` as
+  /// `name`, with quorum `quorum` and a short down-after (tests fail over in
+  /// seconds).
+  static core::result<std::unique_ptr<redis_server>>
+  start_sentinel(std::uint16_t master_port, const std::string& name, int quorum,
+                 std::chrono::milliseconds down_after = std::chrono::milliseconds{1000},
+                 std::chrono::milliseconds failover_timeout = std::chrono::milliseconds{3000}) {
+    if (::access(binary().c_str(), X_OK) != 0)
+      return core::make_error(core::errc::not_found, binary() + " is not installed");
+    std::string why;
+    for (int attempt = 0; attempt < start_attempts; ++attempt) {
+      std::unique_ptr<redis_server> server(new redis_server());
+      const std::string conf = server->dir_.file("sentinel.conf");
+      if (std::FILE* f = std::fopen(conf.c_str(), "w")) {
+        // The port line comes from launch(); the sentinel rewrites this file.
+        std::fprintf(f,
+                     "sentinel monitor %s 127.0.0.1 %u %d\n"
+                     "sentinel down-after-milliseconds %s %lld\n"
+                     "sentinel failover-timeout %s %lld\n"
+                     "sentinel parallel-syncs %s 1\n",
+                     name.c_str(), unsigned{master_port}, quorum, name.c_str(),
+                     static_cast<long long>(down_after.count()), name.c_str(),
+                     static_cast<long long>(failover_timeout.count()), name.c_str());
+        std::fclose(f);
+      }
+      if (server->launch({}, why, conf))
+        return server;
+    }
+    return core::make_error(core::errc::unavailable, "redis sentinel did not start: " + why);
+  }
+
+  /// A command on a fresh connection (tests' admin commands: INFO, ROLE,
+  /// SENTINEL ...); an error value when it fails.
+  core::result<redis_reply> run(const std::vector<std::string>& argv) const {
+    auto c = redis_client::connect(url_, std::chrono::milliseconds{2000});
+    if (!c)
+      return c.err();
+    return (*c)->command(argv);
+  }
+
+  /// SIGKILL, as a crash: no shutdown, nothing saved. Idempotent.
+  void kill_hard() {
+    if (pid_ <= 0)
+      return;
+    ::kill(pid_, SIGKILL);
+    ::waitpid(pid_, nullptr, 0);
+    pid_ = -1;
   }
 
   ~redis_server() { stop(); }
@@ -122,18 +176,25 @@ private:
     return port;
   }
 
-  bool launch(std::string& why) {
+  /// Starts redis-server (with `sentinel_conf`: as a sentinel on that
+  /// file) on a free port; false (and why) when it did not come up.
+  bool launch(const std::vector<std::string>& extra, std::string& why,
+              const std::string& sentinel_conf = "") {
     url_.host = "127.0.0.1";
     url_.port = free_port();
     if (url_.port == 0) {
       why = "no free port";
       return false;
     }
-    std::vector<std::string> args{binary(),      "--port",       std::to_string(url_.port),
-                                  "--bind",      "127.0.0.1",    "--dir",
-                                  dir_.path(),   "--save",       "",
-                                  "--appendonly", "no",          "--daemonize",
-                                  "no",          "--logfile",    dir_.file("redis.log")};
+    std::vector<std::string> args{binary()};
+    if (!sentinel_conf.empty())
+      args.insert(args.end(), {sentinel_conf, "--sentinel"});
+    args.insert(args.end(), {"--port", std::to_string(url_.port), "--bind", "127.0.0.1", "--dir",
+                             dir_.path(), "--daemonize", "no", "--logfile",
+                             dir_.file("redis.log")});
+    if (sentinel_conf.empty())
+      args.insert(args.end(), {"--save", "", "--appendonly", "no"});
+    args.insert(args.end(), extra.begin(), extra.end());
     std::vector<char*> argv;
     for (auto& a : args)
       argv.push_back(a.data());

@@ -47,7 +47,8 @@ void cluster_usage(std::ostream& os) {
      << drain_wait_s_default
      << " s) until it has handed\n"
         "          its entities off and left the view; prints 'drained NODE'\n"
-        "  --cluster defaults to "
+        "  --cluster URL: redis://HOST:PORT or redis-sentinel://H1:P1,H2:P2,.../NAME\n"
+        "          (the master NAME those sentinels monitor); default "
      << cluster_url_default << "\n";
 }
 

@@ -181,6 +181,15 @@ TEST_CASE("cluster_commands_report_an_unreachable_redis_and_bad_usage") {
   CHECK(down.code == 1);
   CHECK(down.err.find("cannot connect") != std::string::npos);
   CHECK(run_ctl("cluster status --cluster http://x").code == 1);
+  // Sentinel URLs: a clear error for a bad one, unavailable when no
+  // sentinel answers (the full failover: tests/e2e/sentinel.test.js).
+  auto no_name = run_ctl("cluster status --cluster redis-sentinel://127.0.0.1:1");
+  CHECK(no_name.code == 1);
+  CHECK(no_name.err.find("the master's NAME is missing") != std::string::npos);
+  auto no_sentinel =
+      run_ctl("cluster status --cluster redis-sentinel://127.0.0.1:1,127.0.0.1:2/courier");
+  CHECK(no_sentinel.code == 1);
+  CHECK(no_sentinel.err.find("no master 'courier'") != std::string::npos);
   CHECK(run_ctl("cluster").code == 2);
   CHECK(run_ctl("cluster owner order").code == 2);
   CHECK(run_ctl("drain").code == 2);

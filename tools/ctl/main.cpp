@@ -17,7 +17,8 @@ int usage(std::ostream& os, int code) {
         "  metrics           a node's /metrics ([--node http://HOST:PORT] [--match PREFIX])\n"
         "  history RIDER     a rider's location history from a node ([--from MS] [--to MS]\n"
         "                    [--detail raw|minute] [--node URL] --token T | --secret S)\n"
-        "--cluster defaults to redis://127.0.0.1:6379; COMMAND --help for details\n";
+        "--cluster URL: redis://HOST:PORT (default redis://127.0.0.1:6379) or\n"
+        "  redis-sentinel://H1:P1,H2:P2,.../NAME; COMMAND --help for details\n";
   return code;
 }
 } // namespace
