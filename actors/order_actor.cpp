@@ -602,7 +602,7 @@ void archive(order_actor* self, const cluster::entity_context& ctx, Done done) {
                 ctx.self.str(), encode_archived_order(st.sm.data()), std::move(drops),
                 std::move(expected), now(self))
       .await(
-          [self, done](caf::unit_t) mutable {
+          [self, done](cluster::archive_atom) mutable {
             self->state.archiving = false;
             self->state.archived = true;
             COURIER_ASSERT(self->state.sm.pending_effects().empty());

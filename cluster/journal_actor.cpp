@@ -147,8 +147,10 @@ void commit(journal_actor* self) {
         st.stats.archive_failures += 1;
       ack.promise.deliver(to_caf_error(synced.err()));
     } else if (ack.is_archive) {
+      // An atom, not caf::unit: a unit reply arrives as an empty message,
+      // which a caf::unit_t response handler does not match.
       st.stats.archived += 1;
-      ack.promise.deliver(caf::unit);
+      ack.promise.deliver(archive_atom::value);
     } else if (ack.is_snapshot) {
       ack.promise.deliver(caf::unit);
     } else {
@@ -284,7 +286,7 @@ caf::behavior make_behavior(journal_actor* self,
     },
     [=](archive_atom, std::string& key, std::string& payload,
         std::vector<std::string>& drops, std::vector<storage::version_t>& expected,
-        core::time_ms now_ms) -> caf::result<caf::unit_t> {
+        core::time_ms now_ms) -> caf::result<archive_atom> {
       if (key.empty() || drops.size() != expected.size())
         return to_caf_error({core::errc::bad_request, "archive: key and one version per drop"});
       auto& st = self->state;

@@ -11,7 +11,7 @@
 ///   (streams_atom) -> vector<string>
 ///   (stats_atom) -> journal_stats
 ///   (archive_atom, key, payload, vector<string> drops, vector<version_t> expected, now_ms)
-///     -> caf::unit_t: puts `payload` under `key` in the archive, makes it
+///     -> archive_atom: puts `payload` under `key` in the archive, makes it
 ///     durable, and only then drops each stream of `drops` at its expected
 ///     version (storage::any_version: any); answered after the drops are
 ///     synced. An error may leave the entry archived and some streams not

@@ -89,10 +89,9 @@ void archive(harness::world& w, const harness::probe& p, const std::string& key,
                core::time_ms{1000});
 }
 
-/// An archive's acknowledgement: an empty reply (caf::unit), not an error.
+/// An archive's acknowledgement.
 bool acknowledged(harness::probe& p) {
-  auto m = p.next_any();
-  return m.has_value() && !m->match_elements<caf::error>();
+  return p.next<cluster::archive_atom>().has_value();
 }
 
 } // namespace
