@@ -67,6 +67,11 @@ struct domain_config {
   std::chrono::milliseconds region_load_interval{std::chrono::seconds{1}};
   // orders
   std::chrono::milliseconds delay_alert_after{std::chrono::minutes{30}};
+  /// A finished order (delivered, cancelled, rejected, payment_failed) that
+  /// owes nothing more is archived this long after its final status and
+  /// its journal streams (order, payment, dispatch) are dropped; reads fall
+  /// back to the archive (issue #13). 0: never (orders stay in the journal).
+  std::chrono::milliseconds order_retention{std::chrono::hours{1}};
   std::int64_t store_radius_default_m = 3000;
   // payments (built-in simulated provider)
   double payment_decline_rate = 0.0;

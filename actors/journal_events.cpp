@@ -104,6 +104,42 @@ std::string encode(const order_event& ev) {
   return p.SerializeAsString();
 }
 
+std::string encode_archived_order(const order_data& d) {
+  pb::ArchivedOrder p;
+  p.set_order_id(d.order_id);
+  p.set_customer_id(d.customer_id);
+  p.set_request_id(d.request_id);
+  p.set_store_id(d.store_id);
+  p.set_rider_id(d.rider_id);
+  p.set_status(to_pb<pb::OrderStatus>(d.status));
+  p.set_version(d.version);
+  p.set_total_minor(d.total_minor);
+  p.set_placed_at_ms(d.placed_at_ms);
+  p.set_status_at_ms(d.status_at_ms);
+  return p.SerializeAsString();
+}
+
+core::result<order_data> decode_archived_order(const std::string& bytes) {
+  pb::ArchivedOrder p;
+  if (!p.ParseFromString(bytes))
+    return corrupt("archived order does not parse");
+  order_data d;
+  if (!from_pb(p.status(), pb::OrderStatus_MAX, d.status))
+    return corrupt("archived order status missing or unknown");
+  if (p.version() == 0 || p.order_id().empty())
+    return corrupt("archived order without id or version");
+  d.order_id = p.order_id();
+  d.customer_id = p.customer_id();
+  d.request_id = p.request_id();
+  d.store_id = p.store_id();
+  d.rider_id = p.rider_id();
+  d.version = p.version();
+  d.total_minor = p.total_minor();
+  d.placed_at_ms = p.placed_at_ms();
+  d.status_at_ms = p.status_at_ms();
+  return d;
+}
+
 core::result<order_event> decode_order_event(const std::string& bytes) {
   pb::OrderEvent p;
   if (!p.ParseFromString(bytes))

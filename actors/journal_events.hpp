@@ -28,6 +28,12 @@ namespace courier::actors {
 std::string encode(const order_event& ev);
 core::result<order_event> decode_order_event(const std::string& bytes);
 
+/// A finished order's final state for the archive (ArchivedOrder): id,
+/// customer, request, store, rider, status, version, total and times. The
+/// rest of order_data is left at its defaults by decoding.
+std::string encode_archived_order(const order_data& d);
+core::result<order_data> decode_archived_order(const std::string& bytes);
+
 /// payment:<order_id>: an op was requested, or its final outcome.
 struct payment_event {
   enum class kind : std::uint8_t { requested, outcome };

@@ -57,6 +57,11 @@ struct order_actor_state {
   /// The one copy of the context: handlers capture only `self` (a copy
   /// per handler was ~1.3 KB per live order, bench/entities).
   cluster::entity_context ctx;
+  /// Read from the archive: the order's streams were dropped; it only
+  /// answers reads and never writes (a write would start a new stream).
+  bool archived = false;
+  /// An archive request is on its way to the journal.
+  bool archiving = false;
   static inline const char* name = "courier.order";
 };
 
@@ -103,6 +108,12 @@ void publish_status(order_actor* self, const cluster::entity_context& ctx,
 template <class Done>
 void commit(order_actor* self, const cluster::entity_context& ctx,
             std::vector<order_event> events, Done done) {
+  if (self->state.archived || self->state.archiving) {
+    // Its stream is dropped (or about to be): writing would start a new,
+    // empty order under the same id.
+    done(core::error{core::errc::conflict, "order " + ctx.self.key + " is finished and archived"});
+    return;
+  }
   COURIER_ASSERT(!events.empty());
   COURIER_ASSERT(events.size() <= core::limits::journal_events_per_append_max);
   std::vector<std::string> bytes;
@@ -260,7 +271,15 @@ void send_effect(order_actor* self, const cluster::entity_context& ctx, order_ef
                         delay_update{id, d.status, d.placed_at_ms, true});
     case order_effect::reminder_cancel:
       cluster::tell(self, ctx.router, reminders, reminder_cancel{ctx.self, outbox_tag});
-      return ask_effect(self, ctx, e, reminders, reminder_cancel{ctx.self, delay_tag});
+      if (cfg.order_retention.count() <= 0)
+        return ask_effect(self, ctx, e, reminders, reminder_cancel{ctx.self, delay_tag});
+      // The last effect of a finished order: its delay timer goes, and the
+      // durable timer that archives it comes (issue #13), confirmed
+      // together so a finished order always has one or the other.
+      cluster::tell(self, ctx.router, reminders, reminder_cancel{ctx.self, delay_tag});
+      return ask_effect(self, ctx, e, reminders,
+                        reminder_set{ctx.self, archive_tag,
+                                     d.status_at_ms + cfg.order_retention.count()});
   }
 }
 
@@ -402,8 +421,17 @@ caf::result<msg::ok_reply> commit_and_reply(order_actor* self,
   return rp;
 }
 
+/// The answer to a command for an order that was archived.
+caf::error finished_error(const order_actor_state& st) {
+  return err(core::errc::conflict, "order " + st.ctx.self.key + " is finished (" +
+                                       std::string{msg::to_string(st.sm.data().status)} +
+                                       ") and archived; it takes no more commands");
+}
+
 caf::result<msg::ok_reply> on_change(order_actor* self, const cluster::entity_context& ctx,
                                      const order_cmd& cmd) {
+  if (self->state.archived)
+    return finished_error(self->state);
   auto ev = self->state.sm.decide_change(who_of(cmd.who), target_of(cmd.action),
                                          now(self), cmd.reason);
   if (!ev)
@@ -413,6 +441,8 @@ caf::result<msg::ok_reply> on_change(order_actor* self, const cluster::entity_co
 
 caf::result<msg::ok_reply> on_assign(order_actor* self, const cluster::entity_context& ctx,
                                      const assign_rider& a) {
+  if (self->state.archived)
+    return finished_error(self->state);
   auto evs = self->state.sm.decide_assign(a.rider_id.str(), a.offer_id.str(), now(self));
   if (!evs)
     return cluster::to_caf_error(evs.err());
@@ -504,12 +534,16 @@ void on_payment(order_actor* self, const cluster::entity_context& ctx,
   });
 }
 
-void on_reminder(order_actor* self, const cluster::entity_context& ctx,
-                 const reminder_fired& f) {
+caf::result<msg::ok_reply> archive_now(order_actor* self, const cluster::entity_context& ctx);
+
+caf::result<msg::ok_reply> on_reminder(order_actor* self, const cluster::entity_context& ctx,
+                                       const reminder_fired& f) {
   auto& st = self->state;
   const auto& d = st.sm.data();
-  if (!st.sm.exists())
-    return;
+  if (!st.sm.exists() || st.archived)
+    return msg::ok_reply{};
+  if (f.tag == archive_tag)
+    return archive_now(self, ctx);
   if (f.tag == delay_tag && !d.alerted && !is_terminal(d.status)) {
     order_event ev;
     ev.what = order_event::kind::alerted;
@@ -532,6 +566,84 @@ void on_reminder(order_actor* self, const cluster::entity_context& ctx,
   }
   st.rounds = 0;
   flush(self, ctx);
+  return msg::ok_reply{};
+}
+
+// -- retention (issue #13) ----------------------------------------------------
+
+/// Whether the order is finished, owes nothing and its retention is over.
+bool archive_due(const order_actor_state& st, core::time_ms now_ms) {
+  const auto& d = st.sm.data();
+  const auto retention = st.svc->cfg.order_retention.count();
+  return !st.archived && !st.archiving && st.sm.exists() && retention > 0 &&
+         is_terminal(d.status) && st.sm.pending_effects().empty() &&
+         now_ms >= d.status_at_ms + retention;
+}
+
+/// Archives the final state and drops the order's streams (and its
+/// payment's and dispatch's, which a finished order no longer needs).
+/// `done(caf::error)` gets the outcome (an empty error on success). On
+/// success the activation goes on answering reads from its state, as an
+/// archived one (it never writes again); a later activation reads the
+/// archive. On a failure it stays as it was and is tried again (its timer
+/// fires again, or the next activation past the window): a drop that did
+/// happen is idempotent, and a write to a dropped stream is a conflict.
+template <class Done>
+void archive(order_actor* self, const cluster::entity_context& ctx, Done done) {
+  auto& st = self->state;
+  COURIER_ASSERT(archive_due(st, now(self)));
+  st.archiving = true;
+  auto id = oid(self);
+  std::vector<std::string> drops{ctx.self.str(), payment_ref(id).str(), dispatch_ref(id).str()};
+  std::vector<storage::version_t> expected{st.jversion, storage::any_version,
+                                           storage::any_version};
+  // await: no other message may see the order while it is being archived.
+  self->request(ctx.journal, cluster::journal_request_timeout, cluster::archive_atom::value,
+                ctx.self.str(), encode_archived_order(st.sm.data()), std::move(drops),
+                std::move(expected), now(self))
+      .await(
+          [self, done](cluster::archive_atom) mutable {
+            self->state.archiving = false;
+            self->state.archived = true;
+            COURIER_ASSERT(self->state.sm.pending_effects().empty());
+            done(caf::error{});
+          },
+          [self, done](caf::error& e) mutable {
+            self->state.archiving = false;
+            done(e);
+          });
+}
+
+/// reminder_fired{archive}: archive if due; the reminder fires again on an
+/// error answer.
+caf::result<msg::ok_reply> archive_now(order_actor* self, const cluster::entity_context& ctx) {
+  auto& st = self->state;
+  if (st.archiving)
+    return err(core::errc::unavailable, "archiving in progress");
+  if (!archive_due(st, now(self)))
+    return msg::ok_reply{}; // not finished, still owing, or too early: nothing to do
+  auto rp = self->make_response_promise<msg::ok_reply>();
+  archive(self, ctx, [rp](const caf::error& e) mutable {
+    if (e)
+      rp.deliver(e);
+    else
+      rp.deliver(msg::ok_reply{});
+  });
+  return rp;
+}
+
+/// An order read back from the archive (its streams were dropped).
+void restore_from_archive(order_actor* self, const std::string& payload) {
+  auto d = decode_archived_order(payload);
+  if (!d || !is_terminal(d->status) || d->order_id != self->state.ctx.self.key) {
+    std::fprintf(stderr, "courier order: archive entry of %s is unusable: %s\n",
+                 self->state.ctx.self.key.c_str(),
+                 d ? "wrong id or status" : d.err().message.c_str());
+    self->quit(cluster::to_caf_error({core::errc::internal, "damaged archive entry"}));
+    return;
+  }
+  self->state.sm.restore_archived(std::move(*d));
+  self->state.archived = true;
 }
 
 // -- subscriptions and queries ---------------------------------------------------
@@ -559,6 +671,8 @@ caf::result<msg::order_snapshot> on_subscribe(order_actor* self, const subscribe
     return err(core::errc::forbidden, "not your order");
   if (cmd.gateway == nullptr)
     return err(core::errc::bad_request, "no gateway");
+  if (st.archived)
+    return snapshot_of(st); // final: nothing will ever be pushed
   if (!st.subs.add(cmd.gateway))
     return err(core::errc::overloaded, "too many subscribers");
   self->monitor(cmd.gateway);
@@ -599,7 +713,23 @@ caf::behavior order_behavior(order_actor* self, cluster::entity_context ctx,
       self->state.sm.apply(*decoded);
     }
     self->state.jversion = rec.version;
+    if (rec.version == 0) {
+      // No stream: a new order, or a finished one whose stream was dropped
+      // after archiving. await: nothing is handled until we know which.
+      self->request(self->state.ctx.journal, cluster::journal_request_timeout,
+                    cluster::archived_atom::value, self->state.ctx.self.str())
+          .await([self](std::string& payload) { restore_from_archive(self, payload); },
+                 [self](caf::error& e) {
+                   if (cluster::from_caf_error(e).code != core::errc::not_found)
+                     self->quit(e); // the archive cannot be read: try again later
+                 });
+      return;
+    }
     flush(self, self->state.ctx); // the outbox: whatever was journaled but not confirmed
+    // Finished past its retention (its timer fired while it could not be
+    // archived, or it finished before retention existed): archive now.
+    if (archive_due(self->state, now(self)))
+      archive(self, self->state.ctx, [](const caf::error&) {});
   });
   self->set_down_handler([self](caf::down_msg& dm) { self->state.subs.remove(dm.source); });
   // Answers to fire-and-forget notices (store, region, delays) come back
@@ -612,7 +742,7 @@ caf::behavior order_behavior(order_actor* self, cluster::entity_context ctx,
     [self, ctx_of](const assign_rider& a) { return on_assign(self, ctx_of(), a); },
     [self, ctx_of](const rider_moved& m) { on_moved(self, ctx_of(), m); },
     [self, ctx_of](const payment_result& r) { on_payment(self, ctx_of(), r); },
-    [self, ctx_of](const reminder_fired& f) { on_reminder(self, ctx_of(), f); },
+    [self, ctx_of](const reminder_fired& f) { return on_reminder(self, ctx_of(), f); },
     [self](const subscribe_cmd& cmd) { return on_subscribe(self, cmd); },
     [self](const unsubscribe_cmd& cmd) {
       // Drop the monitor too: it is on the node-wide gateway actor.

@@ -18,6 +18,14 @@
 ///   one rider_nearby within nearby_m of the drop-off, one rider_arriving to
 ///   the store within arriving_m of it before pickup.
 /// - payment_result (payment:<id>), reminder_fired (reminder:<shard>).
+/// - Retention (issue #13): a finished order that owes nothing is archived
+///   cfg.order_retention after its final status (a durable reminder, set
+///   with its last effect): the journal actor writes its final state to the
+///   archive, then drops its order, payment and dispatch streams; the
+///   activation goes on from its state, read-only. A later activation
+///   finds no stream and reads the archive: queries and subscribe snapshots answer from it, a place_order
+///   retry gets its order_placed, any other command `conflict` ("finished
+///   and archived"); it never writes, so no empty order is ever recreated.
 /// - subscribe_cmd -> msg::order_snapshot; unsubscribe_cmd -> msg::ok_reply;
 ///   order_query -> order_view. (customer, its store, its rider, admin.)
 ///
@@ -65,6 +73,8 @@ inline constexpr std::chrono::milliseconds outbox_followup{std::chrono::minutes{
 /// Reminder tags the order uses.
 inline const std::string delay_tag = "delay";
 inline const std::string outbox_tag = "outbox";
+/// The timer that archives a finished order after cfg.order_retention.
+inline const std::string archive_tag = "archive";
 
 /// Spawns the order entity of `ctx.self` (a router factory calls this).
 caf::actor spawn_order_actor(caf::actor_system& sys, const cluster::entity_context& ctx,

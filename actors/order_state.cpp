@@ -68,6 +68,20 @@ bool order_state::may_view(const order_actor_id& who) const {
   return false;
 }
 
+void order_state::restore_archived(order_data d) {
+  COURIER_ASSERT(!exists());
+  COURIER_ASSERT(d.version > 0);
+  COURIER_ASSERT(is_terminal(d.status));
+  // Everything it owed was confirmed before it was archived: say so, so
+  // pending_effects() stays empty and nothing is ever sent again.
+  d.auth_known = true;
+  d.captured = d.status == msg::order_status::delivered;
+  d.voided = !d.captured;
+  d.done_mask = (1U << order_effect_count) - 1;
+  data_ = std::move(d);
+  COURIER_ASSERT(pending_effects().empty());
+}
+
 core::error order_state::check(const order_actor_id& who, order_status to) const {
   using S = order_status;
   const auto& d = data_;

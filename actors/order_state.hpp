@@ -191,6 +191,11 @@ public:
   std::vector<order_event> decide_payment(pay_step step, pay_outcome outcome,
                                           core::time_ms now) const;
 
+  /// Becomes the archived final state `d` (decode_archived_order): a
+  /// finished order that owes nothing, for reads after its stream was
+  /// dropped. Precondition: nothing was applied yet; `d` is terminal.
+  void restore_archived(order_data d);
+
   /// Applies one journaled event (also used by recovery).
   void apply(const order_event& ev);
 

@@ -29,6 +29,11 @@ using commit_atom = caf::atom_constant<caf::atom("c.commit")>;
 using compact_atom = caf::atom_constant<caf::atom("c.compact")>;
 /// journal: `(streams)` -> vector<string>, for recovery scans.
 using streams_atom = caf::atom_constant<caf::atom("c.streams")>;
+/// entity -> journal: archive a finished entity's final state, then drop
+/// its streams (journal_actor.hpp).
+using archive_atom = caf::atom_constant<caf::atom("c.archive")>;
+/// entity -> journal: read an archived final state.
+using archived_atom = caf::atom_constant<caf::atom("c.archived")>;
 /// router -> entity (kinds in router_config::moved_notice): an activation
 /// of this key ran on another node (under an older view) and has stopped;
 /// what it journaled may be newer than what this activation recovered.

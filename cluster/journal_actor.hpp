@@ -10,7 +10,16 @@
 ///   (snapshot_atom, stream, version, payload) -> caf::unit_t
 ///   (streams_atom) -> vector<string>
 ///   (stats_atom) -> journal_stats
+///   (archive_atom, key, payload, vector<string> drops, vector<version_t> expected, now_ms)
+///     -> archive_atom: puts `payload` under `key` in the archive, makes it
+///     durable, and only then drops each stream of `drops` at its expected
+///     version (storage::any_version: any); answered after the drops are
+///     synced. An error may leave the entry archived and some streams not
+///     dropped yet (a duplicate, never a loss); the caller tries again.
+///   (archived_atom, key) -> string payload, or not_found
 
+#include "core/clock.hpp"
+#include "storage/archive.hpp"
 #include "storage/journal.hpp"
 
 #include <caf/error.hpp>
@@ -66,13 +75,22 @@ struct journal_stats {
   std::uint64_t bytes = 0, live_bytes = 0, streams = 0, streams_max = 0, segments = 0,
                 open_files = 0;
   std::uint64_t compactions = 0, compacted_bytes = 0;
+  /// Retention (issue #13): entities archived and their streams dropped,
+  /// archive requests that failed, drops and drop records the backend holds.
+  std::uint64_t archived = 0, archive_failures = 0, drops = 0, tombstones = 0,
+                tombstones_max = 0;
+  /// The archive's sizes, as of this answer.
+  std::uint64_t archive_entries = 0, archive_entries_max = 0, archive_bytes = 0,
+                archive_index_bytes = 0, archive_expired = 0;
 
   template <class Inspector>
   friend typename Inspector::result_type inspect(Inspector& f, journal_stats& x) {
     return f(x.appends, x.events, x.commits, x.failures, x.sync_us_total,
              x.sync_us_max, x.compact_us_max, x.compact_failures, x.bytes, x.live_bytes,
              x.streams, x.streams_max, x.segments, x.open_files, x.compactions,
-             x.compacted_bytes);
+             x.compacted_bytes, x.archived, x.archive_failures, x.drops, x.tombstones,
+             x.tombstones_max, x.archive_entries, x.archive_entries_max, x.archive_bytes,
+             x.archive_index_bytes, x.archive_expired);
   }
 };
 
@@ -92,9 +110,26 @@ inline constexpr std::chrono::minutes journal_streams_warn_interval{10};
 /// (no compaction ticks, so virtual time stays quiet).
 enum class journal_spawn { detached, scheduled };
 
-/// Spawns the journal actor over `backend`. The backend is shared so the
-/// test harness can keep a handle for fault injection; nothing else may
-/// touch it while the actor lives.
+/// Archive requests gathered into one group commit; more commit at once.
+inline constexpr std::size_t journal_archive_batch_max = 1024;
+
+/// The archive the journal actor owns beside its backend, and the clock
+/// its retention is measured with (nullptr: expire() is never called, as
+/// in the scheduled test mode).
+struct journal_archive {
+  std::shared_ptr<storage::archive_backend> archive;
+  const core::clock* clock = nullptr;
+};
+
+/// Spawns the journal actor over `backend` and `archive` (both shared so
+/// tests can keep handles; nothing else may touch them while it lives).
+caf::actor spawn_journal_actor(caf::actor_system& sys,
+                               std::shared_ptr<storage::journal_backend> backend,
+                               journal_spawn mode, journal_archive archive);
+
+/// The same with an in-memory archive (tools, benchmarks). The backend is
+/// shared so the test harness can keep a handle for fault injection;
+/// nothing else may touch it while the actor lives.
 caf::actor spawn_journal_actor(caf::actor_system& sys,
                                std::shared_ptr<storage::journal_backend> backend,
                                journal_spawn mode);

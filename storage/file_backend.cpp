@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 
 namespace courier::storage {
@@ -120,6 +121,48 @@ core::result<core::unit_t> file_backend::save_snapshot(const std::string& stream
   return core::unit;
 }
 
+std::vector<std::uint32_t> file_backend::segments_holding(const stream_entry& entry) const {
+  std::vector<std::uint32_t> out;
+  if (entry.has_snapshot())
+    for (auto n = segments_.front().number; n <= entry.snapshot.segment; ++n)
+      out.push_back(n);
+  for (const auto& loc : entry.events)
+    out.push_back(loc.segment);
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+core::result<core::unit_t> file_backend::drop(const std::string& stream,
+                                              version_t expected) {
+  if (auto ok = check_usable(); !ok)
+    return ok;
+  const auto* entry = index_.find(stream);
+  if (entry == nullptr)
+    return core::unit; // dropped already, or never written
+  if (expected != any_version)
+    if (auto ok = check_expected(stream, expected, entry->version); !ok)
+      return ok;
+  if (tombstones_.size() + pending_tombstones_.size() >= options_.tombstones_max)
+    return make_error(errc::overloaded,
+                      "journal holds " + std::to_string(tombstones_.size()) +
+                          " drop records whose streams are not compacted yet, limit " +
+                          std::to_string(options_.tombstones_max));
+  const std::size_t bytes = record_bytes(stream.size(), 0);
+  if (pending_bytes_ > 0 && pending_bytes_ + bytes > options_.pending_bytes_max)
+    return make_error(errc::overloaded, "journal batch is full; sync() first");
+  const version_t version = entry->version;
+  auto holding = segments_holding(*entry);
+  drop_covered(stream, version); // every record of it is garbage now
+  index_.erase(stream);
+  const auto loc = place(record_kind::drop, stream, version, {});
+  pending_tombstones_.emplace_back(tomb_key{loc.segment, loc.offset},
+                                   tombstone{stream, loc.bytes, std::move(holding)});
+  ++stats_.drops;
+  COURIER_ASSERT(index_.find(stream) == nullptr);
+  return core::unit;
+}
+
 core::result<core::unit_t> file_backend::sync() {
   if (auto ok = check_usable(); !ok)
     return ok;
@@ -138,6 +181,9 @@ core::result<core::unit_t> file_backend::sync() {
   for (auto& [number, delta] : pending_live_)
     apply_live(number, delta);
   pending_live_.clear();
+  for (auto& [key, tomb] : pending_tombstones_)
+    tombstones_[key] = std::move(tomb);
+  pending_tombstones_.clear();
   index_.commit();
   ++stats_.syncs;
   stats_.bytes_synced += pending_bytes_;
@@ -192,6 +238,7 @@ core::result<core::unit_t> file_backend::flush_segment(segment& seg) {
 void file_backend::rollback() {
   pending_bytes_ = 0;
   pending_live_.clear();
+  pending_tombstones_.clear(); // the index brings their streams back
   const auto fail = [this](const core::error& why) {
     failed_ = make_error(errc::unavailable,
                          "journal in " + dir_ +
@@ -270,6 +317,9 @@ journal_usage file_backend::usage() const {
   u.streams_max = options_.streams_max;
   u.compactions = stats_.compactions;
   u.compacted_bytes = stats_.compacted_bytes;
+  u.drops = stats_.drops;
+  u.tombstones = tombstones_.size();
+  u.tombstones_max = options_.tombstones_max;
   return u;
 }
 

@@ -16,6 +16,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -48,6 +49,11 @@ struct file_backend_options {
   /// least halves the segment, so the journal stays within about twice
   /// its live bytes plus the active segment.
   double compact_live_share_max = 0.5;
+  /// Drop records kept in RAM while older records of their stream are
+  /// still on disk (about 100 B + the name each; a drop past it is
+  /// errc::overloaded and the caller tries again later, after compaction
+  /// rewrote the segments holding them).
+  std::size_t tombstones_max = 1'000'000;
   /// Test seams; leave empty in production.
   file_io_hooks io;
 };
@@ -64,6 +70,7 @@ struct file_backend_stats {
   std::uint64_t compactions = 0;         ///< segments rewritten by compact()
   std::uint64_t compacted_bytes = 0;     ///< bytes compact() gave back
   std::uint64_t segments_deleted = 0;    ///< emptied leading segments removed
+  std::uint64_t drops = 0;               ///< streams dropped (drop records placed)
 };
 
 
@@ -97,6 +104,12 @@ public:
                                            std::string payload) override;
   version_t version(const std::string& stream) const override;
   std::vector<std::string> streams() const override;
+  /// Queues a drop record (kind drop, the stream's version, no payload) and
+  /// forgets the stream in the index; its records become garbage for
+  /// compaction. The drop record itself stays live (kept by compaction)
+  /// until every segment that may still hold a record of the stream was
+  /// rewritten or deleted, so recovery never brings a dropped stream back.
+  core::result<core::unit_t> drop(const std::string& stream, version_t expected) override;
 
   /// Rewrites the sealed segment with the smallest live share, if it is at
   /// most options.compact_live_share_max, keeping only live records (a
@@ -134,7 +147,27 @@ private:
     }
   };
 
+  /// A synced drop record that must stay on disk: `segments` may still
+  /// hold records of its stream (sorted; empty = garbage now).
+  struct tombstone {
+    std::string stream;
+    std::uint32_t bytes = 0;
+    std::vector<std::uint32_t> segments;
+  };
+  using tomb_key = std::pair<std::uint32_t, std::uint64_t>; ///< (segment, offset)
+
   file_backend(std::string dir, file_backend_options options);
+
+  /// Segments that may hold records of the stream `entry` describes: its
+  /// live records' segments and, if it has a snapshot, every segment up to
+  /// the snapshot's (the events and snapshots it covers may linger there).
+  std::vector<std::uint32_t> segments_holding(const stream_entry& entry) const;
+  /// Whether the drop record at `key` must survive a rewrite of segment
+  /// `number`.
+  bool tombstone_outlives(tomb_key key, std::uint32_t number) const;
+  /// After segment `number` was rewritten without the dropped streams'
+  /// records: drop records that no longer guard anything become garbage.
+  void forget_segment(std::uint32_t number);
 
   core::result<core::unit_t> lock_and_recover();
   core::result<core::unit_t> recover_segment(segment& seg, bool is_last);
@@ -182,6 +215,10 @@ private:
   std::unordered_map<std::string, version_t> uncovered_;
   bool recovering_ = false;
   stream_index index_;
+  /// Synced drop records still needed (bounded by options_.tombstones_max).
+  std::map<tomb_key, tombstone> tombstones_;
+  /// Drop records of the unsynced batch (a rollback discards them).
+  std::vector<std::pair<tomb_key, tombstone>> pending_tombstones_;
   file_backend_stats stats_;
   /// Set when a rollback itself failed: files and index may disagree, so
   /// every call fails until the node restarts and recovers from disk.

@@ -11,6 +11,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 
 namespace courier::storage {
@@ -26,6 +27,7 @@ constexpr std::size_t compaction_write_chunk_bytes = 1024 * 1024;
 /// A live record copied to the new file.
 struct moved_record {
   std::string stream;
+  record_kind kind = record_kind::event;
   bool snapshot = false;
   version_t version = 0;
   record_loc from, to;
@@ -115,9 +117,12 @@ core::result<std::uint64_t> file_backend::rewrite_segment(segment& seg) {
     const record_loc at{seg.number, static_cast<std::uint32_t>(rec.bytes), offset};
     const bool snapshot = rec.kind == record_kind::snapshot;
     std::string stream(rec.stream);
-    if (!index_.is_live(stream, snapshot, rec.version, at))
+    const bool live = rec.kind == record_kind::drop
+                          ? tombstone_outlives(tomb_key{at.segment, at.offset}, seg.number)
+                          : index_.is_live(stream, snapshot, rec.version, at);
+    if (!live)
       return core::unit;
-    moves.push_back({std::move(stream), snapshot, rec.version, at,
+    moves.push_back({std::move(stream), rec.kind, snapshot, rec.version, at,
                      record_loc{seg.number, at.bytes, new_bytes}});
     chunk.append(old.view().substr(offset, rec.bytes));
     new_bytes += rec.bytes;
@@ -164,10 +169,46 @@ core::result<std::uint64_t> file_backend::rewrite_segment(segment& seg) {
   seg.synced_bytes = seg.written_bytes = new_bytes;
   seg.live_bytes = new_bytes;
   for (const auto& m : moves) {
+    if (m.kind == record_kind::drop) {
+      auto node = tombstones_.extract(tomb_key{m.from.segment, m.from.offset});
+      COURIER_ASSERT(!node.empty());
+      node.key() = tomb_key{m.to.segment, m.to.offset};
+      tombstones_.insert(std::move(node));
+      continue;
+    }
     const bool moved = index_.move_record(m.stream, m.snapshot, m.version, m.from, m.to);
     COURIER_ASSERT(moved); // nothing changed the index since the scan
   }
+  forget_segment(seg.number);
   return old_bytes - new_bytes;
+}
+
+bool file_backend::tombstone_outlives(tomb_key key, std::uint32_t number) const {
+  auto it = tombstones_.find(key);
+  if (it == tombstones_.end())
+    return false;
+  for (auto n : it->second.segments)
+    if (n != number)
+      return true;
+  return false;
+}
+
+void file_backend::forget_segment(std::uint32_t number) {
+  // O(drop records) once per rewrite (at most one a second), bounded by
+  // options_.tombstones_max.
+  for (auto it = tombstones_.begin(); it != tombstones_.end();) {
+    auto& segs = it->second.segments;
+    segs.erase(std::remove(segs.begin(), segs.end(), number), segs.end());
+    if (!segs.empty()) {
+      ++it;
+      continue;
+    }
+    // It guards nothing now. One in the rewritten segment was not copied;
+    // one elsewhere stays on disk as garbage for that segment's rewrite.
+    if (it->first.first != number)
+      apply_live(it->first.first, -static_cast<std::int64_t>(it->second.bytes));
+    it = tombstones_.erase(it);
+  }
 }
 
 core::result<core::unit_t> file_backend::delete_leading_empty_segments(bool& deleted) {

@@ -235,6 +235,20 @@ core::result<core::unit_t> file_backend::index_record(const decoded_record& rec,
     return path_of(seg.number) + " at offset " + std::to_string(offset) +
            ": stream '" + stream + "' is at version " + std::to_string(current);
   };
+  if (rec.kind == record_kind::drop) {
+    // Nothing of the stream before it: every older record was compacted
+    // away, and the drop record is garbage (not live, not kept).
+    if (entry == nullptr)
+      return core::unit;
+    auto holding = segments_holding(*entry);
+    drop_covered(stream, current);
+    index_.erase(stream);
+    uncovered_.erase(stream); // a gap in a dropped stream loses nothing
+    note_live(seg.number, static_cast<std::int64_t>(loc.bytes));
+    tombstones_[tomb_key{loc.segment, loc.offset}] = tombstone{stream, loc.bytes,
+                                                               std::move(holding)};
+    return core::unit;
+  }
   if (rec.kind == record_kind::event) {
     if (rec.version <= current)
       return make_error(errc::internal, "journal corrupt: " + where() +

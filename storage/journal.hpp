@@ -26,6 +26,10 @@ namespace courier::storage {
 /// Number of events in a stream; 0 = empty stream.
 using version_t = std::uint64_t;
 
+/// drop()'s `expected` when the caller does not know the stream's version
+/// (an order dropping its payment and dispatch streams).
+inline constexpr version_t any_version = ~version_t{0};
+
 /// One append: events to add to `stream`, valid only if the stream is at
 /// `expected` (optimistic concurrency; a stale writer gets errc::conflict).
 struct append_request {
@@ -69,6 +73,9 @@ struct journal_usage {
   std::uint64_t open_files = 0;
   std::uint64_t compactions = 0; ///< since open
   std::uint64_t compacted_bytes = 0;
+  std::uint64_t drops = 0;       ///< streams dropped since open
+  std::uint64_t tombstones = 0;  ///< drop records still needed on disk (file)
+  std::uint64_t tombstones_max = 0;
 };
 
 /// A journal backend. Errors are values: conflict for a stale expected
@@ -101,6 +108,19 @@ public:
   /// Every stream name with at least one event or snapshot, for operators'
   /// tools and for re-arming durable timers after a restart. Sorted.
   virtual std::vector<std::string> streams() const = 0;
+
+  /// Forgets `stream` (a finished entity whose final state was archived,
+  /// issue #13): its events and snapshots are no longer read, and its
+  /// bytes are reclaimed later. Durable on the next sync(), like an
+  /// append; a failed sync() brings the stream back. Idempotent: a stream
+  /// that does not exist is dropped already. `expected` must be the
+  /// stream's version (conflict otherwise, so nothing written after the
+  /// caller's read is lost), or any_version.
+  virtual core::result<core::unit_t> drop(const std::string& stream, version_t expected) {
+    (void)stream;
+    (void)expected;
+    return core::error{core::errc::internal, "this journal backend cannot drop streams"};
+  }
 
   /// Gives back space that snapshots made garbage, one bounded step at a
   /// time (true if it did something; call again later). Only between

@@ -36,6 +36,28 @@ core::result<version_t> memory_backend::append(const append_request& req) {
   return state.version;
 }
 
+core::result<core::unit_t> memory_backend::drop(const std::string& stream,
+                                                version_t expected) {
+  auto it = streams_.find(stream);
+  if (it == streams_.end())
+    return core::unit; // dropped already (or never written)
+  if (expected != any_version)
+    if (auto ok = check_expected(stream, expected, it->second.version); !ok)
+      return ok;
+  touch(stream); // remembered for a rollback
+  streams_.erase(stream);
+  ++stats_.drops;
+  COURIER_ASSERT(version(stream) == 0);
+  return core::unit;
+}
+
+journal_usage memory_backend::usage() const {
+  journal_usage u;
+  u.streams = streams_.size();
+  u.drops = stats_.drops;
+  return u;
+}
+
 core::result<core::unit_t> memory_backend::sync() {
   if (fail_sync_) {
     fail_sync_ = false;

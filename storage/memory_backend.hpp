@@ -26,6 +26,7 @@ struct memory_backend_stats {
   std::uint64_t syncs = 0;         ///< successful sync() calls
   std::uint64_t sync_failures = 0; ///< injected sync failures
   std::uint64_t injected_append_failures = 0;
+  std::uint64_t drops = 0;         ///< streams dropped (synced or not)
 };
 
 /// Journal backend held in memory. Not thread-safe, like every backend.
@@ -40,6 +41,10 @@ public:
                                            std::string payload) override;
   version_t version(const std::string& stream) const override;
   std::vector<std::string> streams() const override;
+  /// Forgets the stream (undone by a failed sync or drop_unsynced, as a
+  /// file backend's unsynced drop record would be).
+  core::result<core::unit_t> drop(const std::string& stream, version_t expected) override;
+  journal_usage usage() const override;
 
   /// The next `n` append() calls fail with `code` and change nothing.
   void fail_next_appends(std::size_t n,

@@ -22,7 +22,8 @@ static_assert(core::limits::journal_snapshot_bytes_max <= 0xFFFFFFFFu,
 
 bool known_kind(std::uint64_t kind) {
   return kind == static_cast<std::uint8_t>(record_kind::event) ||
-         kind == static_cast<std::uint8_t>(record_kind::snapshot);
+         kind == static_cast<std::uint8_t>(record_kind::snapshot) ||
+         kind == static_cast<std::uint8_t>(record_kind::drop);
 }
 
 } // namespace

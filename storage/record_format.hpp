@@ -6,7 +6,8 @@
 ///
 ///   off  size  field
 ///     0     4  magic "CRJ1"
-///     4     1  kind (1 = event, 2 = snapshot)
+///     4     1  kind (1 = event, 2 = snapshot, 3 = drop: the stream is
+///                  forgotten, version = its last version, no payload)
 ///     5     1  reserved, 0
 ///     6     2  stream name length in bytes (1..stream_name_bytes_max)
 ///     8     8  version (event: its version; snapshot: the version it covers)
@@ -28,7 +29,7 @@
 namespace courier::storage {
 
 /// What a record holds.
-enum class record_kind : std::uint8_t { event = 1, snapshot = 2 };
+enum class record_kind : std::uint8_t { event = 1, snapshot = 2, drop = 3 };
 
 /// "CRJ1" as read little-endian from the first four bytes.
 inline constexpr std::uint32_t record_magic = 0x314A5243u;

@@ -86,6 +86,28 @@ return current
   return script;
 }
 
+/// Drop: ARGV[2] the expected version ('' = any). Deletes the stream's
+/// list and hash and takes it out of the streams set in one script, so a
+/// reader sees the whole stream or none of it. Returns 1 if it existed.
+const std::string& drop_script() {
+  static const std::string script = std::string(fence_lua) + R"lua(
+local base = tonumber(redis.call('HGET', KEYS[2], 'base') or '0')
+local current = base + redis.call('LLEN', KEYS[1])
+if current == 0 and redis.call('EXISTS', KEYS[2]) == 0 then
+  redis.call('SREM', KEYS[3], stream)
+  return 0
+end
+if ARGV[2] ~= '' and current ~= tonumber(ARGV[2]) then
+  return redis.error_reply('CONFLICT journal stream \'' .. stream .. '\' is at version ' ..
+    current .. ', drop expected ' .. ARGV[2])
+end
+redis.call('DEL', KEYS[1], KEYS[2])
+redis.call('SREM', KEYS[3], stream)
+return 1
+)lua";
+  return script;
+}
+
 /// Read: KEYS[1] events, KEYS[2] snapshot. Returns {version, snapshot
 /// version or nil, snapshot payload or nil, {events after the snapshot}}.
 const std::string& read_script() {
@@ -271,6 +293,37 @@ core::result<core::unit_t> redis_backend::save_snapshot(const std::string& strea
     return reply.err();
   wrote();
   return core::unit;
+}
+
+core::result<core::unit_t> redis_backend::drop(const std::string& stream,
+                                               version_t expected) {
+  if (stream.empty() || stream.size() > stream_name_bytes_max)
+    return core::unit; // no such stream can exist
+  std::vector<std::string> keys{events_key(stream), snapshot_key(stream), streams_key};
+  std::string epoch;
+  if (auto ok = fence_args(stream, 0, keys, epoch); !ok)
+    return ok;
+  auto reply = client_->eval(
+      drop_script(), keys,
+      {stream, expected == any_version ? std::string{} : std::to_string(expected),
+       std::move(epoch)});
+  if (!reply)
+    return reply.err();
+  if (reply->kind == redis_reply::type::integer && reply->integer == 1)
+    ++drops_;
+  wrote(); // a drop, too, is acknowledged only once a replica has it
+  return core::unit;
+}
+
+journal_usage redis_backend::usage() const {
+  journal_usage u;
+  auto reply = client_->command({"SCARD", streams_key});
+  if (reply && reply->kind == redis_reply::type::integer && reply->integer >= 0)
+    u.streams = static_cast<std::uint64_t>(reply->integer);
+  else
+    ++failed_reads_;
+  u.drops = drops_;
+  return u;
 }
 
 version_t redis_backend::version(const std::string& stream) const {

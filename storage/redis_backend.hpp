@@ -76,6 +76,11 @@ public:
   /// Empty when Redis cannot be read (counted in failed_reads()).
   std::vector<std::string> streams() const override;
 
+  /// Deletes the stream's keys (one script, fenced like a write).
+  core::result<core::unit_t> drop(const std::string& stream, version_t expected) override;
+  /// streams = SCARD courier:streams (0 if Redis cannot be read), drops.
+  journal_usage usage() const override;
+
   /// version()/streams() calls that could not reach Redis (they cannot
   /// return an error).
   std::uint64_t failed_reads() const noexcept { return failed_reads_; }
@@ -100,6 +105,7 @@ private:
   bool unsynced_ = false;                 ///< writes since the last sync()
   bool straddles_ = false;                ///< ... made on more than one connection
   std::uint64_t unsynced_generation_ = 0; ///< the connection of the first one
+  std::uint64_t drops_ = 0;
 };
 
 } // namespace courier::storage

@@ -65,6 +65,13 @@ void stream_index::save_events_for_undo(const std::string& stream,
   }
 }
 
+void stream_index::erase(const std::string& stream) {
+  auto& entry = touch(stream);
+  save_events_for_undo(stream, entry);
+  streams_.erase(stream);
+  COURIER_ASSERT(find(stream) == nullptr);
+}
+
 void stream_index::restart_at(const std::string& stream, version_t version,
                               record_loc loc) {
   auto& entry = touch(stream);
@@ -124,7 +131,7 @@ void stream_index::rollback() {
       streams_.erase(name);
       continue;
     }
-    auto& entry = streams_.at(name);
+    auto& entry = streams_[name]; // re-created if the batch dropped it
     entry.version = undo.before.version;
     entry.snapshot = undo.before.snapshot;
     if (undo.events_saved)

@@ -65,6 +65,9 @@ public:
   void add_snapshot(const std::string& stream, version_t version,
                     record_loc loc);
 
+  /// Forgets `stream` (a drop record); rollback() brings it back.
+  void erase(const std::string& stream);
+
   /// Recovery only, for a journal whose old segments were compacted (the
   /// events a snapshot covers are dropped, so a stream may start later):
   /// event `version` follows a gap. The stream restarts at it, with no

@@ -68,6 +68,8 @@ std::map<std::string, setter> make_setters() {
   num("idle-passivation-s", 0, 1e7, [](node_config& c, double v) { c.idle_passivation = milliseconds(static_cast<long>(v * 1000)); });
   num("offer-timeout-s", 0.1, 3600, [](node_config& c, double v) { c.domain.offer_timeout = milliseconds(static_cast<long>(v * 1000)); });
   num("delay-alert-min", 0.01, 1e5, [](node_config& c, double v) { c.domain.delay_alert_after = milliseconds(static_cast<long>(v * 60'000)); });
+  num("order-retention-min", 0, 1e6, [](node_config& c, double v) { c.domain.order_retention = milliseconds(static_cast<long>(v * 60'000)); });
+  num("archive-retention-d", 1, 3650, [](node_config& c, double v) { c.archive_retention = milliseconds(static_cast<long>(v * 86'400'000)); });
   num("dispatch-radius-m", 1, 1e6, [](node_config& c, double v) { c.domain.dispatch_radius_m = v; });
   num("store-radius-m", 1, 1e6, [](node_config& c, double v) { c.domain.store_radius_default_m = static_cast<std::int64_t>(v); });
   num("payment-decline-rate", 0, 1, [](node_config& c, double v) { c.domain.payment_decline_rate = v; });
@@ -254,6 +256,10 @@ std::string node_usage() {
   --tcp-port P           raw TCP port (default 7070; 0 = any free port)
   --bind ADDR            listen address (default 0.0.0.0)
   --data-dir DIR         embedded journal directory (default ./courier-data)
+  --order-retention-min M  a finished order leaves the journal M minutes after its final
+                         status: its final state goes to the archive, its streams are
+                         dropped, reads fall back to the archive (default 60; 0 = never)
+  --archive-retention-d D  archived orders stay readable D days (default 30)
   --secret S             HMAC key for client tokens
   --secret-file PATH     read the key from the first line of PATH
   --demo                 demo mode: default secret, prints an admin token and the live map URL

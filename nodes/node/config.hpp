@@ -8,6 +8,7 @@
 #include "core/result.hpp"
 #include "nodes/gateway/gateway.hpp"
 #include "nodes/node/rest_limits.hpp"
+#include "storage/archive.hpp"
 #include "storage/history.hpp"
 #include "storage/redis_client.hpp"
 
@@ -75,6 +76,9 @@ struct node_config {
   /// Under `<data_dir>/history`, or in Redis in cluster mode.
   storage::history_limits history;
   actors::domain_config domain;
+  /// How long archived (finished, dropped) orders stay readable
+  /// (<data_dir>/archive or Redis keys with a TTL; storage/archive.hpp).
+  std::chrono::milliseconds archive_retention = storage::archive_retention_default;
   std::uint64_t seed = 0;                ///< for simulated providers; 0 = from time
   // per-connection limits enforced by the client handler
   double messages_per_s_max = 200.0;     ///< sustained rate per connection

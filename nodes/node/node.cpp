@@ -19,6 +19,8 @@
 #include "nodes/node/metrics.hpp"
 #include "nodes/node/rest_handler.hpp"
 #include "nodes/node/sessions.hpp"
+#include "storage/archive_file.hpp"
+#include "storage/archive_redis.hpp"
 #include "storage/file_backend.hpp"
 #include "storage/history_file_backend.hpp"
 #include "storage/history_redis_backend.hpp"
@@ -231,6 +233,17 @@ void actor_metrics(std::ostringstream& os, const cluster::router_stats& r,
   line("courier_journal_compacted_bytes_total", "counter", j.compacted_bytes);
   line("courier_journal_compaction_failures_total", "counter", j.compact_failures);
   line("courier_journal_compact_us_max", "gauge", j.compact_us_max);
+  // Retention (issue #13): with finished orders dropped, streams plateau.
+  line("courier_orders_archived_total", "counter", j.archived);
+  line("courier_archive_failures_total", "counter", j.archive_failures);
+  line("courier_journal_drops_total", "counter", j.drops);
+  line("courier_journal_tombstones", "gauge", j.tombstones);
+  line("courier_journal_tombstones_max", "gauge", j.tombstones_max);
+  line("courier_archive_entries", "gauge", j.archive_entries);
+  line("courier_archive_entries_max", "gauge", j.archive_entries_max);
+  line("courier_archive_bytes", "gauge", j.archive_bytes);
+  line("courier_archive_index_bytes", "gauge", j.archive_index_bytes);
+  line("courier_archive_expired_total", "counter", j.archive_expired);
 }
 
 /// The location history's counters, gauges and limits (issue #13).
@@ -330,6 +343,7 @@ struct node::impl {
   std::uint16_t cluster_port = 0;
 
   core::result<std::unique_ptr<storage::journal_backend>> open_journal();
+  core::result<std::shared_ptr<storage::archive_backend>> open_archive();
   core::result<core::unit_t> start_actors();
   void start_history();
   void query_history(actors::history_query q, std::function<void(actors::history_reply)> done);
@@ -355,6 +369,26 @@ core::result<std::unique_ptr<storage::journal_backend>> node::impl::open_journal
   return std::unique_ptr<storage::journal_backend>(std::move(*backend));
 }
 
+/// Finished orders' read view (issue #13): files beside the journal, or
+/// Redis keys with the retention as their TTL in cluster mode.
+core::result<std::shared_ptr<storage::archive_backend>> node::impl::open_archive() {
+  if (cfg.clustered()) {
+    auto url = storage::parse_redis_url(cfg.cluster_url);
+    if (!url)
+      return url.err();
+    auto archive = storage::redis_archive::open(*url, cfg.archive_retention);
+    if (!archive)
+      return archive.err();
+    return std::shared_ptr<storage::archive_backend>(std::move(*archive));
+  }
+  storage::file_archive_options options;
+  options.retention = cfg.archive_retention;
+  auto archive = storage::file_archive::open(cfg.data_dir + "/archive", options);
+  if (!archive)
+    return archive.err();
+  return std::shared_ptr<storage::archive_backend>(std::move(*archive));
+}
+
 core::result<core::unit_t> node::impl::start_actors() {
   std::error_code ec;
   std::filesystem::create_directories(cfg.data_dir + "/journal", ec);
@@ -364,11 +398,14 @@ core::result<core::unit_t> node::impl::start_actors() {
   auto backend = open_journal();
   if (!backend)
     return backend.err();
+  auto archive = open_archive();
+  if (!archive)
+    return archive.err();
   actor_cfg.emplace(cfg);
   sys.emplace(*actor_cfg);
   journal = cluster::spawn_journal_actor(
       *sys, std::shared_ptr<storage::journal_backend>(std::move(*backend)),
-      cluster::journal_spawn::detached);
+      cluster::journal_spawn::detached, cluster::journal_archive{*archive, &clock});
   auto services = std::make_shared<actors::domain_services>();
   services->cfg = cfg.domain;
   services->clock = &clock;

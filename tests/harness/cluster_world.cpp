@@ -287,6 +287,9 @@ public:
     return store_->data().version(s);
   }
   std::vector<std::string> streams() const override { return store_->data().streams(); }
+  core::result<core::unit_t> drop(const std::string& s, storage::version_t expected) override {
+    return store_->drop(*cell_, s, expected);
+  }
 
 private:
   std::shared_ptr<shared_store> store_;
@@ -427,6 +430,18 @@ void shared_store::check_owner(const fence_cell& writer, const std::string& stre
       violation_log_.push_back(os.str());
     }
   }
+}
+
+core::result<core::unit_t> shared_store::drop(fence_cell& cell, const std::string& stream,
+                                              storage::version_t expected) {
+  if (auto ok = writable(cell, stream); !ok)
+    return ok;
+  auto dropped = data_.drop(stream, expected);
+  if (!dropped)
+    return dropped;
+  auto synced = data_.sync(); // atomic and durable at once, like Redis
+  COURIER_ASSERT(synced.ok());
+  return core::unit;
 }
 
 core::result<storage::version_t> shared_store::append(fence_cell& cell,
@@ -588,7 +603,8 @@ public:
     p.cell->incarnation = ++incarnations;
     p.cell->store_reachable = isolated.count(p.id) == 0;
     p.journal = cluster::spawn_journal_actor(w.sys(), store->backend_for(p.cell),
-                                             cluster::journal_spawn::scheduled);
+                                             cluster::journal_spawn::scheduled,
+                                             cluster::journal_archive{store->archive(), nullptr});
     auto rcfg = cfg.router;
     rcfg.node_id = p.id;
     p.router = cluster::spawn_router(w.sys(), rcfg, recorded(p.cell), p.journal);

@@ -161,6 +161,9 @@ public:
   /// The journal data itself (reads, versions; never inject sync faults).
   storage::memory_backend& data() { return data_; }
 
+  /// The archive every node shares (as they share Redis in cluster mode).
+  std::shared_ptr<storage::memory_archive> archive() { return archive_; }
+
   /// The journal backend a node incarnation's journal actor uses.
   std::shared_ptr<storage::journal_backend> backend_for(std::shared_ptr<fence_cell> cell);
 
@@ -198,6 +201,9 @@ public:
 
   // Used by the node backends.
   core::result<storage::version_t> append(fence_cell& cell, const storage::append_request& r);
+  /// A node's drop of a stream (fenced like an append; durable at once).
+  core::result<core::unit_t> drop(fence_cell& cell, const std::string& stream,
+                                  storage::version_t expected);
   core::result<core::unit_t> snapshot(fence_cell& cell, const std::string& stream,
                                       storage::version_t v, std::string payload);
   core::result<storage::recovered_stream> read(const fence_cell& cell, const std::string& s);
@@ -218,6 +224,7 @@ private:
   caf::scheduler::test_coordinator& sched_;
   caf::actor_clock::time_point start_;
   storage::memory_backend data_;
+  std::shared_ptr<storage::memory_archive> archive_ = std::make_shared<storage::memory_archive>();
   std::map<std::string, member_row> rows_;
   std::uint64_t version_ = 0;
   std::uint64_t epochs_ = 0;

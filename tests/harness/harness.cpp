@@ -45,6 +45,12 @@ public:
     return inner_->version(s);
   }
   std::vector<std::string> streams() const override { return inner_->streams(); }
+  core::result<core::unit_t> drop(const std::string& s, storage::version_t expected) override {
+    if (dead_)
+      return gone();
+    return inner_->drop(s, expected);
+  }
+  storage::journal_usage usage() const override { return inner_->usage(); }
 
 private:
   static core::error gone() {
@@ -98,7 +104,8 @@ world::world(std::uint64_t seed, order_policy policy)
       policy_(policy),
       rng_(seed),
       clock_(sched_),
-      backend_(std::make_shared<storage::memory_backend>()) {
+      backend_(std::make_shared<storage::memory_backend>()),
+      archive_(std::make_shared<storage::memory_archive>()) {
   // A failed check must not hang the test at shutdown waiting for actors.
   sys_.await_actors_before_shutdown(false);
   start_journal();
@@ -108,7 +115,8 @@ world::world(std::uint64_t seed, order_policy policy)
 void world::start_journal() {
   live_backend_ = std::make_shared<crashable_backend>(backend_);
   journal_ = cluster::spawn_journal_actor(sys_, live_backend_,
-                                          cluster::journal_spawn::scheduled);
+                                          cluster::journal_spawn::scheduled,
+                                          cluster::journal_archive{archive_, nullptr});
 }
 
 world::~world() {
@@ -161,6 +169,7 @@ void world::crash() {
   // process's journal actor can no longer reach storage.
   live_backend_->kill();
   backend_->drop_unsynced();
+  archive_->drop_unsynced();
   // Not exit_reason::kill: that one skips the router's exit handler, which
   // is what takes its entities down with it.
   for (auto& r : routers_)

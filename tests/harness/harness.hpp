@@ -18,6 +18,7 @@
 
 #include "cluster/router_actor.hpp"
 #include "core/clock.hpp"
+#include "storage/archive.hpp"
 #include "storage/memory_backend.hpp"
 
 #include <caf/all.hpp>
@@ -126,6 +127,8 @@ public:
 
   /// The in-memory journal backend, for fault injection.
   storage::memory_backend& journal_backend() { return *backend_; }
+  /// The in-memory archive the journal actor owns (survives crash()).
+  storage::memory_archive& archive() { return *archive_; }
   /// The journal actor over it.
   const caf::actor& journal() const { return journal_; }
 
@@ -153,6 +156,7 @@ private:
   std::mt19937_64 rng_;
   virtual_clock clock_;
   std::shared_ptr<storage::memory_backend> backend_;
+  std::shared_ptr<storage::memory_archive> archive_;
   std::shared_ptr<crashable_backend> live_backend_;
   caf::actor journal_;
   std::vector<caf::actor> routers_;
