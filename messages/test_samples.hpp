@@ -62,7 +62,6 @@ inline std::vector<envelope> all_samples() {
   add(delayed_orders{{{order_id{"o-9"}, order_status::ready, 2400}, {order_id{"o-8"}, order_status::paid, 1900}}});
   add(assignment{order_id{"o-1"}, offer_id{"f-1"}});
   add(refresh{"eyJhbGciOiJIUzI1NiJ9.e30.c2ln"});
-  add(ping{});
   add(ping{1'700'000'000'123});
   add(pong{1'700'000'000'123});
   return out;

@@ -9,7 +9,8 @@
 #   bench/soak/soak.sh BUILD_DIR
 #   env: ORDERS=1000000 DURATION_S=1800 SAMPLE_S=30 RIDERS=500 CUSTOMERS=400
 #        STORES=50 ORDERS_PER_MIN=60000 SPEEDUP=10 DECLINE=0.9
-#        NODE_FLAGS="" OUT=/tmp/courier-soak.tsv KEEP=0 JUDGE=1
+#        NODE_FLAGS="--order-retention-min 2 --idle-passivation-s 60"
+#        OUT=/tmp/courier-soak.tsv KEEP=0 JUDGE=1
 #
 # The order mix: DECLINE of the orders fail at payment (the node's simulated
 # provider declines them: --payment-decline-rate), so they finish within
@@ -17,6 +18,12 @@
 # That is how one node reaches a million finished orders in tens of minutes
 # while riders still stream positions and deliver; every order, declined or
 # delivered, opens, journals and finishes its own stream.
+#
+# Compressed time: a finished order leaves the journal 2 minutes after its
+# final status instead of the default 60, and an idle entity passivates
+# after 60 s instead of 10 minutes, so the steady state (every order past
+# its retention, every finished entity passivated) comes within minutes.
+# Set NODE_FLAGS to the defaults ("") to see a real hour.
 #
 # Plateau: a resource plateaued when its largest sample in the last third of
 # the run is at most 10% (plus a small absolute slack) above its largest
@@ -45,7 +52,7 @@ secret=soak-secret
 
 "$build/tools/courier-node" --secret "$secret" --http-port 0 --tcp-port 0 \
   --data-dir "$work/data" --log-level warning --payment-decline-rate "$decline" \
-  ${NODE_FLAGS:-} > "$work/node.log" 2>&1 &
+  ${NODE_FLAGS---order-retention-min 2 --idle-passivation-s 60} > "$work/node.log" 2>&1 &
 node_pid=$!
 for _ in $(seq 1 200); do grep -q 'ready http=' "$work/node.log" && break; sleep 0.1; done
 grep -q 'ready http=' "$work/node.log" || { echo "soak: the node did not start"; cat "$work/node.log"; exit 2; }

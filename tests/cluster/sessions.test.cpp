@@ -112,6 +112,7 @@ public:
   }
   void close(std::string) override { closed_ = true; }
   bool closing() const override { return closed_; }
+  void heartbeating() override {}
 
   bool saw_order(const std::string& id) const { return orders_.count(id) > 0; }
   bool saw_offer(const std::string& id) const { return offers_.count(id) > 0; }
