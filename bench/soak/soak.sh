@@ -7,14 +7,19 @@
 # that interval; at the end it says whether each resource plateaued.
 #
 #   bench/soak/soak.sh BUILD_DIR
-#   env: ORDERS=1000000 DURATION_S=1800 SAMPLE_S=30 RIDERS=500 CUSTOMERS=400
-#        STORES=50 ORDERS_PER_MIN=60000 SPEEDUP=10 DECLINE=0.9
+#   env: ORDERS=1000000 DURATION_S=1800 SAMPLE_S=30 RIDERS=2000 CUSTOMERS=400
+#        STORES=50 ORDERS_PER_MIN=60000 SPEEDUP=10 DECLINE=0.99
 #        NODE_FLAGS="--order-retention-min 2 --idle-passivation-s 60"
 #        OUT=/tmp/courier-soak.tsv KEEP=0 JUDGE=1
 #
 # The order mix: DECLINE of the orders fail at payment (the node's simulated
 # provider declines them: --payment-decline-rate), so they finish within
 # milliseconds; the rest run the full flow (store accepts, rider delivers).
+# The full-flow share is sized to the riders: a rider takes ~90 s of wall
+# time per delivery at SPEEDUP 10 (tools/sim/sizing.hpp), so 2,000 riders
+# deliver ~22/s and 1% of 1,000 orders/s keeps them ~45% busy. More than
+# they can deliver piles up until courier-sim's 2,000 orders in flight
+# stop its pacing.
 # That is how one node reaches a million finished orders in tens of minutes
 # while riders still stream positions and deliver; every order, declined or
 # delivered, opens, journals and finishes its own stream.
@@ -37,8 +42,8 @@
 set -euo pipefail
 build=$(cd "${1:?BUILD_DIR}" && pwd)
 orders=${ORDERS:-1000000}; duration_s=${DURATION_S:-1800}; sample_s=${SAMPLE_S:-30}
-riders=${RIDERS:-500}; customers=${CUSTOMERS:-400}; stores=${STORES:-50}
-opm=${ORDERS_PER_MIN:-60000}; speedup=${SPEEDUP:-10}; decline=${DECLINE:-0.9}
+riders=${RIDERS:-2000}; customers=${CUSTOMERS:-400}; stores=${STORES:-50}
+opm=${ORDERS_PER_MIN:-60000}; speedup=${SPEEDUP:-10}; decline=${DECLINE:-0.99}
 out=${OUT:-/tmp/courier-soak.tsv}
 work=$(mktemp -d)
 cleanup() {
