@@ -464,29 +464,46 @@ void subscribe_again(gateway_actor* self, const std::string& topic) {
           [=](caf::error&) { retry_later(self, topic); });
 }
 
-/// The member that owns `ref` in `v`, with its epoch (0 if none).
-std::pair<std::string, std::uint64_t> owner_incarnation(const cluster::cluster_view& v,
-                                                        const cluster::entity_ref& ref) {
-  auto id = cluster::owner_of(v, ref);
-  const auto* m = cluster::find_member(v, id);
-  return {id, m != nullptr ? m->epoch : 0};
+/// Which process owns `ref` in `v`, and over which connection: the owner's
+/// id, its epoch (0 if none) and the handle its router is reached by.
+struct owner_link {
+  std::string id;
+  std::uint64_t epoch = 0;
+  caf::actor_addr router;
+
+  bool operator!=(const owner_link& o) const {
+    return id != o.id || epoch != o.epoch || router != o.router;
+  }
+};
+
+owner_link owner_of_link(const cluster::cluster_view& v, const cluster::entity_ref& ref) {
+  owner_link out;
+  out.id = cluster::owner_of(v, ref);
+  if (const auto* m = cluster::find_member(v, out.id); m != nullptr) {
+    out.epoch = m->epoch;
+    out.router = m->router.address();
+  }
+  return out;
 }
 
 /// Subscribes again to every entity whose owner changed with this view (a
 /// node that died cannot say its activations stopped). The same owner with
 /// a new epoch is a new process too: it crashed and joined again, and this
 /// node may never have seen a view without it (the old lease ran out in
-/// the round it joined), while its activations know no subscriber.
+/// the round it joined), while its activations know no subscriber. The same
+/// owner behind a new handle means the connection broke and was made again
+/// (the membership actor then sends the same view version with the new
+/// handle): a subscription in flight on the old connection may be lost,
+/// and waiting for its request timeout can outlast an order's decision.
 void resubscribe(gateway_actor* self, cluster::cluster_view v) {
   auto& st = self->state;
-  if (v.version <= st.view.version)
+  if (v.version < st.view.version)
     return;
   auto old = std::move(st.view);
   st.view = std::move(v);
   std::vector<std::string> moved;
   for (auto& [topic, sub] : st.subs)
-    if (old.members.empty() ||
-        owner_incarnation(old, sub.target) != owner_incarnation(st.view, sub.target))
+    if (old.members.empty() || owner_of_link(old, sub.target) != owner_of_link(st.view, sub.target))
       moved.push_back(topic);
   for (auto& topic : moved)
     subscribe_again(self, topic);
