@@ -76,6 +76,17 @@ void journal(rider_actor* self, std::vector<rider_event> events, Done done) {
                    [=](core::result<storage::version_t> r) mutable {
                      if (!r) {
                        done(caf::optional<core::error>{r.err()});
+                       // conflict: someone else wrote; unavailable: the
+                       // append may have been written all the same (a lost
+                       // answer). Either way this activation's version may
+                       // be behind the journal and every later append of it
+                       // would conflict: stop, the next message re-reads it.
+                       if (r.err().code == core::errc::conflict ||
+                           r.err().code == core::errc::unavailable) {
+                         auto& st = self->state;
+                         ask_to_resubscribe(self, st.gateways, "rider:" + st.ctx.self.key);
+                         self->quit(cluster::to_caf_error(r.err()));
+                       }
                        return;
                      }
                      self->state.version = *r;

@@ -244,7 +244,13 @@ caf::result<caf::message> journal_then(store_actor* self, const cluster::entity_
                    [=](core::result<storage::version_t> r) mutable {
                      if (!r) {
                        rp.deliver(cluster::to_caf_error(r.err()));
-                       if (r.err().code == core::errc::conflict) { // re-read
+                       // conflict: another activation wrote; unavailable:
+                       // the append may have been written all the same (a
+                       // lost answer), so this activation may be behind the
+                       // journal. Either way stop; the next message re-reads
+                       // it and the sessions subscribe again for a snapshot.
+                       if (r.err().code == core::errc::conflict ||
+                           r.err().code == core::errc::unavailable) {
                          ask_to_resubscribe(self, self->state.subscribers.all(),
                                             ctx.self.str());
                          self->quit(cluster::to_caf_error(r.err()));
