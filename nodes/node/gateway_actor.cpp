@@ -392,6 +392,12 @@ void fan_out(gateway_actor* self, const std::string& topic, const T& body,
 
 /// A failed re-subscription is asked again this much later.
 constexpr std::chrono::milliseconds resubscribe_retry{1000};
+/// How long a re-subscription waits for its answer before it is asked
+/// again. Shorter than a client's request timeout: it is lost only with a
+/// broken connection, and until it is made again the sessions here miss
+/// pushes (an order may be paid and decided within seconds). Subscribing
+/// twice is harmless (entities keep a set of gateways).
+constexpr std::chrono::milliseconds resubscribe_timeout{1000};
 /// self: ask a failed re-subscription again.
 using retry_atom = caf::atom_constant<caf::atom("n.resub")>;
 
@@ -419,7 +425,7 @@ void subscribe_again(gateway_actor* self, const std::string& topic) {
     // The activation that stopped may have recorded orders this gateway's
     // sessions never saw (another node's activation, a conflict): the
     // snapshot goes to every session on the topic.
-    self->request(st.router, st.cfg.request_timeout, cluster::route_atom::value, sub.target,
+    self->request(st.router, std::min(st.cfg.request_timeout, resubscribe_timeout), cluster::route_atom::value, sub.target,
                   sub.command)
         .then(
             [=](const actors::store_snapshot& snap) {
@@ -436,7 +442,7 @@ void subscribe_again(gateway_actor* self, const std::string& topic) {
   if (sub.target.kind != actors::kind::order) {
     // Answered ok (a rider) or with region stats, which the request does
     // not expect: either way the entity has us subscribed again.
-    self->request(st.router, st.cfg.request_timeout, cluster::route_atom::value, sub.target,
+    self->request(st.router, std::min(st.cfg.request_timeout, resubscribe_timeout), cluster::route_atom::value, sub.target,
                   sub.command)
         .then([](const msg::ok_reply&) {},
               [=](caf::error& e) {
@@ -445,7 +451,7 @@ void subscribe_again(gateway_actor* self, const std::string& topic) {
               });
     return;
   }
-  self->request(st.router, st.cfg.request_timeout, cluster::route_atom::value, sub.target,
+  self->request(st.router, std::min(st.cfg.request_timeout, resubscribe_timeout), cluster::route_atom::value, sub.target,
                 sub.command)
       .then(
           [=](const msg::order_snapshot& snap) {
