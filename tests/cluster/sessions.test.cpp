@@ -12,7 +12,9 @@
 //   (accepted or rejected) sees that order: a new_order push, or the
 //   new_order the gateway makes of its subscription snapshot;
 // - every rider session that exists while its rider holds an offer sees
-//   that offer (pushed, or re-sent on subscribing).
+//   that offer (pushed, or re-sent on subscribing);
+// - every rider session subscribed once its rider's assignment is durable
+//   is sent that assignment (the test plays dispatch and assigns late).
 // Seeds follow tests/harness/seeds.hpp: COURIER_SEED=<s> replays seed s
 // alone; COURIER_SEEDS=<n> changes the count (default sessions_seeds).
 #include "actors/order_testing.hpp"
@@ -34,6 +36,7 @@
 #include <cstdio>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 
 using namespace courier;
@@ -60,10 +63,16 @@ const std::vector<std::uint64_t> sessions_regressions = {
     10549837649476671353ULL,
     // a re-subscription lost with a broken link; the order decided before the retry
     11014916282289992253ULL,
+    // re-subscriptions lost with broken links, answered only after 5 s
+    8944730512028708295ULL,
+    17100468069404464215ULL,
 };
 
 constexpr int orders_per_seed = 4;
 constexpr int steps_per_seed = 60;
+/// Steps before the test (as dispatch) may assign the rider an order: an
+/// assigned rider takes no more offers, so offers are checked first.
+constexpr int steps_before_assign = 40;
 /// 10 s rounds at the end for every order to be placed, paid and decided.
 constexpr int finish_rounds_max = 20;
 /// Sessions opened per seed at most (each kept until the check).
@@ -106,6 +115,8 @@ public:
       orders_.emplace(n->order_id.str(), now);
     else if (auto* o = std::get_if<msg::offer>(&body))
       offers_.emplace(o->offer_id.str(), now);
+    else if (auto* a = std::get_if<msg::assignment>(&body))
+      assignments_.emplace(a->order_id.str(), now);
     else if (std::holds_alternative<msg::ok_reply>(body) && established_ms < 0)
       established_ms = now; // the subscription stands (asked with silent = false)
     else if (auto* e = std::get_if<msg::error_reply>(&body))
@@ -118,6 +129,9 @@ public:
 
   bool saw_order(const std::string& id) const { return orders_.count(id) > 0; }
   bool saw_offer(const std::string& id) const { return offers_.count(id) > 0; }
+  bool saw_assignment(const std::string& order_id) const {
+    return assignments_.count(order_id) > 0;
+  }
   std::size_t frames() const { return frames_; }
   std::size_t undecodable() const { return undecodable_; }
 
@@ -133,6 +147,7 @@ private:
   std::size_t undecodable_ = 0;
   std::map<std::string, core::time_ms> orders_; ///< new_order ids, first seen
   std::map<std::string, core::time_ms> offers_; ///< offer ids, first seen
+  std::map<std::string, core::time_ms> assignments_; ///< assigned order ids, first seen
 };
 
 /// A node process's gateway side: its session table and gateway actor.
@@ -174,10 +189,20 @@ struct offer_track {
   core::time_ms expires_ms = 0;
 };
 
+/// The rider's assignment, as the test (playing dispatch) made it.
+struct assignment_track {
+  msg::offer offer;            ///< the held offer it turns into an order
+  core::time_ms first_sent_ms = -1; ///< from then on the rider may hold no offer
+  core::time_ms sent_ms = -1;  ///< when rider_assigned was (last) sent
+  /// When a read first showed the rider assigned (its journal holds it):
+  /// every session subscribed from then on is owed the assignment.
+  core::time_ms durable_ms = -1;
+};
+
 /// A request in flight and what its reply means.
 struct in_flight {
   harness::probe from;
-  enum class what { place, decide, read, offer, upsert, available } kind;
+  enum class what { place, decide, read, offer, upsert, available, assign, rider_read } kind;
   std::size_t order = 0;
   core::time_ms sent_ms = 0;
   msg::offer offer;
@@ -188,7 +213,8 @@ struct in_flight {
 struct totals {
   std::uint64_t seeds = 0, crashes = 0, restarts = 0, breaks = 0, delayed = 0, duplicated = 0,
                 injected = 0, two_owner = 0, disagreed = 0, sessions = 0, reconnects = 0, closed_by_crash = 0,
-                decided = 0, checked_pairs = 0, offers = 0, checked_offer_pairs = 0;
+                decided = 0, checked_pairs = 0, offers = 0, checked_offer_pairs = 0,
+                assigned = 0, checked_assignment_pairs = 0;
 };
 totals all;
 
@@ -203,9 +229,12 @@ struct sessions_run {
   std::vector<session_track> sessions;
   std::vector<order_track> orders;
   std::vector<offer_track> offers;
+  std::vector<msg::offer> taken; ///< offers the rider took (for an assignment)
+  std::optional<assignment_track> assigned;
   std::vector<in_flight> sent;
   std::uint64_t next_session = 0;
   std::uint64_t next_offer = 0;
+  int steps = 0;
   std::uint64_t crashes_with_sessions = 0;
   bool store_ready = false;
   bool rider_ready = false;
@@ -396,6 +425,30 @@ struct sessions_run {
          caf::make_message(offer_request{o}));
   }
 
+  /// The test plays dispatch: the rider accepted a taken offer, and is
+  /// assigned its order (once per seed, late: an assigned rider takes no
+  /// more offers). rider_assigned is one-way; like dispatch, the test sends
+  /// it again until a read shows the rider holds it.
+  void assign() {
+    if (!assigned) {
+      if (taken.empty())
+        return;
+      assigned = assignment_track{taken[pick(taken.size())]};
+    }
+    if (assigned->durable_ms >= 0)
+      return;
+    auto rider = rider_ref(core::rider_id{rider_key});
+    if (assigned->sent_ms < 0 || now() - assigned->sent_ms >= 2000) {
+      assigned->sent_ms = now();
+      if (assigned->first_sent_ms < 0)
+        assigned->first_sent_ms = now();
+      send(in_flight{cw->make_probe(), in_flight::what::assign}, rider,
+           caf::make_message(rider_assigned{assigned->offer.order_id, assigned->offer.offer_id}));
+    }
+    send(in_flight{cw->make_probe(), in_flight::what::rider_read}, rider,
+         caf::make_message(rider_view_query{}));
+  }
+
   /// The store and the rider exist (sent again until acknowledged).
   void prepare() {
     if (!store_ready)
@@ -458,7 +511,14 @@ struct sessions_run {
         if (f.kind == k::offer && m->match_elements<offer_reply>() &&
             m->get_as<offer_reply>(0).offered) {
           offers.push_back({f.offer.offer_id.str(), now(), f.offer.expires_ms});
+          taken.push_back(f.offer);
           all.offers += 1;
+        }
+        if (f.kind == k::rider_read && m->match_elements<actors::rider_view>() && assigned &&
+            assigned->durable_ms < 0 &&
+            m->get_as<actors::rider_view>(0).order_id == assigned->offer.order_id.str()) {
+          assigned->durable_ms = now();
+          all.assigned += 1;
         }
       }
     }
@@ -535,8 +595,11 @@ struct sessions_run {
   }
 
   void step() {
+    steps += 1;
     if (pick(4) == 0)
       prepare();
+    if (steps > steps_before_assign && (assigned || pick(4) == 0))
+      assign();
     auto r = pick(20);
     if (r < 3) {
       for (std::size_t i = 0; i < orders.size(); ++i)
@@ -576,8 +639,12 @@ struct sessions_run {
     sweep_dead();
     // An order whose node crashed while it owed its payment waits for its
     // durable reminder (outbox_followup, a minute) to wake it again.
-    for (int round = 0; round < finish_rounds_max && !all_decided(); ++round) {
+    for (int round = 0; round < finish_rounds_max &&
+                        (!all_decided() || (assigned && assigned->durable_ms < 0));
+         ++round) {
       prepare();
+      if (assigned)
+        assign();
       for (std::size_t i = 0; i < orders.size(); ++i) {
         auto& o = orders[i];
         if (!o.placed)
@@ -640,6 +707,8 @@ struct sessions_run {
           continue;
         auto from = std::max(s.established_ms, f.taken_ms);
         auto until = t.open() ? f.expires_ms : std::min(t.closed_ms, f.expires_ms);
+        if (assigned && assigned->first_sent_ms >= 0)
+          until = std::min(until, assigned->first_sent_ms); // an order replaces the offer
         if (until - from < grace)
           continue; // not there long enough while the offer was held
         all.checked_offer_pairs += 1;
@@ -653,6 +722,38 @@ struct sessions_run {
     }
   }
 
+  /// Every rider session subscribed once the rider's assignment was
+  /// durable, and open long enough, was sent the assignment (the accept's
+  /// `ok` may have gone to a session that is gone).
+  void check_rider_assignment() {
+    if (!assigned)
+      return;
+    CHECK_MESSAGE(expect(assigned->durable_ms >= 0),
+                  "seed " << seed << ": the rider never held its assignment to "
+                          << assigned->offer.order_id);
+    if (assigned->durable_ms < 0)
+      return;
+    auto grace = offer_grace.count();
+    auto order = assigned->offer.order_id.str();
+    for (auto& t : sessions) {
+      auto& s = *t.s;
+      // The read that showed the assignment was answered after it was
+      // applied; a session opened later subscribed after it (one opened in
+      // the same step may have subscribed before the read was answered).
+      if (t.who.role != msg::role::rider || t.opened_ms <= assigned->durable_ms ||
+          s.established_ms < 0)
+        continue; // subscribed before (or never): not owed a snapshot of it
+      if (!t.open() && t.closed_ms - t.opened_ms < grace)
+        continue; // gone too soon
+      all.checked_assignment_pairs += 1;
+      CHECK_MESSAGE(expect(s.saw_assignment(order)),
+                    "seed " << seed << ": rider session " << s.id() << " on " << t.node
+                            << " (subscribed at t=" << s.established_ms - t0
+                            << "ms) never saw its assignment to " << order
+                            << " (held from t=" << assigned->durable_ms - t0 << "ms)");
+    }
+  }
+
   void check() {
     for (auto& t : sessions) {
       CHECK_MESSAGE(expect(t.s->frames() <= session_frames_max),
@@ -661,6 +762,7 @@ struct sessions_run {
     }
     check_store_sessions();
     check_rider_sessions();
+    check_rider_assignment();
     CHECK_MESSAGE(expect(cw->stats().router_failures == 0),
                   "seed " << seed << ": a router stopped while its node was up");
   }
@@ -731,7 +833,9 @@ TEST_CASE("on nodes that start at the same instant every store session sees ever
           << all.disagreed << ", two-owner writes " << all.two_owner
           << ", orders decided " << all.decided << " (session x order checks "
           << all.checked_pairs << "), offers taken " << all.offers
-          << " (session x offer checks " << all.checked_offer_pairs << ")");
+          << " (session x offer checks " << all.checked_offer_pairs << "), assignments "
+          << all.assigned << " (session x assignment checks " << all.checked_assignment_pairs
+          << ")");
   // A property run proves something only if its faults happened.
   if (rep.run >= 20) {
     CHECK(all.crashes > 0);
@@ -745,6 +849,7 @@ TEST_CASE("on nodes that start at the same instant every store session sees ever
     CHECK(all.disagreed > 0);
     CHECK(all.checked_pairs > 0);
     CHECK(all.checked_offer_pairs > 0);
+    CHECK(all.checked_assignment_pairs > 0);
   }
 }
 
