@@ -102,10 +102,15 @@ void ask_to_resubscribe(Self* self, const Gateways& gateways, const std::string&
 struct subscribe_cmd {
   caller who;
   caf::actor gateway;
+  /// A gateway subscribing again (its subscription may have been lost with
+  /// a broken connection) asks a store for the orders that ended within
+  /// this many ms too: its sessions may have missed them meanwhile. 0: open
+  /// orders only (a new session).
+  std::int64_t recent_ended_ms = 0;
 
   template <class Inspector>
   friend typename Inspector::result_type inspect(Inspector& f, subscribe_cmd& x) {
-    return f(x.who, x.gateway);
+    return f(x.who, x.gateway, x.recent_ended_ms);
   }
 };
 /// Stops pushes to `gateway` (its last session on the topic left).

@@ -88,13 +88,18 @@ void apply_order(store_state& st, const store_order& o) {
     if (it != st.orders.end())
       st.orders.erase(it);
     store_order last;
-    last.order.order_id = o.order.order_id;
+    last.order = o.order;
     last.status = o.status;
     last.version = o.version;
     last.at_ms = o.at_ms;
     st.closed.push_back(std::move(last));
     if (st.closed.size() > store_closed_orders_max)
       st.closed.pop_front();
+    if (st.closed.size() > store_closed_bodies_max) {
+      auto& old = st.closed[st.closed.size() - 1 - store_closed_bodies_max].order;
+      old.items = {}; // frees the vector's storage too
+      old.total = {};
+    }
     return;
   }
   if (it == st.orders.end()) {
@@ -366,6 +371,14 @@ caf::result<caf::message> on_sync(store_actor* self, const cluster::entity_conte
   });
 }
 
+/// The orders that ended at or after `since_ms` and still have their
+/// items (store_closed_bodies_max), oldest first.
+void add_recently_ended(const store_state& st, core::time_ms since_ms, store_snapshot& snap) {
+  for (auto& o : st.closed)
+    if (o.at_ms >= since_ms && !o.order.items.empty())
+      snap.orders.push_back(o);
+}
+
 /// The store's open orders, oldest first (bounded by store_open_orders_max).
 store_snapshot open_orders(const store_state& st) {
   std::vector<const open_order*> open;
@@ -411,7 +424,8 @@ void reread(store_actor* self, const cluster::entity_context& ctx, int region_re
 /// would hand a tablet a snapshot without an order another activation
 /// recorded meanwhile).
 caf::result<store_snapshot> on_subscribe(store_actor* self, const cluster::entity_context& ctx,
-                                         int region_res, const subscribe_cmd& cmd) {
+                                         int region_res, const core::clock& clock,
+                                         const subscribe_cmd& cmd) {
   bool own = cmd.who.role == msg::role::store && cmd.who.id == ctx.self.key;
   if (!own && cmd.who.role != msg::role::admin)
     return err(core::errc::forbidden, "not this store");
@@ -420,10 +434,20 @@ caf::result<store_snapshot> on_subscribe(store_actor* self, const cluster::entit
   if (!self->state.subscribers.add(cmd.gateway))
     return err(core::errc::overloaded, "too many subscribers");
   self->monitor(cmd.gateway);
+  // A gateway subscribing again may have lost its subscription with a
+  // broken connection while an order was paid and decided: its sessions
+  // get those too (new_order, then the final order_status; they dedupe).
+  auto since_ms = cmd.recent_ended_ms > 0 ? clock.now_ms() - cmd.recent_ended_ms : 0;
+  auto snapshot = [self, since_ms, recent = cmd.recent_ended_ms > 0] {
+    auto snap = open_orders(self->state);
+    if (recent)
+      add_recently_ended(self->state, since_ms, snap);
+    return snap;
+  };
   if (!self->state.served)
-    return open_orders(self->state); // just recovered
+    return snapshot(); // just recovered
   auto rp = self->make_response_promise<store_snapshot>();
-  reread(self, ctx, region_res, [=]() mutable { rp.deliver(open_orders(self->state)); });
+  reread(self, ctx, region_res, [=]() mutable { rp.deliver(snapshot()); });
   return rp;
 }
 
@@ -452,7 +476,9 @@ caf::behavior store_behavior(store_actor* self, cluster::entity_context ctx,
     [=](const store_upsert_cmd& cmd) { return served(on_upsert(self, ctx, res, cmd)); },
     [=](const radius_trigger_cmd& cmd) { return served(on_trigger(self, ctx, res, cmd)); },
     [=](const store_check& chk) { return served(on_check(self, ctx, chk)); },
-    [=](const subscribe_cmd& cmd) { return served(on_subscribe(self, ctx, res, cmd)); },
+    [=](const subscribe_cmd& cmd) {
+      return served(on_subscribe(self, ctx, res, *services->clock, cmd));
+    },
     [=](const unsubscribe_cmd& cmd) {
       // Drop the monitor too: it is on the node-wide gateway actor.
       if (self->state.subscribers.remove(cmd.gateway.address()))

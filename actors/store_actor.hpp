@@ -40,6 +40,11 @@ inline constexpr std::chrono::milliseconds region_radius_timeout{500};
 inline constexpr std::size_t store_open_orders_max = 1024;
 /// Ended orders a store remembers, so a late sync never reopens one.
 inline constexpr std::size_t store_closed_orders_max = 512;
+/// Of those, the newest keep their items and total, for a gateway that
+/// subscribes again (subscribe_cmd::recent_ended_ms); older ones keep id
+/// and final status only.
+inline constexpr std::size_t store_closed_bodies_max = 32;
+static_assert(store_closed_bodies_max <= store_closed_orders_max);
 /// Events between snapshots of a store's stream (bounds recovery reads).
 inline constexpr std::size_t store_snapshot_every = 128;
 

@@ -265,3 +265,49 @@ TEST_CASE("a_store_that_restarts_between_batches_still_snapshots_its_stream") {
   auto gw = d.w.make_probe();
   CHECK(snapshot_for(d, gw).orders.size() == 180);
 }
+
+TEST_CASE("a_gateway_subscribing_again_gets_the_orders_that_ended_lately_with_their_items") {
+  // Issue #12: a gateway's re-subscription lost with a broken connection
+  // is made again a second or two later; an order paid and decided
+  // meanwhile is no longer open, so the open-orders snapshot would never
+  // show it to that node's tablets.
+  domain_world d{harness::pick_seed("store.recently_ended")};
+  d.upsert_store("s-1", gangnam, 3000);
+  auto s1 = store_ref(core::store_id{"s-1"});
+  constexpr int ended = static_cast<int>(store_closed_bodies_max) + 8;
+  for (int i = 0; i < ended; ++i) {
+    auto id = "o-" + std::to_string(i);
+    auto paid = sync_of(id, order_status::paid, 2);
+    paid.order.at_ms = d.w.clock().now_ms();
+    auto rejected = sync_of(id, order_status::rejected, 3);
+    rejected.order.at_ms = d.w.clock().now_ms();
+    REQUIRE(d.ask(s1, paid).match_elements<msg::ok_reply>());
+    REQUIRE(d.ask(s1, rejected).match_elements<msg::ok_reply>());
+  }
+  auto gw = d.w.make_probe();
+  auto again = [&] {
+    subscribe_cmd c{{msg::role::store, "s-1"}, gw.handle};
+    c.recent_ended_ms = 60'000;
+    auto m = d.ask(s1, c);
+    REQUIRE(m.match_elements<store_snapshot>());
+    return m.get_as<store_snapshot>(0);
+  };
+  auto check_newest = [&](const store_snapshot& snap) {
+    REQUIRE(snap.orders.size() == store_closed_bodies_max);
+    CHECK(snap.orders.front().order.order_id.str() ==
+          "o-" + std::to_string(ended - static_cast<int>(store_closed_bodies_max)));
+    CHECK(snap.orders.back().order.order_id.str() == "o-" + std::to_string(ended - 1));
+    for (auto& o : snap.orders) {
+      CHECK(o.status == order_status::rejected);
+      CHECK(o.order.items.size() == 1); // what new_order shows
+    }
+  };
+  // A session's first subscription: open orders only.
+  CHECK(snapshot_for(d, gw).orders.empty());
+  // A gateway subscribing again: the newest ended ones, with their items.
+  check_newest(again());
+  d.crash_and_restart(); // the same from the journal
+  check_newest(again());
+  d.w.advance(61s); // longer ago than asked for
+  CHECK(again().orders.empty());
+}

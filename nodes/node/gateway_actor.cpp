@@ -398,6 +398,11 @@ constexpr std::chrono::milliseconds resubscribe_retry{1000};
 /// pushes (an order may be paid and decided within seconds). Subscribing
 /// twice is harmless (entities keep a set of gateways).
 constexpr std::chrono::milliseconds resubscribe_timeout{1000};
+/// A store re-subscription also asks for the orders that ended this
+/// recently (subscribe_cmd::recent_ended_ms): far more than a lost
+/// subscription can take to be made again (timeouts and retries above,
+/// plus a membership round), far less than a tablet's day.
+constexpr std::chrono::milliseconds store_resubscribe_lookback{60'000};
 /// self: ask a failed re-subscription again.
 using retry_atom = caf::atom_constant<caf::atom("n.resub")>;
 
@@ -424,9 +429,16 @@ void subscribe_again(gateway_actor* self, const std::string& topic) {
   if (sub.target.kind == actors::kind::store) {
     // The activation that stopped may have recorded orders this gateway's
     // sessions never saw (another node's activation, a conflict): the
-    // snapshot goes to every session on the topic.
-    self->request(st.router, std::min(st.cfg.request_timeout, resubscribe_timeout), cluster::route_atom::value, sub.target,
-                  sub.command)
+    // snapshot goes to every session on the topic, with the orders that
+    // ended lately: this subscription may have been lost meanwhile.
+    auto command = sub.command;
+    if (command.match_elements<actors::subscribe_cmd>()) {
+      auto cmd = command.get_as<actors::subscribe_cmd>(0);
+      cmd.recent_ended_ms = store_resubscribe_lookback.count();
+      command = caf::make_message(std::move(cmd));
+    }
+    self->request(st.router, std::min(st.cfg.request_timeout, resubscribe_timeout),
+                  cluster::route_atom::value, sub.target, std::move(command))
         .then(
             [=](const actors::store_snapshot& snap) {
               if (self->state.topics.count(topic) == 0)
@@ -442,8 +454,8 @@ void subscribe_again(gateway_actor* self, const std::string& topic) {
   if (sub.target.kind != actors::kind::order) {
     // Answered ok (a rider) or with region stats, which the request does
     // not expect: either way the entity has us subscribed again.
-    self->request(st.router, std::min(st.cfg.request_timeout, resubscribe_timeout), cluster::route_atom::value, sub.target,
-                  sub.command)
+    self->request(st.router, std::min(st.cfg.request_timeout, resubscribe_timeout),
+                  cluster::route_atom::value, sub.target, sub.command)
         .then([](const msg::ok_reply&) {},
               [=](caf::error& e) {
                 if (e != caf::sec::unexpected_response)
@@ -451,8 +463,8 @@ void subscribe_again(gateway_actor* self, const std::string& topic) {
               });
     return;
   }
-  self->request(st.router, std::min(st.cfg.request_timeout, resubscribe_timeout), cluster::route_atom::value, sub.target,
-                sub.command)
+  self->request(st.router, std::min(st.cfg.request_timeout, resubscribe_timeout),
+                cluster::route_atom::value, sub.target, sub.command)
       .then(
           [=](const msg::order_snapshot& snap) {
             auto& s = self->state;
