@@ -81,7 +81,7 @@ caf::actor connect_to(membership_actor* self, const storage::member_record& m) {
   if (c.epoch == m.epoch && c.router)
     return c.router;
   c.epoch = m.epoch;
-  auto handle = self->system().middleman().remote_actor(m.host, m.cluster_port);
+  auto handle = connect_router(self->system(), m.host, m.cluster_port, st.cfg.transport);
   if (!handle) {
     log(st, "cannot reach " + m.id + " at " + m.host + ":" + std::to_string(m.cluster_port) +
                 ": " + self->system().render(handle.error()));
@@ -274,7 +274,7 @@ caf::behavior membership_behavior(membership_actor* self, membership_config cfg,
   self->set_down_handler([=](caf::down_msg& msg) {
     for (auto& kv : self->state.connected)
       if (kv.second.router && kv.second.router.address() == msg.source) {
-        log(self->state, "connection to " + kv.first + " broke");
+        log(self->state, "connection to " + kv.first + " broke: " + self->system().render(msg.reason));
         kv.second.router = nullptr; // the next tick connects again
       }
   });

@@ -25,6 +25,7 @@
 /// Requests: `(joined_atom) -> uint64_t` the first view version that
 /// includes this node (answered once joined); `(drain_atom) -> unit`.
 
+#include "cluster/router_transport.hpp"
 #include "storage/redis_client.hpp"
 
 #include <caf/atom.hpp>
@@ -52,6 +53,9 @@ struct membership_config {
   std::uint16_t http_port = 0;
   std::uint16_t tcp_port = 0;
   std::chrono::milliseconds lease{3000};
+  /// How to reach the other members' routers: the node publishes ours the
+  /// same way (mutual TLS, or plain on loopback for development).
+  router_transport transport = router_transport::plain;
   /// The journal's fence: the epoch this node holds now (0 = none).
   std::shared_ptr<std::atomic<std::uint64_t>> epoch;
 

@@ -7,7 +7,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build ccache pkg-config git
   libcaf-dev libboost-dev libboost-system-dev
-  libprotobuf-dev protobuf-compiler libhiredis-dev libssl-dev libmimalloc-dev
+  libprotobuf-dev protobuf-compiler libhiredis-dev libssl-dev openssl libmimalloc-dev
   nlohmann-json3-dev libsimdjson-dev doctest-dev
   redis-server redis-sentinel chromium
   clang-14 libfuzzer-14-dev

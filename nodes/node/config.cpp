@@ -4,6 +4,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <cmath>
 #include <fstream>
 #include <functional>
@@ -123,6 +126,28 @@ std::map<std::string, setter> make_setters() {
     c.cluster_host = v;
     return core::unit;
   };
+  s["cluster-bind"] = [](node_config& c, const std::string& v) -> core::result<core::unit_t> {
+    if (v.empty())
+      return bad("cluster-bind", "must not be empty");
+    c.cluster_bind = v;
+    return core::unit;
+  };
+  // Read at once: an unreadable file is a startup error, not a surprise at
+  // the first cluster connection (node::start checks what is in them).
+  auto pem_file = [&s](const char* flag, std::string node_config::*field) {
+    s[flag] = [=](node_config& c, const std::string& path) -> core::result<core::unit_t> {
+      if (path.empty())
+        return bad(flag, "must not be empty");
+      std::ifstream f(path);
+      if (!f || f.peek() == std::ifstream::traits_type::eof())
+        return bad(flag, "cannot read '" + path + "' (missing, unreadable or empty)");
+      c.*field = path;
+      return core::unit;
+    };
+  };
+  pem_file("cluster-cert", &node_config::cluster_cert);
+  pem_file("cluster-key", &node_config::cluster_key);
+  pem_file("cluster-ca", &node_config::cluster_ca);
   s["data-dir"] = [](node_config& c, const std::string& v) -> core::result<core::unit_t> {
     if (v.empty())
       return bad("data-dir", "must not be empty");
@@ -193,7 +218,67 @@ core::result<core::unit_t> apply_file(node_config& c, const std::string& path,
   return core::unit;
 }
 
+/// The cluster transport's rules (issue #14): the TLS files come as a set;
+/// without them the cluster port is plaintext and stays on loopback.
+core::result<core::unit_t> check_cluster_transport(const node_config& c) {
+  const bool cert = !c.cluster_cert.empty(), key = !c.cluster_key.empty(),
+             ca = !c.cluster_ca.empty();
+  if (cert || key || ca) {
+    if (!(cert && key && ca)) {
+      std::string missing;
+      for (auto [given, flag] : {std::pair{cert, "--cluster-cert"}, std::pair{key, "--cluster-key"},
+                                 std::pair{ca, "--cluster-ca"}})
+        if (!given)
+          missing += std::string{missing.empty() ? "" : ", "} + flag;
+      return core::error{errc::bad_request,
+                         "--cluster-cert, --cluster-key and --cluster-ca go together: missing " +
+                             missing};
+    }
+    if (!c.clustered())
+      return core::error{errc::bad_request, "--cluster-cert/--cluster-key/--cluster-ca need --cluster"};
+    return core::unit;
+  }
+  if (!c.cluster_bind.empty() && !c.clustered())
+    return core::error{errc::bad_request, "--cluster-bind needs --cluster"};
+  if (!c.clustered())
+    return core::unit;
+  // Plaintext: anyone who reaches the port could join the routers and
+  // send them anything, so it is for a development machine only.
+  if (!is_loopback_address(c.cluster_bind_address()))
+    return core::error{errc::bad_request,
+                       "--cluster-bind " + c.cluster_bind +
+                           " is not a loopback address: a plaintext cluster port is for "
+                           "development only; give --cluster-cert, --cluster-key and "
+                           "--cluster-ca (mutual TLS) to listen there"};
+  if (!is_loopback_address(c.cluster_host))
+    return core::error{errc::bad_request,
+                       "--cluster-host " + c.cluster_host +
+                           " is not a loopback address, but without --cluster-cert, "
+                           "--cluster-key and --cluster-ca the cluster port listens on "
+                           "loopback only (plaintext is for development)"};
+  return core::unit;
+}
+
 } // namespace
+
+bool is_loopback_address(const std::string& host) {
+  if (host == "localhost")
+    return true;
+  in_addr v4{};
+  if (inet_pton(AF_INET, host.c_str(), &v4) == 1)
+    return (ntohl(v4.s_addr) >> 24) == 127;
+  in6_addr v6{};
+  if (inet_pton(AF_INET6, host.c_str(), &v6) == 1)
+    return IN6_IS_ADDR_LOOPBACK(&v6) ||
+           (IN6_IS_ADDR_V4MAPPED(&v6) && v6.s6_addr[12] == 127);
+  return false;
+}
+
+std::string node_config::cluster_bind_address() const {
+  if (!cluster_bind.empty())
+    return cluster_bind;
+  return cluster_tls() ? "0.0.0.0" : "127.0.0.1";
+}
 
 core::result<node_config> parse_node_config(const std::vector<std::string>& args) {
   node_config c;
@@ -247,6 +332,8 @@ core::result<node_config> parse_node_config(const std::vector<std::string>& args
     return core::error{errc::bad_request, "--node-id needs --cluster"};
   if (!c.clustered() && c.redis_wait_replicas)
     return core::error{errc::bad_request, "--redis-wait-replicas needs --cluster"};
+  if (auto ok = check_cluster_transport(c); !ok)
+    return ok.err();
   return c;
 }
 
@@ -303,6 +390,13 @@ cluster mode (without --cluster: one node on the embedded store):
   --node-id ID           this node's id (required with --cluster)
   --cluster-port P       CAF middleman port for other nodes (0 = any free port)
   --cluster-host H       address other nodes reach this one at (default 127.0.0.1)
+  --cluster-cert FILE, --cluster-key FILE, --cluster-ca FILE   mutual TLS between the
+                         nodes (all three or none): this node's certificate and key (PEM)
+                         and the cluster CA; a peer whose certificate the CA did not sign
+                         cannot connect (scripts/make-cluster-certs.sh makes a test set)
+  --cluster-bind ADDR    where the cluster port listens (default 0.0.0.0 with TLS,
+                         127.0.0.1 without; without TLS only a loopback address is
+                         accepted: plaintext is for development only)
   --lease-ms MS          membership lease (3000); a dead node is replaced after it
   --drain-timeout-s S    SIGTERM hands entities off for at most this long (30)
 domain tunables:

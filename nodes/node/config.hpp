@@ -96,6 +96,21 @@ struct node_config {
   std::string node_id;                   ///< this node's id in the cluster
   std::uint16_t cluster_port = 0;        ///< CAF middleman port; 0 = any free port
   std::string cluster_host = "127.0.0.1"; ///< address other members reach us at
+  /// Where the cluster port listens. Empty = the default: all interfaces
+  /// (0.0.0.0) with TLS, loopback (127.0.0.1) without. A plaintext cluster
+  /// port is for development only: parse_node_config refuses a
+  /// non-loopback bind without TLS (issue #14).
+  std::string cluster_bind;
+  /// Mutual TLS between the members' routers: this node's certificate and
+  /// key, and the cluster CA that signed every member's certificate. All
+  /// three or none (checked by parse_node_config, the files' contents by
+  /// node::start).
+  std::string cluster_cert;
+  std::string cluster_key;
+  std::string cluster_ca;
+  bool cluster_tls() const { return !cluster_cert.empty(); }
+  /// cluster_bind, or its default for the transport.
+  std::string cluster_bind_address() const;
   std::chrono::milliseconds lease{3000}; ///< membership lease; a dead node is
                                          ///< detected within about this long
   std::chrono::milliseconds drain_timeout{std::chrono::seconds{30}};
@@ -119,5 +134,9 @@ core::result<node_config> parse_node_config(const std::vector<std::string>& args
 std::string node_usage();
 
 std::string_view to_string(log_level x) noexcept;
+
+/// Is `host` a loopback address (127.0.0.0/8, ::1, "localhost")? A
+/// plaintext cluster port may listen only there.
+bool is_loopback_address(const std::string& host);
 
 } // namespace courier::node

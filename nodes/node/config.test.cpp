@@ -4,6 +4,8 @@
 
 #include <cstdio>
 #include <fstream>
+#include <string>
+#include <vector>
 
 using courier::node::parse_node_config;
 
@@ -98,4 +100,102 @@ TEST_CASE("cluster_takes_redis_or_redis_sentinel_urls_and_wait_defaults_follow_t
   CHECK_FALSE(parse_node_config({"--secret=s", "--redis-wait-replicas", "1"}).ok());
   CHECK_FALSE(parse_node_config({"--secret=s", "--node-id", "n1", "--cluster", "redis://h",
                                  "--redis-wait-replicas", "17"}).ok());
+}
+
+namespace {
+
+/// A non-empty file for the TLS flags' readability check (its contents are
+/// node::start's business, not the parser's).
+struct temp_pem {
+  std::string path;
+  explicit temp_pem(const std::string& name) : path("/tmp/courier-config-test-" + name) {
+    std::ofstream f(path);
+    f << "-----BEGIN CERTIFICATE-----\n";
+  }
+  ~temp_pem() { std::remove(path.c_str()); }
+};
+
+std::vector<std::string> cluster_args(std::vector<std::string> more) {
+  std::vector<std::string> a{"--secret=s", "--cluster", "redis://127.0.0.1:6379", "--node-id",
+                             "n1"};
+  a.insert(a.end(), more.begin(), more.end());
+  return a;
+}
+
+} // namespace
+
+TEST_CASE("without_tls_flags_the_cluster_port_binds_loopback_and_refuses_other_addresses") {
+  auto c = parse_node_config(cluster_args({}));
+  REQUIRE(c.ok());
+  CHECK_FALSE(c->cluster_tls());
+  CHECK(c->cluster_bind_address() == "127.0.0.1");
+  CHECK(parse_node_config(cluster_args({"--cluster-bind", "127.0.0.2"})).ok());
+  CHECK(parse_node_config(cluster_args({"--cluster-bind", "::1"})).ok());
+  CHECK(parse_node_config(cluster_args({"--cluster-bind", "localhost"})).ok());
+  for (const char* addr : {"0.0.0.0", "10.0.0.5", "::", "example.org"}) {
+    auto r = parse_node_config(cluster_args({"--cluster-bind", addr}));
+    REQUIRE_MESSAGE(!r.ok(), addr);
+    CHECK(r.err().message.find("development only") != std::string::npos);
+    CHECK(r.err().message.find("--cluster-cert") != std::string::npos);
+  }
+  // A host other members could not reach on a loopback-only port.
+  CHECK_FALSE(parse_node_config(cluster_args({"--cluster-host", "10.0.0.5"})).ok());
+  CHECK_FALSE(parse_node_config({"--secret=s", "--cluster-bind", "127.0.0.1"}).ok());
+}
+
+TEST_CASE("tls_flags_come_as_a_set_of_readable_files_and_open_the_bind") {
+  temp_pem cert{"cert.pem"}, key{"key.pem"}, ca{"ca.pem"};
+  auto c = parse_node_config(cluster_args({"--cluster-cert", cert.path, "--cluster-key",
+                                           key.path, "--cluster-ca", ca.path}));
+  REQUIRE(c.ok());
+  CHECK(c->cluster_tls());
+  CHECK(c->cluster_cert == cert.path);
+  CHECK(c->cluster_key == key.path);
+  CHECK(c->cluster_ca == ca.path);
+  CHECK(c->cluster_bind_address() == "0.0.0.0");
+  auto bound = parse_node_config(cluster_args({"--cluster-cert", cert.path, "--cluster-key",
+                                               key.path, "--cluster-ca", ca.path,
+                                               "--cluster-bind", "10.0.0.5",
+                                               "--cluster-host", "10.0.0.5"}));
+  REQUIRE(bound.ok());
+  CHECK(bound->cluster_bind_address() == "10.0.0.5");
+
+  // Incomplete sets name what is missing.
+  auto no_key = parse_node_config(cluster_args({"--cluster-cert", cert.path, "--cluster-ca", ca.path}));
+  REQUIRE_FALSE(no_key.ok());
+  CHECK(no_key.err().message.find("missing --cluster-key") != std::string::npos);
+  auto only_ca = parse_node_config(cluster_args({"--cluster-ca", ca.path}));
+  REQUIRE_FALSE(only_ca.ok());
+  CHECK(only_ca.err().message.find("--cluster-cert, --cluster-key") != std::string::npos);
+  // Unreadable or empty files, at parse time.
+  auto missing = parse_node_config(cluster_args({"--cluster-cert", "/nonexistent/n1.pem",
+                                                 "--cluster-key", key.path, "--cluster-ca",
+                                                 ca.path}));
+  REQUIRE_FALSE(missing.ok());
+  CHECK(missing.err().message.find("--cluster-cert") != std::string::npos);
+  CHECK(missing.err().message.find("/nonexistent/n1.pem") != std::string::npos);
+  std::string empty = "/tmp/courier-config-test-empty.pem";
+  { std::ofstream f(empty); }
+  CHECK_FALSE(parse_node_config(cluster_args({"--cluster-cert", cert.path, "--cluster-key",
+                                              empty, "--cluster-ca", ca.path}))
+                  .ok());
+  std::remove(empty.c_str());
+  // TLS belongs to cluster mode.
+  CHECK_FALSE(parse_node_config({"--secret=s", "--cluster-cert", cert.path, "--cluster-key",
+                                 key.path, "--cluster-ca", ca.path})
+                  .ok());
+}
+
+TEST_CASE("loopback_addresses_are_recognised") {
+  using courier::node::is_loopback_address;
+  CHECK(is_loopback_address("127.0.0.1"));
+  CHECK(is_loopback_address("127.255.0.9"));
+  CHECK(is_loopback_address("::1"));
+  CHECK(is_loopback_address("::ffff:127.0.0.1"));
+  CHECK(is_loopback_address("localhost"));
+  CHECK_FALSE(is_loopback_address("0.0.0.0"));
+  CHECK_FALSE(is_loopback_address("128.0.0.1"));
+  CHECK_FALSE(is_loopback_address("::"));
+  CHECK_FALSE(is_loopback_address(""));
+  CHECK_FALSE(is_loopback_address("localhost.example.org"));
 }

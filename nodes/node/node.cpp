@@ -11,6 +11,7 @@
 #include "cluster/journal_actor.hpp"
 #include "cluster/membership_actor.hpp"
 #include "cluster/registry.hpp"
+#include "cluster/router_transport.hpp"
 #include "messages/registry.hpp"
 #include "nodes/auth/token.hpp"
 #include "nodes/node/client_handler.hpp"
@@ -76,6 +77,14 @@ public:
   void thread_terminates() override {}
 };
 
+cluster::tls_files tls_files_of(const node_config& cfg) {
+  return {cfg.cluster_cert, cfg.cluster_key, cfg.cluster_ca};
+}
+
+cluster::router_transport transport_of(const node_config& cfg) {
+  return cfg.cluster_tls() ? cluster::router_transport::tls : cluster::router_transport::plain;
+}
+
 class node_actor_config : public caf::actor_system_config {
 public:
   explicit node_actor_config(const node_config& cfg) {
@@ -100,6 +109,8 @@ public:
       add_thread_hook<batch_thread_hook>();
     if (cfg.clustered())
       load<caf::io::middleman>();
+    if (cfg.clustered() && cfg.cluster_tls())
+      cluster::configure_tls(*this, tls_files_of(cfg));
   }
 };
 
@@ -390,6 +401,11 @@ core::result<std::shared_ptr<storage::archive_backend>> node::impl::open_archive
 }
 
 core::result<core::unit_t> node::impl::start_actors() {
+  // Bad TLS files are a startup error here; CAF would read them only at the
+  // first cluster connection, on its multiplexer thread, and raise.
+  if (cfg.clustered() && cfg.cluster_tls())
+    if (auto ok = cluster::check_tls_identity(tls_files_of(cfg)); !ok)
+      return ok.err();
   std::error_code ec;
   std::filesystem::create_directories(cfg.data_dir + "/journal", ec);
   if (ec)
@@ -515,10 +531,17 @@ core::result<core::unit_t> node::impl::join_cluster(const gateway::bound_ports& 
   auto url = cfg.cluster_redis();
   if (!url)
     return url.err();
-  auto published = sys->middleman().publish(router, cfg.cluster_port, nullptr, true);
+  const auto transport = transport_of(cfg);
+  // CAF falls back to anonymous ciphers when it has no credentials: a TLS
+  // node must never listen like that (encrypted, but anyone may join).
+  if (transport == cluster::router_transport::tls && !cluster::tls_enforced(*sys))
+    return core::error{core::errc::internal,
+                       "cluster TLS: CAF's OpenSSL module would not verify peers"};
+  const auto bind = cfg.cluster_bind_address();
+  auto published = cluster::publish_router(*sys, router, cfg.cluster_port, bind, transport);
   if (!published)
     return core::error{core::errc::unavailable,
-                       "cannot publish the router on cluster port " +
+                       "cannot publish the router on cluster port " + bind + ":" +
                            std::to_string(cfg.cluster_port) + ": " +
                            sys->render(published.error())};
   cluster_port = *published;
@@ -530,6 +553,7 @@ core::result<core::unit_t> node::impl::join_cluster(const gateway::bound_ports& 
   mc.http_port = ports.http;
   mc.tcp_port = ports.tcp;
   mc.lease = cfg.lease;
+  mc.transport = transport;
   mc.epoch = epoch;
   auto ev = events;
   auto on_left = sys->spawn([ev](caf::event_based_actor*, int) -> caf::behavior {

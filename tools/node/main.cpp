@@ -44,6 +44,8 @@ int main(int argc, char** argv) {
   bool clustered = cfg->clustered();
   std::string node_id = cfg->node_id;
   std::string data_dir = cfg->data_dir;
+  std::string cluster_bind = cfg->cluster_bind_address();
+  bool cluster_tls = cfg->cluster_tls();
   courier::node::node n{std::move(*cfg)};
   auto ports = n.start();
   if (!ports) {
@@ -57,6 +59,9 @@ int main(int argc, char** argv) {
     std::printf("courier-node: live map: http://127.0.0.1:%u/?token=%s\n", ports->http,
                 token.c_str());
   }
+  if (clustered)
+    std::printf("courier-node: cluster port %s:%u, %s\n", cluster_bind.c_str(), n.cluster_port(),
+                cluster_tls ? "mutual TLS" : "plaintext (loopback only: development)");
   if (clustered)
     std::printf("courier-node: ready http=%u tcp=%u cluster=%u node=%s\n", ports->http,
                 ports->tcp, n.cluster_port(), node_id.c_str());
