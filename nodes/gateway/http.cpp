@@ -49,8 +49,12 @@ void responder::operator()(http_response response) const {
   // Exactly once: a second answer is a programmer error in the wiring.
   auto already = state_->used.exchange(true);
   COURIER_ASSERT(!already);
+  if (state_->on_answer)
+    state_->on_answer();
   state_->deliver(std::move(response));
 }
+
+void responder::on_answer(std::function<void()> fn) { state_->on_answer = std::move(fn); }
 
 namespace detail {
 

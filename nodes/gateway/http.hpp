@@ -5,6 +5,7 @@
 /// replied). No Beast here.
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -52,6 +53,10 @@ class responder {
 public:
   explicit responder(std::shared_ptr<detail::responder_state> state);
   void operator()(http_response response) const;
+  /// Calls `fn` once, when this request is answered, just before the
+  /// response is handed to the connection (request latency metrics). Set
+  /// it before the responder is called or copied to another thread.
+  void on_answer(std::function<void()> fn);
 
 private:
   std::shared_ptr<detail::responder_state> state_;

@@ -37,6 +37,34 @@ std::string node_metrics::request_histograms() const {
   return os.str();
 }
 
+std::string_view node_metrics::rest_route_name(rest_route r) noexcept {
+  switch (r) {
+    case rest_route::orders_post: return "POST /v1/orders";
+    case rest_route::order_get: return "GET /v1/orders/{id}";
+    case rest_route::store_put: return "PUT /v1/stores/{id}";
+    case rest_route::rider_history_get: return "GET /v1/riders/{id}/history";
+    case rest_route::region_stats_get: return "GET /v1/regions/{cell}/stats";
+    case rest_route::cells_get: return "GET /v1/cells";
+    case rest_route::other: return "other";
+  }
+  return "other";
+}
+
+std::string node_metrics::rest_histograms() const {
+  std::ostringstream os;
+  os << "# HELP courier_rest_latency_us A /v1/ REST request read to its response handed "
+        "to the connection, by route.\n"
+        "# TYPE courier_rest_latency_us histogram\n";
+  for (std::size_t i = 0; i < rest_routes; ++i) {
+    if (rest_latency_[i].count() == 0)
+      continue;
+    std::string label =
+        "route=\"" + std::string{rest_route_name(static_cast<rest_route>(i))} + "\"";
+    rest_latency_[i].write(os, "courier_rest_latency_us", label);
+  }
+  return os.str();
+}
+
 std::string node_metrics::mailbox_metrics() const {
   std::ostringstream os;
   os << "# HELP courier_gateway_mailbox_depth Messages waiting in the gateway actor's "

@@ -51,6 +51,20 @@ public:
   /// seen so far (a bounded set: the protocol's types).
   std::string request_histograms() const;
 
+  /// The REST routes under /v1/ (the label of courier_rest_latency_us).
+  enum class rest_route : std::uint8_t {
+    orders_post, order_get, store_put, rider_history_get, region_stats_get, cells_get, other
+  };
+  static constexpr std::size_t rest_routes = 7;
+  static std::string_view rest_route_name(rest_route r) noexcept;
+  /// A /v1/ REST request was answered `us` microseconds after it was read
+  /// (errors included: a refused token is answered too).
+  void rest_latency_us(rest_route r, std::uint64_t us) noexcept {
+    rest_latency_[static_cast<std::size_t>(r)].observe(us);
+  }
+  /// `courier_rest_latency_us{route=...}`, routes with samples only.
+  std::string rest_histograms() const;
+
   /// A sample of the gateway actor's mailbox (messages waiting).
   void gateway_mailbox_depth(std::uint64_t n) noexcept {
     mailbox_last_.store(n, std::memory_order_relaxed);
@@ -86,6 +100,7 @@ private:
   std::array<std::atomic<std::uint64_t>, codes> errors_{};
   core::histogram<core::dispatch_ms_buckets> dispatch_;
   std::array<core::histogram<core::latency_us_buckets>, types> request_latency_{};
+  std::array<core::histogram<core::latency_us_buckets>, rest_routes> rest_latency_{};
   std::atomic<std::uint64_t> mailbox_last_{0};
   core::histogram<core::depth_buckets> mailbox_;
   std::array<std::atomic<std::uint64_t>, 2> given_up_{}; ///< [capture, void]

@@ -203,6 +203,7 @@ void message_metrics(std::ostringstream& os, const node_metrics& m) {
        << "\"} " << m.errors(i) << '\n';
   os << m.dispatch_histogram();
   os << m.request_histograms();
+  os << m.rest_histograms();
   os << m.mailbox_metrics();
   os << "# TYPE courier_payments_given_up_total counter\n"
      << "courier_payments_given_up_total{op=\"capture\"} " << m.payments_given_up(false) << '\n'

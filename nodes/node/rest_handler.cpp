@@ -85,6 +85,29 @@ private:
   node_metrics* metrics_;
 };
 
+/// The route a /v1/ request is counted under (its id not checked here).
+node_metrics::rest_route rest_route_of(const std::string& method, const std::string& path) {
+  using r = node_metrics::rest_route;
+  auto under = [&](std::string_view prefix) { return path.rfind(prefix, 0) == 0; };
+  auto ends = [&](std::string_view suffix) {
+    return path.size() >= suffix.size() &&
+           path.compare(path.size() - suffix.size(), suffix.size(), suffix) == 0;
+  };
+  if (method == "POST" && path == "/v1/orders")
+    return r::orders_post;
+  if (method == "GET" && path == "/v1/cells")
+    return r::cells_get;
+  if (method == "GET" && under("/v1/orders/"))
+    return r::order_get;
+  if (method == "PUT" && under("/v1/stores/"))
+    return r::store_put;
+  if (method == "GET" && under("/v1/riders/") && ends("/history"))
+    return r::rider_history_get;
+  if (method == "GET" && under("/v1/regions/") && ends("/stats"))
+    return r::region_stats_get;
+  return r::other;
+}
+
 /// "/v1/orders/o-1" with prefix "/v1/orders/" -> "o-1" (no further '/').
 std::optional<std::string> tail(const std::string& path, const std::string& prefix,
                                 const std::string& suffix = "") {
@@ -337,6 +360,12 @@ void rest_handler::impl::dispatch(gateway::http_request& req, gateway::responder
     respond(error_response({errc::not_found, "no such path " + p}));
     return;
   }
+  respond.on_answer([metrics = metrics, route = rest_route_of(m, p),
+                     read_ns = core::metrics_now_ns()] {
+    auto ns = core::metrics_now_ns() - read_ns;
+    metrics->rest_latency_us(route, static_cast<std::uint64_t>(std::max<std::int64_t>(ns, 0)) /
+                                        1000);
+  });
   if (!limiter->allow_address(req.remote_address)) {
     respond(error_response({errc::rate_limited, "too many requests from this address"}));
     return;

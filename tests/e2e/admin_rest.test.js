@@ -319,6 +319,10 @@ describe('REST', () => {
     await rider.c.expect({ type: 'accept', offer_id: offer.offer_id }, 'ok');
     for (let i = 1; i <= 5; i++) await rider.moveTo(offset(base, 100 + 20 * i, 0));
     await cust.next((m) => m.type === 'rider_position' && m.order_id === order_id, 5000, 'rider_position');
+    // REST: one routed call and one answered at the node (a missing token).
+    const restGet = await H.http(node, 'GET', `/v1/orders/${order_id}`, { token: node.token('admin', 'a-metrics') });
+    assert.equal(restGet.status, 200);
+    assert.equal((await H.http(node, 'GET', '/v1/cells?lat=37.4979&lng=127.0276&k=1')).status, 401);
     await H.sleep(1300); // a mailbox sample (every second) and the last writes
 
     const after = await scrape();
@@ -329,6 +333,11 @@ describe('REST', () => {
     checkHistogram(after, 'courier_request_latency_us', 'type="position"');
     checkHistogram(after, 'courier_request_latency_us', 'type="accept_order"');
     assert.ok(checkHistogram(after, 'courier_gateway_mailbox_depth_samples') >= 1, 'mailbox sampled');
+    assert.match(after, /^# TYPE courier_rest_latency_us histogram$/m);
+    assert.ok(checkHistogram(after, 'courier_rest_latency_us', 'route="GET /v1/orders/{id}"') >= 1,
+      'REST order read timed');
+    assert.ok(checkHistogram(after, 'courier_rest_latency_us', 'route="GET /v1/cells"') >= 1,
+      'REST refused request timed');
     assert.notEqual(value(after, 'courier_gateway_mailbox_depth'), null);
     for (const kind of ['order', 'rider', 'store', 'region']) {
       assert.ok(value(after, `courier_entities_live_by_kind{kind="${kind}"}`) >= 1, `live ${kind} entities: ${after.match(/^courier_entities_live_by_kind.*$/gm)}`);

@@ -7,6 +7,7 @@
 #include "nodes/gateway/http.hpp"
 
 #include <atomic>
+#include <functional>
 #include <mutex>
 
 namespace courier::gateway::detail {
@@ -36,6 +37,8 @@ struct responder_state {
   std::mutex m;
   http_link* link;
   std::atomic<bool> used{false};
+  /// Called once, when the request is answered (set before it can be).
+  std::function<void()> on_answer;
 };
 
 } // namespace courier::gateway::detail
