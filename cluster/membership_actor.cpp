@@ -58,6 +58,7 @@ struct membership_state {
   std::vector<suspect> suspects;
   /// When our last fences were sent (at most fences_per_s_max in fence_window).
   std::deque<caf::actor_clock::time_point> fence_times;
+  bool settling = false; ///< waiting for the router's knows_atom answer
   static inline const char* name = "courier.membership";
 };
 
@@ -304,6 +305,22 @@ settled fence_one(membership_actor* self, const suspect& s, bool& changed) {
   return settled::pending;
 }
 
+/// All settled: a renewal sent after the break releases the router's hold
+/// (only then do we know no member fenced us meanwhile); a changed view is
+/// read and published at once (the router takes the fenced members' keys).
+void finish_settling(membership_actor* self, bool changed) {
+  auto& st = self->state;
+  if (renew_lease(self) != renewal::renewed)
+    return;
+  if (changed)
+    read_and_publish(self);
+  else
+    publish_view(self, st.last_view); // the new handles of reconnected members
+}
+
+void fence_unreachable(membership_actor* self, const std::vector<suspect>& unreachable,
+                       const std::vector<std::string>& knowing, bool gone);
+
 /// Settles every member whose connection broke (failover.hpp): a member
 /// replaced in our view meanwhile is done; each other one gets one
 /// reconnect (a dead process refuses it at once; a live one across a blip
@@ -313,17 +330,20 @@ settled fence_one(membership_actor* self, const suspect& s, bool& changed) {
 /// and published at once (the router takes the fenced members' keys).
 void settle_suspects(membership_actor* self) {
   auto& st = self->state;
-  if (st.suspects.empty() || !st.table)
+  if (st.suspects.empty() || !st.table || st.settling)
     return;
   if (st.epoch == 0 || st.left) {
     st.suspects.clear(); // fenced or gone: the router holds nothing for us
     return;
   }
   std::vector<suspect> unreachable;
+  bool gone = false; // replaced in our view meanwhile: publish the new one
   for (auto& s : st.suspects) {
     auto m = still_there(st, s);
-    if (!m)
+    if (!m) {
+      gone = true;
       continue;
+    }
     if (connect_to(self, *m)) {
       st.cfg.fences->reconnected += 1;
       log(st, "connection to " + s.id + " broke and was made again: not fenced");
@@ -340,23 +360,55 @@ void settle_suspects(membership_actor* self) {
     st.cfg.fences->isolated += 1;
     return;
   }
-  st.suspects.clear();
-  bool changed = false;
+  st.suspects = unreachable; // the others are settled
+  if (unreachable.empty()) {
+    finish_settling(self, gone);
+    return;
+  }
+  // Only a member that knows us (its router holds a handle to ours) sees
+  // the break and holds; ask our router which ones do.
+  std::vector<std::string> ids;
+  for (auto& s : unreachable)
+    ids.push_back(s.id);
+  st.settling = true;
+  auto incarnation = st.epoch;
+  self->request(st.router, router_timeout, knows_atom::value, std::move(ids))
+      .then(
+          [=](const std::vector<std::string>& knowing) {
+            self->state.settling = false;
+            if (self->state.epoch == incarnation)
+              fence_unreachable(self, unreachable, knowing, gone);
+          },
+          [=](caf::error&) { self->state.settling = false; }); // the next tick asks again
+}
+
+/// The second half of settle_suspects: fences the unreachable members that
+/// know us; the others are left to their lease.
+void fence_unreachable(membership_actor* self, const std::vector<suspect>& unreachable,
+                       const std::vector<std::string>& knowing, bool gone) {
+  auto& st = self->state;
+  bool changed = gone;
   for (auto& s : unreachable) {
+    auto it = std::find_if(st.suspects.begin(), st.suspects.end(),
+                           [&](const suspect& x) { return x.id == s.id && x.epoch == s.epoch; });
+    if (it == st.suspects.end())
+      continue; // settled meanwhile
+    if (std::find(knowing.begin(), knowing.end(), s.id) == knowing.end()) {
+      st.cfg.fences->unknown += 1;
+      log(st, s.id + " is unreachable but never connected to us: left to its lease");
+      st.suspects.erase(it);
+      continue;
+    }
     auto r = fence_one(self, s, changed);
     if (r == settled::self_fenced)
       return;
-    if (r == settled::pending)
-      st.suspects.push_back(s);
+    if (r == settled::done)
+      st.suspects.erase(std::find_if(st.suspects.begin(), st.suspects.end(),
+                                     [&](const suspect& x) { return x.id == s.id; }));
   }
   if (!st.suspects.empty())
     return; // still held; the next tick tries again
-  if (renew_lease(self) != renewal::renewed)
-    return;
-  if (changed)
-    read_and_publish(self);
-  else
-    publish_view(self, st.last_view); // the new handles of reconnected members
+  finish_settling(self, changed);
 }
 
 void tick(membership_actor* self) {

@@ -630,6 +630,15 @@ caf::behavior router_behavior(router_actor* self, router_config cfg,
     [=](view_atom, cluster_view& v) { adopt_view(self, std::move(v)); },
     [=](fence_atom) { fence(self); },
     [=](hold_atom) { self->state.hold_on_peer_loss = true; },
+    [=](knows_atom, const std::vector<std::string>& ids) {
+      auto& s = self->state;
+      std::vector<std::string> out;
+      for (auto& id : ids)
+        if (auto it = s.progress.find(id);
+            s.has_view && it != s.progress.end() && it->second.adopted >= s.view.version)
+          out.push_back(id); // it routes by our view (with us in it), or a newer one
+      return out;
+    },
     [=](lease_atom, caf::timespan until) {
       auto& s = self->state;
       auto t = caf::actor_clock::time_point{

@@ -211,7 +211,8 @@ void fence_metrics(std::ostringstream& os, const cluster::fence_counters& f) {
   const std::pair<const char*, const std::atomic<std::uint64_t>*> outcomes[] = {
       {"fenced", &f.fenced},         {"reconnected", &f.reconnected},
       {"gone", &f.gone},             {"self_fenced", &f.self_fenced},
-      {"isolated", &f.isolated},     {"rate_limited", &f.rate_limited},
+      {"isolated", &f.isolated},     {"unknown", &f.unknown},
+      {"rate_limited", &f.rate_limited},
       {"error", &f.errors}};
   for (auto& [name, v] : outcomes)
     os << "courier_cluster_fence_checks_total{outcome=\"" << name << "\"} " << v->load() << '\n';

@@ -1417,8 +1417,16 @@ void run_properties(const std::string& label, const std::vector<std::uint64_t>& 
   }
 }
 
-/// Seeds of the fencing run that once failed (none yet).
-const std::vector<std::uint64_t> fencing_regressions = {};
+/// Seeds of the fencing run that once failed. The first (a 30,000-seed
+/// hunt): a node fenced a member that had joined a moment ago and never
+/// connected to it (its router, on a view without the fencer, saw no broken
+/// connection and served a stale read while also cut from the store); now
+/// only members whose router told ours `adopted` are fenced.
+/// The second (a 50,000-seed hunt): the member had told us `adopted` once,
+/// but its membership had stalled and its router was on a view without us;
+/// now only members that adopted our current view (or newer) are fenced.
+const std::vector<std::uint64_t> fencing_regressions = {15639431176492695001ULL,
+                                                         8724322114112792543ULL};
 
 } // namespace
 

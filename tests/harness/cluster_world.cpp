@@ -543,6 +543,7 @@ struct node_proc {
   std::vector<std::pair<std::string, std::uint64_t>> suspects;
   std::map<std::string, std::uint64_t> view_epochs; ///< of the last view delivered
   bool settle_queued = false;
+  bool settling = false; ///< waiting for its router's knows_atom answer
 };
 
 class cluster_world_impl {
@@ -597,7 +598,7 @@ public:
               impl->tick(self);
               self->delayed_send(self, period, member_tick_atom::value);
             },
-            [=](settle_atom, const std::string& id) { impl->settle(id); },
+            [=](settle_atom, const std::string& id) { impl->settle(self, id); },
           };
         },
         cfg.tick);
@@ -652,6 +653,7 @@ public:
       caf::anon_send(p.router, cluster::hold_atom::value);
     p.suspects.clear();
     p.view_epochs.clear();
+    p.settling = false;
     p.listeners.clear();
     if (cfg.listeners)
       p.listeners = cfg.listeners(p.id, p.router);
@@ -799,7 +801,7 @@ public:
     }
     reconnect_broken();
     for (auto& id : cfg.nodes)
-      settle(id); // what an earlier attempt left (store cut off, isolated)
+      settle(self, id); // what an earlier attempt left (store cut off, isolated)
     check_drains(self);
     for (auto& id : cfg.nodes) {
       auto& p = nodes.at(id);
@@ -849,10 +851,11 @@ public:
   /// happens); cut from most others, fence nobody and keep holding; else
   /// fence them, renew our own lease (which releases the hold) and read
   /// the view at once.
-  void settle(const std::string& id) {
+  void settle(caf::event_based_actor* self, const std::string& id) {
     auto& p = nodes.at(id);
     p.settle_queued = false;
-    if (!p.up || p.suspects.empty() || stalled.count(id) > 0 || !p.cell->store_reachable)
+    if (!p.up || p.suspects.empty() || stalled.count(id) > 0 || !p.cell->store_reachable ||
+        p.settling)
       return; // held; the lease logic decides
     if (p.cell->epoch == 0) {
       p.suspects.clear();
@@ -889,16 +892,69 @@ public:
       p.suspects = std::move(unreachable);
       return;
     }
-    p.suspects.clear();
-    for (auto& [peer, epoch] : unreachable) {
-      if (store->fence(peer, epoch)) {
-        stats.peer_fences += 1;
-        event(name(p) + " fences " + peer + " (epoch " + std::to_string(epoch) +
-              "): its connection broke, a reconnect failed");
-      }
-      changed = true;
-    }
-    store->renew(id, cfg.lease);
+    p.suspects = unreachable;
+    if (unreachable.empty())
+      return finish_settling(p, changed);
+    // Only members whose router knows ours (it adopted a view with a
+    // handle to us) are fenced: as membership_actor, ask the router.
+    std::vector<std::string> ids;
+    for (auto& u : unreachable)
+      ids.push_back(u.first);
+    p.settling = true;
+    auto inc = p.cell->incarnation;
+    auto epoch = p.cell->epoch;
+    self->request(p.router, std::chrono::seconds{2}, cluster::knows_atom::value, std::move(ids))
+        .then(
+            [this, self, id, inc, epoch, unreachable, changed](const std::vector<std::string>& knowing) {
+              auto& q = nodes.at(id);
+              if (q.cell->incarnation != inc)
+                return;
+              q.settling = false;
+              if (!q.up || q.cell->epoch != epoch || !q.cell->store_reachable ||
+                  stalled.count(id) > 0)
+                return;
+              if (!store->may_write(*q.cell)) {
+                stats.fenced_by_peer += 1;
+                return fence_self(q, " learns a member fenced it");
+              }
+              bool any = changed;
+              for (auto& [peer, e] : unreachable) {
+                if (std::find(knowing.begin(), knowing.end(), peer) == knowing.end()) {
+                  stats.fence_unknown += 1;
+                  event(name(q) + ": " + peer + " never connected to it: left to its lease");
+                } else if (store->fence(peer, e)) {
+                  stats.peer_fences += 1;
+                  event(name(q) + " fences " + peer + " (epoch " + std::to_string(e) +
+                        "): its connection broke, a reconnect failed");
+                }
+                any = true;
+              }
+              for (auto& u : unreachable)
+                q.suspects.erase(std::remove_if(q.suspects.begin(), q.suspects.end(),
+                                                [&](auto& x) { return x.first == u.first; }),
+                                 q.suspects.end());
+              if (!q.suspects.empty()) { // broke while we asked: settle those too
+                if (!q.settle_queued) {
+                  q.settle_queued = true;
+                  self->send(self, settle_atom::value, id);
+                }
+                return;
+              }
+              finish_settling(q, any);
+            },
+            [this, id, inc](caf::error&) {
+              auto& q = nodes.at(id);
+              if (q.cell->incarnation == inc)
+                q.settling = false; // the next tick asks again
+            });
+  }
+
+  /// All settled: renew our own lease (which releases the hold) and read
+  /// the view at once.
+  void finish_settling(node_proc& p, bool changed) {
+    if (!p.suspects.empty())
+      return;
+    store->renew(p.id, cfg.lease);
     p.renewed_at = w.sched().clock().now();
     confirm_lease(p);
     if (changed && p.joined && p.delivered < store->view_version())

@@ -273,7 +273,9 @@ enum class peer_loss {
   /// their routers, try one reconnect (a live, connected peer: nothing
   /// happens), else fence the member in the store and read the view at
   /// once; the one fenced first learns it and fences itself; a node cut
-  /// from more than half of the others (and at least two) fences nobody.
+  /// from more than half of the others (and at least two) fences nobody;
+  /// a member whose router has not adopted this node's current view (it
+  /// may have no handle to it and not see the break) is left to its lease.
   fence,
 };
 
@@ -315,6 +317,7 @@ struct cluster_stats {
   std::uint64_t fence_reconnects = 0; ///< broken connections made again: nobody fenced
   std::uint64_t fenced_by_peer = 0;  ///< nodes that learnt a peer fenced them
   std::uint64_t isolated_holds = 0;  ///< cut from most others: fenced nobody
+  std::uint64_t fence_unknown = 0;   ///< unreachable but never connected to it: left to the lease
 };
 
 class cluster_world_impl;
