@@ -37,7 +37,8 @@ using hold_atom = caf::atom_constant<caf::atom("c.hold")>;
 /// handle to this router, so when the connection breaks it sees it and
 /// holds too). Only those may be fenced: a member on an older view, maybe
 /// one without us (it joined a moment ago, or its membership stalled),
-/// would serve on what we take over; it is left to its lease.
+/// would serve on what we take over; it is left to its lease, and we keep
+/// holding until it is settled (it may know us and fence us).
 using knows_atom = caf::atom_constant<caf::atom("c.knows")>;
 
 /// Fences one node attempts at most per second: a flapping network cannot
@@ -56,7 +57,7 @@ struct fence_counters {
   std::atomic<std::uint64_t> gone{0};         ///< already fenced, expired or rejoined
   std::atomic<std::uint64_t> self_fenced{0};  ///< we were the one fenced
   std::atomic<std::uint64_t> isolated{0};     ///< cut off from most others: fenced nobody
-  std::atomic<std::uint64_t> unknown{0};      ///< never connected to us: left to its lease
+  std::atomic<std::uint64_t> unknown{0};      ///< not on our view: left to its lease (held)
   std::atomic<std::uint64_t> rate_limited{0}; ///< past fences_per_s_max: retried next tick
   std::atomic<std::uint64_t> errors{0};       ///< Redis failed: retried next tick
 };

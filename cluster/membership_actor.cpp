@@ -383,7 +383,8 @@ void settle_suspects(membership_actor* self) {
 }
 
 /// The second half of settle_suspects: fences the unreachable members that
-/// know us; the others are left to their lease.
+/// know us; the others are left to their lease, and we keep holding (they
+/// may know us and fence us) until the next tick tries again.
 void fence_unreachable(membership_actor* self, const std::vector<suspect>& unreachable,
                        const std::vector<std::string>& knowing, bool gone) {
   auto& st = self->state;
@@ -394,9 +395,10 @@ void fence_unreachable(membership_actor* self, const std::vector<suspect>& unrea
     if (it == st.suspects.end())
       continue; // settled meanwhile
     if (std::find(knowing.begin(), knowing.end(), s.id) == knowing.end()) {
+      // Not ours to fence; but it may know us and fence us: keep holding
+      // until it is gone (its lease), reconnected, or known.
       st.cfg.fences->unknown += 1;
-      log(st, s.id + " is unreachable but never connected to us: left to its lease");
-      st.suspects.erase(it);
+      log(st, s.id + " is unreachable and not on our view: left to its lease; holding");
       continue;
     }
     auto r = fence_one(self, s, changed);

@@ -918,10 +918,14 @@ public:
                 return fence_self(q, " learns a member fenced it");
               }
               bool any = changed;
+              std::vector<std::string> unknown;
               for (auto& [peer, e] : unreachable) {
                 if (std::find(knowing.begin(), knowing.end(), peer) == knowing.end()) {
+                  // It may know us and fence us: keep holding (next tick again).
                   stats.fence_unknown += 1;
-                  event(name(q) + ": " + peer + " never connected to it: left to its lease");
+                  event(name(q) + ": " + peer + " is not on its view: left to its lease; holds");
+                  unknown.push_back(peer);
+                  continue;
                 } else if (store->fence(peer, e)) {
                   stats.peer_fences += 1;
                   event(name(q) + " fences " + peer + " (epoch " + std::to_string(e) +
@@ -930,14 +934,20 @@ public:
                 any = true;
               }
               for (auto& u : unreachable)
-                q.suspects.erase(std::remove_if(q.suspects.begin(), q.suspects.end(),
-                                                [&](auto& x) { return x.first == u.first; }),
-                                 q.suspects.end());
-              if (!q.suspects.empty()) { // broke while we asked: settle those too
+                if (std::find(unknown.begin(), unknown.end(), u.first) == unknown.end())
+                  q.suspects.erase(std::remove_if(q.suspects.begin(), q.suspects.end(),
+                                                  [&](auto& x) { return x.first == u.first; }),
+                                   q.suspects.end());
+              if (q.suspects.size() > unknown.size()) { // broke while we asked: settle those too
                 if (!q.settle_queued) {
                   q.settle_queued = true;
                   self->send(self, settle_atom::value, id);
                 }
+                return;
+              }
+              if (!unknown.empty()) {
+                if (any && q.joined && q.delivered < store->view_version())
+                  deliver_view(q, milliseconds{0}); // what it fenced moves; still held
                 return;
               }
               finish_settling(q, any);

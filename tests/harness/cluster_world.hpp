@@ -275,7 +275,8 @@ enum class peer_loss {
   /// once; the one fenced first learns it and fences itself; a node cut
   /// from more than half of the others (and at least two) fences nobody;
   /// a member whose router has not adopted this node's current view (it
-  /// may have no handle to it and not see the break) is left to its lease.
+  /// may have no handle to it and not see the break) is left to its lease,
+  /// and the node keeps holding until it is settled (it may fence us).
   fence,
 };
 
@@ -317,7 +318,7 @@ struct cluster_stats {
   std::uint64_t fence_reconnects = 0; ///< broken connections made again: nobody fenced
   std::uint64_t fenced_by_peer = 0;  ///< nodes that learnt a peer fenced them
   std::uint64_t isolated_holds = 0;  ///< cut from most others: fenced nobody
-  std::uint64_t fence_unknown = 0;   ///< unreachable but never connected to it: left to the lease
+  std::uint64_t fence_unknown = 0;   ///< unreachable, not on its view: left to the lease (held)
 };
 
 class cluster_world_impl;
