@@ -385,11 +385,11 @@ bool shared_store::expire() {
 }
 
 void shared_store::activated(const std::string& stream, std::shared_ptr<fence_cell> cell,
-                             caf::actor_id id) {
+                             caf::actor_id id, std::uint64_t epoch) {
   if (on_trace)
     on_trace(cell->node + "#" + std::to_string(cell->incarnation) + " activates " + stream +
              " (actor " + std::to_string(id) + ")");
-  live_[stream].push_back(activation_rec{std::move(cell), id});
+  live_[stream].push_back(activation_rec{std::move(cell), id, epoch});
 }
 
 void shared_store::terminated(const std::string& stream, caf::actor_id id) {
@@ -438,6 +438,11 @@ void shared_store::check_owner(const fence_cell& writer, const std::string& stre
     return;
   for (auto& rec : it->second) {
     if (rec.cell->incarnation == writer.incarnation || !may_write(*rec.cell))
+      continue;
+    // Started under an older epoch of its node (which fenced itself and
+    // rejoined while it was stopping): its writes carry that epoch and are
+    // refused (append's epoch check), so it is no writing owner.
+    if (rec.epoch != 0 && rec.epoch != rec.cell->epoch)
       continue;
     stats_.two_owner_violations += 1;
     if (violation_log_.size() < violation_log_max) {
@@ -688,7 +693,7 @@ public:
         auto handle = make(sys, ctx);
         auto stream = ctx.self.str();
         auto id = handle.id();
-        st->activated(stream, cell, id);
+        st->activated(stream, cell, id, ctx.epoch);
         handle->attach_functor([st, stream, id](const caf::error&) { st->terminated(stream, id); });
         return handle;
       };

@@ -36,7 +36,8 @@
 ///   entity, actor) until it terminates; at every successful write to the
 ///   store by node Y for stream "kind:key", any other node that still could
 ///   write (alive, epoch current, lease valid) and has a live activation of
-///   that entity is a two-owner violation (counted and described).
+///   that entity started under that current epoch (an older one's writes are
+///   refused) is a two-owner violation (counted and described).
 ///
 /// Deliberate simplifications: replies travel straight back to the caller
 /// (only router-to-router messages cross links); the harness bumps the view
@@ -191,8 +192,11 @@ public:
   void bump() { version_ += 1; }
 
   // The recorder.
+  /// `epoch`: the one the activation started under (entity_context::epoch;
+  /// its writes carry it, and one that is not its node's current epoch is
+  /// refused, so it is no writing owner).
   void activated(const std::string& stream, std::shared_ptr<fence_cell> cell,
-                 caf::actor_id id);
+                 caf::actor_id id, std::uint64_t epoch = 0);
   void terminated(const std::string& stream, caf::actor_id id);
   /// Live activations of `stream` (all nodes, fenced or not).
   std::size_t live_activations(const std::string& stream) const;
@@ -217,6 +221,7 @@ private:
   struct activation_rec {
     std::shared_ptr<fence_cell> cell;
     caf::actor_id id = 0;
+    std::uint64_t epoch = 0; ///< started under (0: not clustered)
   };
   struct injected {
     std::size_t left = 0;
