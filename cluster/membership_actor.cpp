@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <deque>
 #include <map>
 #include <utility>
 
@@ -23,6 +24,12 @@ namespace {
 
 /// How long a membership step waits for the local router.
 constexpr std::chrono::seconds router_timeout{2};
+
+/// A member whose connection broke, with the epoch we knew it by.
+struct suspect {
+  std::string id;
+  std::uint64_t epoch = 0;
+};
 
 struct connected_member {
   std::uint64_t epoch = 0;
@@ -46,6 +53,12 @@ struct membership_state {
   /// that could not renew for a whole lease may already be replaced.
   caf::actor_clock::time_point renewed_at;
   std::vector<caf::response_promise> waiting_join;
+  /// Members whose connection broke and that are not settled yet (at most
+  /// one entry per member; bounded by storage::members_max).
+  std::vector<suspect> suspects;
+  /// When our last fences were sent (at most fences_per_s_max in fence_window).
+  std::deque<caf::actor_clock::time_point> fence_times;
+  bool settling = false; ///< waiting for the router's knows_atom answer
   static inline const char* name = "courier.membership";
 };
 
@@ -152,6 +165,7 @@ void fence(membership_actor* self, const std::string& why) {
   st.epoch = 0;
   st.cfg.epoch->store(0);
   st.in_view = false;
+  st.suspects.clear();
   self->send(st.router, fence_atom::value);
 }
 
@@ -193,6 +207,212 @@ void maybe_leave(membership_actor* self) {
       }, [](caf::error&) {});
 }
 
+enum class renewal { renewed, refused, failed };
+
+/// Renews our lease; if renewed, tells the router until when it may serve
+/// (which also releases a hold, see failover.hpp). Refused: we were fenced
+/// (expired, or fenced by a member), so we fence ourselves.
+renewal renew_lease(membership_actor* self) {
+  auto& st = self->state;
+  // Redis starts the new lease after we send; our deadline counts from
+  // the send, a tick early, so we stop serving before anyone replaces us.
+  auto sent = self->clock().now();
+  auto renewed = st.table->renew(st.cfg.node_id, st.epoch, st.cfg.lease, st.stats);
+  if (!renewed) {
+    log(st, "lease renewal failed: " + renewed.err().message);
+    if (self->clock().now() - st.renewed_at >= st.cfg.lease - st.cfg.tick())
+      fence(self, "no renewal for (nearly) a whole lease");
+    return renewal::failed;
+  }
+  if (!*renewed) {
+    fence(self, "the lease was lost");
+    return renewal::refused;
+  }
+  st.renewed_at = sent;
+  // While a broken connection is unsettled the router stays held.
+  if (st.suspects.empty())
+    confirm_lease(self, sent);
+  return renewal::renewed;
+}
+
+/// Reads the view and publishes it if it is new (else reconnects broken
+/// connections). false if Redis failed.
+bool read_and_publish(membership_actor* self) {
+  auto& st = self->state;
+  auto v = st.table->read_view();
+  if (!v) {
+    log(st, "reading the view failed: " + v.err().message);
+    return false;
+  }
+  if (v->version != st.view_version)
+    publish_view(self, *v);
+  else
+    reconnect(self);
+  return true;
+}
+
+/// Takes one of the fences_per_s_max slots of the current window.
+bool take_fence_slot(membership_state& st, caf::actor_clock::time_point now) {
+  while (!st.fence_times.empty() && now - st.fence_times.front() >= fence_window)
+    st.fence_times.pop_front();
+  if (st.fence_times.size() >= fences_per_s_max)
+    return false;
+  st.fence_times.push_back(now);
+  return true;
+}
+
+enum class settled { done, pending, self_fenced };
+
+/// Is the member we knew by `s` still in our view with that epoch?
+const storage::member_record* still_there(const membership_state& st, const suspect& s) {
+  for (auto& m : st.last_view.members)
+    if (m.id == s.id)
+      return m.epoch == s.epoch ? &m : nullptr;
+  return nullptr;
+}
+
+/// Fences one member whose connection broke and could not be made again.
+/// `changed`: the view changed (read it again).
+settled fence_one(membership_actor* self, const suspect& s, bool& changed) {
+  auto& st = self->state;
+  auto& n = *st.cfg.fences;
+  if (!take_fence_slot(st, self->clock().now())) {
+    n.rate_limited += 1;
+    return settled::pending;
+  }
+  auto r = st.table->fence(s.id, s.epoch, st.cfg.node_id, st.epoch);
+  if (!r) {
+    n.errors += 1;
+    log(st, "fencing " + s.id + " failed: " + r.err().message + "; trying again next tick");
+    return settled::pending;
+  }
+  switch (*r) {
+    case storage::fence_outcome::fenced:
+      n.fenced += 1;
+      log(st, "fenced " + s.id + " (epoch " + std::to_string(s.epoch) +
+                  "): its connection broke and a reconnect failed; taking over its keys");
+      changed = true;
+      return settled::done;
+    case storage::fence_outcome::gone:
+      n.gone += 1;
+      changed = true;
+      return settled::done;
+    case storage::fence_outcome::not_member:
+      n.self_fenced += 1;
+      fence(self, "fenced by a member after the connection to " + s.id + " broke");
+      return settled::self_fenced;
+  }
+  return settled::pending;
+}
+
+/// All settled: a renewal sent after the break releases the router's hold
+/// (only then do we know no member fenced us meanwhile); a changed view is
+/// read and published at once (the router takes the fenced members' keys).
+void finish_settling(membership_actor* self, bool changed) {
+  auto& st = self->state;
+  if (renew_lease(self) != renewal::renewed)
+    return;
+  if (changed)
+    read_and_publish(self);
+  else
+    publish_view(self, st.last_view); // the new handles of reconnected members
+}
+
+void fence_unreachable(membership_actor* self, const std::vector<suspect>& unreachable,
+                       const std::vector<std::string>& knowing, bool gone);
+
+/// Settles every member whose connection broke (failover.hpp): a member
+/// replaced in our view meanwhile is done; each other one gets one
+/// reconnect (a dead process refuses it at once; a live one across a blip
+/// accepts it, and nobody is fenced); the rest are fenced. Once none is
+/// left, a renewal sent after the break releases the router's hold: only
+/// then do we know no member fenced us meanwhile. A changed view is read
+/// and published at once (the router takes the fenced members' keys).
+void settle_suspects(membership_actor* self) {
+  auto& st = self->state;
+  if (st.suspects.empty() || !st.table || st.settling)
+    return;
+  if (st.epoch == 0 || st.left) {
+    st.suspects.clear(); // fenced or gone: the router holds nothing for us
+    return;
+  }
+  std::vector<suspect> unreachable;
+  bool gone = false; // replaced in our view meanwhile: publish the new one
+  for (auto& s : st.suspects) {
+    auto m = still_there(st, s);
+    if (!m) {
+      gone = true;
+      continue;
+    }
+    if (connect_to(self, *m)) {
+      st.cfg.fences->reconnected += 1;
+      log(st, "connection to " + s.id + " broke and was made again: not fenced");
+      continue;
+    }
+    unreachable.push_back(s);
+  }
+  // Cut off from most of the others (and at least two), we are more likely
+  // the one partitioned than they all dead: fence nobody, keep holding, and
+  // let them fence us (our next renewal is refused) or their leases run out.
+  auto others = st.last_view.members.size() - 1;
+  if (unreachable.size() >= 2 && 2 * unreachable.size() > others) {
+    st.suspects = std::move(unreachable);
+    st.cfg.fences->isolated += 1;
+    return;
+  }
+  st.suspects = unreachable; // the others are settled
+  if (unreachable.empty()) {
+    finish_settling(self, gone);
+    return;
+  }
+  // Only a member that knows us (its router holds a handle to ours) sees
+  // the break and holds; ask our router which ones do.
+  std::vector<std::string> ids;
+  for (auto& s : unreachable)
+    ids.push_back(s.id);
+  st.settling = true;
+  auto incarnation = st.epoch;
+  self->request(st.router, router_timeout, knows_atom::value, std::move(ids))
+      .then(
+          [=](const std::vector<std::string>& knowing) {
+            self->state.settling = false;
+            if (self->state.epoch == incarnation)
+              fence_unreachable(self, unreachable, knowing, gone);
+          },
+          [=](caf::error&) { self->state.settling = false; }); // the next tick asks again
+}
+
+/// The second half of settle_suspects: fences the unreachable members that
+/// know us; the others are left to their lease, and we keep holding (they
+/// may know us and fence us) until the next tick tries again.
+void fence_unreachable(membership_actor* self, const std::vector<suspect>& unreachable,
+                       const std::vector<std::string>& knowing, bool gone) {
+  auto& st = self->state;
+  bool changed = gone;
+  for (auto& s : unreachable) {
+    auto it = std::find_if(st.suspects.begin(), st.suspects.end(),
+                           [&](const suspect& x) { return x.id == s.id && x.epoch == s.epoch; });
+    if (it == st.suspects.end())
+      continue; // settled meanwhile
+    if (std::find(knowing.begin(), knowing.end(), s.id) == knowing.end()) {
+      // Not ours to fence; but it may know us and fence us: keep holding
+      // until it is gone (its lease), reconnected, or known.
+      st.cfg.fences->unknown += 1;
+      log(st, s.id + " is unreachable and not on our view: left to its lease; holding");
+      continue;
+    }
+    auto r = fence_one(self, s, changed);
+    if (r == settled::self_fenced)
+      return;
+    if (r == settled::done)
+      st.suspects.erase(std::find_if(st.suspects.begin(), st.suspects.end(),
+                                     [&](const suspect& x) { return x.id == s.id; }));
+  }
+  if (!st.suspects.empty())
+    return; // still held; the next tick tries again
+  finish_settling(self, changed);
+}
+
 void tick(membership_actor* self) {
   auto& st = self->state;
   if (st.left)
@@ -231,33 +451,12 @@ void tick(membership_actor* self) {
     st.renewed_at = sent;
     confirm_lease(self, sent);
     log(st, "joined with epoch " + std::to_string(st.epoch));
-  } else {
-    // Redis starts the new lease after we send; our deadline counts from
-    // the send, a tick early, so we stop serving before anyone replaces us.
-    auto sent = self->clock().now();
-    auto renewed = st.table->renew(st.cfg.node_id, st.epoch, st.cfg.lease, st.stats);
-    if (!renewed) {
-      log(st, "lease renewal failed: " + renewed.err().message);
-      if (self->clock().now() - st.renewed_at >= st.cfg.lease - st.cfg.tick())
-        fence(self, "no renewal for (nearly) a whole lease");
-      return;
-    }
-    if (!*renewed) {
-      fence(self, "the lease was lost");
-    } else {
-      st.renewed_at = sent;
-      confirm_lease(self, sent);
-    }
-  }
-  auto v = st.table->read_view();
-  if (!v) {
-    log(st, "reading the view failed: " + v.err().message);
+  } else if (renew_lease(self) == renewal::failed) {
     return;
   }
-  if (v->version != st.view_version)
-    publish_view(self, *v);
-  else
-    reconnect(self);
+  if (!read_and_publish(self))
+    return;
+  settle_suspects(self); // what the last attempt left (Redis failed, rate limit)
   if (st.draining)
     maybe_leave(self);
   self->request(st.router, router_timeout, counts_atom::value)
@@ -271,13 +470,27 @@ caf::behavior membership_behavior(membership_actor* self, membership_config cfg,
   st.cfg = std::move(cfg);
   st.router = std::move(router);
   st.listeners = std::move(listeners);
+  if (!st.cfg.fences)
+    st.cfg.fences = std::make_shared<fence_counters>();
   self->set_down_handler([=](caf::down_msg& msg) {
-    for (auto& kv : self->state.connected)
+    auto& s = self->state;
+    bool any = false;
+    for (auto& kv : s.connected)
       if (kv.second.router && kv.second.router.address() == msg.source) {
-        log(self->state, "connection to " + kv.first + " broke: " + self->system().render(msg.reason));
-        kv.second.router = nullptr; // the next tick connects again
+        log(s, "connection to " + kv.first + " broke: " + self->system().render(msg.reason));
+        kv.second.router = nullptr; // settled below (else the next tick connects again)
+        bool known = std::any_of(s.suspects.begin(), s.suspects.end(),
+                                 [&](const suspect& x) { return x.id == kv.first; });
+        if (!known && s.epoch != 0) {
+          s.suspects.push_back({kv.first, kv.second.epoch});
+          any = true;
+        }
       }
+    if (any)
+      settle_suspects(self); // at once: the router holds meanwhile
   });
+  // A broken connection holds the router until settled (failover.hpp).
+  self->send(st.router, hold_atom::value);
   self->send(self, tick_atom::value);
   return {
     [=](tick_atom) {

@@ -15,6 +15,15 @@
 /// journal refuses its writes (epoch check), the router gets `(fence_atom)`
 /// and gives everything up, and the node joins again with a new epoch.
 ///
+/// Failover (cluster/failover.hpp): when the connection to a member's router
+/// breaks, the router holds (parks everything) and this actor settles the
+/// member at once: one reconnect attempt (a blip), else a fence in Redis
+/// (its lease and journal epoch are gone; the view is read and published at
+/// once, so the router takes its keys over), or, if that member fenced us
+/// first, our own fence. Then a fresh renewal releases the router's hold.
+/// What could not be settled (Redis failed, fences_per_s_max) is tried
+/// again at the next tick, while the router keeps holding.
+///
 /// Draining: when the node's own record says `draining` (set by
 /// `courier-ctl drain` or by `(drain_atom)` on SIGTERM), placement skips it;
 /// once its router has handed off that view and holds no entity, the actor
@@ -26,6 +35,7 @@
 /// includes this node (answered once joined); `(drain_atom) -> unit`.
 
 #include "cluster/router_transport.hpp"
+#include "cluster/failover.hpp"
 #include "storage/redis_client.hpp"
 
 #include <caf/atom.hpp>
@@ -58,6 +68,8 @@ struct membership_config {
   router_transport transport = router_transport::plain;
   /// The journal's fence: the epoch this node holds now (0 = none).
   std::shared_ptr<std::atomic<std::uint64_t>> epoch;
+  /// Counts of what broken connections led to (for /metrics); may be null.
+  std::shared_ptr<fence_counters> fences;
 
   /// How often the lease is renewed and the view read: a sixth of the
   /// lease, between 50 and 500 ms (a missed renewal or two is survivable).

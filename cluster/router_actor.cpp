@@ -4,6 +4,7 @@
 #include "cluster/cluster_view.hpp"
 #include "cluster/entity.hpp"
 #include "cluster/errors.hpp"
+#include "cluster/failover.hpp"
 #include "core/assert.hpp"
 
 #include <caf/all.hpp>
@@ -95,6 +96,13 @@ struct router_state {
   std::uint64_t handed_off = 0; ///< view version we sent handoff for
   /// Serve only before this instant (see lease_atom); unset: not checked.
   std::optional<caf::actor_clock::time_point> lease_until;
+  /// See hold_atom: set once by the membership; then a broken connection to
+  /// a member sets `held`, and the next lease message clears it.
+  bool hold_on_peer_loss = false;
+  /// A member's connection broke and the membership has not yet confirmed
+  /// that this node still holds its lease: that member may be fencing us
+  /// right now, and we must not serve what it may take over.
+  bool held = false;
 
   /// Passivating activations not told yet, oldest first (see
   /// router_config::stops_in_flight_max); may name ones that finished.
@@ -348,6 +356,10 @@ void route(router_actor* self, held_message msg) {
     st.stats.lease_waits_total += 1;
     return park(self, std::move(msg), "the node's lease is not confirmed");
   }
+  if (st.held) {
+    st.stats.lease_waits_total += 1;
+    return park(self, std::move(msg), "a member's connection broke; the lease is being confirmed");
+  }
   auto owner = owner_of(st.view, msg.ref);
   if (owner.empty()) {
     st.stats.rejected_total += 1;
@@ -484,6 +496,8 @@ void on_peer_down(router_actor* self, const caf::actor_addr& addr) {
     if (kv.second.router.address() != addr)
       continue;
     kv.second.reachable = false;
+    if (st.hold_on_peer_loss && st.has_view)
+      st.held = true;
     // Nothing more will come from it; stop waiting for its adoption.
     maybe_hand_off(self);
     return;
@@ -615,13 +629,25 @@ caf::behavior router_behavior(router_actor* self, router_config cfg,
     },
     [=](view_atom, cluster_view& v) { adopt_view(self, std::move(v)); },
     [=](fence_atom) { fence(self); },
+    [=](hold_atom) { self->state.hold_on_peer_loss = true; },
+    [=](knows_atom, const std::vector<std::string>& ids) {
+      auto& s = self->state;
+      std::vector<std::string> out;
+      for (auto& id : ids)
+        if (auto it = s.progress.find(id);
+            s.has_view && it != s.progress.end() && it->second.adopted >= s.view.version)
+          out.push_back(id); // it routes by our view (with us in it), or a newer one
+      return out;
+    },
     [=](lease_atom, caf::timespan until) {
       auto& s = self->state;
       auto t = caf::actor_clock::time_point{
           std::chrono::duration_cast<caf::actor_clock::duration_type>(until)};
-      if (s.lease_until && t <= *s.lease_until)
+      bool was_held = s.held;
+      s.held = false;
+      if (s.lease_until && t <= *s.lease_until && !was_held)
         return;
-      s.lease_until = t;
+      s.lease_until = std::max(t, s.lease_until.value_or(t));
       unpark(self);
       maybe_hand_off(self);
     },

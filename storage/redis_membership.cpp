@@ -99,6 +99,25 @@ end
 return 0
 )lua";
 
+/// KEYS: member hash, members set, view, the fencer's hash. ARGV: id,
+/// epoch, fencer epoch. 1 fenced, 0 gone, -1 the fencer holds no lease.
+/// The fencer is checked first, in the same script: a member fenced a
+/// moment ago by the one it is fencing fences nobody.
+const std::string fence_lua = R"lua(
+if redis.call('HGET', KEYS[4], 'epoch') ~= ARGV[3] then return -1 end
+local held = redis.call('HGET', KEYS[1], 'epoch')
+if held == ARGV[2] then
+  redis.call('DEL', KEYS[1])
+  redis.call('SREM', KEYS[2], ARGV[1])
+  redis.call('INCR', KEYS[3])
+  return 1
+end
+if not held and redis.call('SREM', KEYS[2], ARGV[1]) == 1 then
+  redis.call('INCR', KEYS[3]) -- expired, not yet noticed by a view read
+end
+return 0
+)lua";
+
 core::result<core::unit_t> check_id(const std::string& id) {
   if (id.empty() || id.size() > core::limits::id_chars_max)
     return make_error(errc::bad_request, "member id must be 1.." +
@@ -264,6 +283,31 @@ core::result<core::unit_t> redis_membership::set_draining(const std::string& id)
   if (!reply)
     return reply.err();
   return core::unit;
+}
+
+core::result<fence_outcome> redis_membership::fence(const std::string& id, std::uint64_t epoch,
+                                                    const std::string& fencer_id,
+                                                    std::uint64_t fencer_epoch) {
+  for (auto ok : {check_id(id), check_id(fencer_id)})
+    if (!ok)
+      return ok.err();
+  if (id == fencer_id || epoch == 0 || fencer_epoch == 0)
+    return make_error(errc::bad_request, "a fence needs another member and two epochs");
+  auto reply = client_->eval(fence_lua, {member_key(id), members_key, view_key, member_key(fencer_id)},
+                             {id, std::to_string(epoch), std::to_string(fencer_epoch)});
+  if (!reply)
+    return reply.err();
+  if (reply->kind != redis_reply::type::integer)
+    return make_error(errc::internal, "fence of " + id + " returned no status");
+  if (reply->integer < 0)
+    return fence_outcome::not_member;
+  if (reply->integer == 0)
+    return fence_outcome::gone;
+  // As a join: in sentinel mode the fence counts once a replica has it (a
+  // promoted replica without it would let the fenced epoch write again).
+  if (auto ok = client_->wait_replicas(client_->url().wait); !ok)
+    return ok.err();
+  return fence_outcome::fenced;
 }
 
 core::result<core::unit_t> redis_membership::leave(const std::string& id, std::uint64_t epoch) {

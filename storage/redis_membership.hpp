@@ -60,6 +60,13 @@ struct membership_view {
   std::vector<member_record> members; ///< sorted by id
 };
 
+/// What `fence` did.
+enum class fence_outcome {
+  fenced,     ///< the member held the epoch: its lease is gone, the view bumped
+  gone,       ///< it no longer holds that epoch (expired, left, fenced, or rejoined)
+  not_member, ///< the fencer itself holds no lease with its epoch: it must fence itself
+};
+
 /// The key of a member's lease hash, also its journal fence key.
 std::string member_key(const std::string& id);
 
@@ -85,6 +92,18 @@ public:
   /// Marks a member draining (placement skips it). not_found if absent.
   /// Bumps the view the first time only.
   core::result<core::unit_t> set_draining(const std::string& id);
+
+  /// Fences member `id` whose connection broke (cluster/README.md,
+  /// "Failover"): if `fencer_id` still holds `fencer_epoch` and `id` still
+  /// holds `epoch`, deletes `id`'s lease hash (its journal fence key, so every
+  /// later write with `epoch` is FENCED), removes it from the set and bumps
+  /// the view, atomically. Epochs come from one counter and are never handed
+  /// out twice, so deleting the hash refuses `epoch` for good: the member's
+  /// next renewal fails and it rejoins with a new epoch. A fencer that lost
+  /// its own lease fences nobody (`not_member`): of two members that fence
+  /// each other across a partition exactly one survives.
+  core::result<fence_outcome> fence(const std::string& id, std::uint64_t epoch,
+                                    const std::string& fencer_id, std::uint64_t fencer_epoch);
 
   /// Removes the member if it still holds `epoch` (a newer incarnation is
   /// left alone; an already expired id is dropped from the set). Idempotent.

@@ -212,6 +212,26 @@ void message_metrics(std::ostringstream& os, const node_metrics& m) {
      << "courier_reminders_given_up_total " << m.reminders_given_up() << '\n';
 }
 
+/// Failover on broken connections (issue #14, cluster/failover.hpp).
+void fence_metrics(std::ostringstream& os, const cluster::fence_counters& f) {
+  os << "# HELP courier_cluster_fences_total Members this node fenced in Redis.\n"
+        "# TYPE courier_cluster_fences_total counter\n"
+     << "courier_cluster_fences_total{reason=\"connection_lost\"} " << f.fenced.load() << '\n';
+  os << "# HELP courier_cluster_fence_checks_total Broken connections to members, by how "
+        "they were settled.\n"
+        "# TYPE courier_cluster_fence_checks_total counter\n";
+  const std::pair<const char*, const std::atomic<std::uint64_t>*> outcomes[] = {
+      {"fenced", &f.fenced},         {"reconnected", &f.reconnected},
+      {"gone", &f.gone},             {"self_fenced", &f.self_fenced},
+      {"isolated", &f.isolated},     {"unknown", &f.unknown},
+      {"rate_limited", &f.rate_limited},
+      {"error", &f.errors}};
+  for (auto& [name, v] : outcomes)
+    os << "courier_cluster_fence_checks_total{outcome=\"" << name << "\"} " << v->load() << '\n';
+  os << "# TYPE courier_limit_cluster_fences_per_s_max gauge\n"
+     << "courier_limit_cluster_fences_per_s_max " << cluster::fences_per_s_max << '\n';
+}
+
 void actor_metrics(std::ostringstream& os, const cluster::router_stats& r,
                    const cluster::journal_stats& j) {
   auto line = [&](const char* name, const char* type, std::uint64_t v) {
@@ -351,6 +371,8 @@ struct node::impl {
   std::shared_ptr<std::atomic<std::uint64_t>> epoch =
       std::make_shared<std::atomic<std::uint64_t>>(0);
   std::shared_ptr<cluster_events> events = std::make_shared<cluster_events>();
+  /// What broken connections to members led to (cluster/failover.hpp).
+  std::shared_ptr<cluster::fence_counters> fences = std::make_shared<cluster::fence_counters>();
   caf::actor membership;
   std::uint16_t cluster_port = 0;
 
@@ -556,6 +578,7 @@ core::result<core::unit_t> node::impl::join_cluster(const gateway::bound_ports& 
   mc.lease = cfg.lease;
   mc.transport = transport;
   mc.epoch = epoch;
+  mc.fences = fences;
   auto ev = events;
   auto on_left = sys->spawn([ev](caf::event_based_actor*, int) -> caf::behavior {
     return {
@@ -588,6 +611,8 @@ void node::impl::metrics_text(std::function<void(std::string)> done) {
   *base << "# TYPE courier_sessions_token_expired_total counter\n"
         << "courier_sessions_token_expired_total " << tokens_expired->load() << '\n';
   message_metrics(*base, *metrics);
+  if (membership)
+    fence_metrics(*base, *fences);
   // Handles go in as arguments: CAF 0.17 dereferences a null argument
   // tuple for argument-less function actors (UBSan reports it).
   // The history is asked first and on its own: it may be busy with a slow

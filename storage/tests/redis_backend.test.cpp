@@ -185,6 +185,37 @@ TEST_CASE("a_writer_started_under_an_older_epoch_is_refused_after_the_node_rejoi
   CHECK(j->append(fresh).ok());
 }
 
+TEST_CASE("a_write_with_the_old_epoch_after_a_peer_fenced_the_node_is_refused") {
+  // Failover on a broken connection (cluster/README.md): n2 fences n1 while
+  // n1 is alive (partitioned) and still believes it holds its epoch, with a
+  // write in flight. The write races the fence in Redis; either it lands
+  // before (and the new owner's recovery reads it) or it is refused.
+  COURIER_REDIS_SERVER_OR_SKIP(server);
+  auto table = open_table(server);
+  auto e1 = table->join(member("n1"), 10s);
+  auto peer = table->join(member("n2"), 10s);
+  REQUIRE(e1.ok());
+  REQUIRE(peer.ok());
+  auto epoch = std::make_shared<std::atomic<std::uint64_t>>(*e1);
+  auto j = open_backend(server, redis_fence{member_key("n1"), epoch});
+  REQUIRE(j->append({"order:o-1", 0, {"before"}, *e1}).ok());
+  auto fenced = table->fence("n1", *e1, "n2", *peer);
+  REQUIRE(fenced.ok());
+  REQUIRE(*fenced == fence_outcome::fenced);
+  // n1 has not noticed: its epoch is still e1.
+  auto late = j->append({"order:o-1", 1, {"late"}, *e1});
+  REQUIRE_FALSE(late.ok());
+  CHECK(late.err().code == core::errc::unavailable);
+  CHECK(late.err().message.rfind("FENCED", 0) == 0);
+  auto late_snap = j->save_snapshot("order:o-1", 1, "late");
+  REQUIRE_FALSE(late_snap.ok());
+  CHECK(j->version("order:o-1") == 1);
+  auto got = j->read("order:o-1");
+  REQUIRE(got.ok());
+  CHECK(got->version == 1);
+  CHECK_FALSE(got->snapshot.has_value());
+}
+
 TEST_CASE("fenced_writer_whose_lease_expired_is_unavailable_and_writes_nothing") {
   COURIER_REDIS_SERVER_OR_SKIP(server);
   auto table = open_table(server);

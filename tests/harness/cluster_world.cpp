@@ -2,6 +2,7 @@
 
 #include "cluster/atoms.hpp"
 #include "cluster/entity.hpp"
+#include "cluster/failover.hpp"
 #include "cluster/journal_actor.hpp"
 #include "core/assert.hpp"
 
@@ -22,6 +23,8 @@ namespace {
 using link_tick_atom = caf::atom_constant<caf::atom("h.ltick")>;
 /// controller: membership tick.
 using member_tick_atom = caf::atom_constant<caf::atom("h.mtick")>;
+/// controller: settle a node's broken connections (peer_loss::fence).
+using settle_atom = caf::atom_constant<caf::atom("h.settle")>;
 
 /// Violations described at most (the count goes on).
 constexpr std::size_t violation_log_max = 64;
@@ -61,6 +64,7 @@ struct sim_network_state {
   std::set<std::pair<std::string, std::string>> cuts;              ///< unordered pairs
   /// Pairs whose connection broke since the controller last looked.
   std::set<std::pair<std::string, std::string>> broken_pairs;
+  std::function<void(const std::string&, const std::string&)> on_break;
 
   void break_one(const std::string& from, const std::string& to) {
     auto it = links.find({from, to});
@@ -77,6 +81,8 @@ struct sim_network_state {
     if (had) {
       stats.breaks += 1;
       broken_pairs.insert(unordered(a, b));
+      if (on_break)
+        on_break(a, b);
     }
   }
 };
@@ -251,6 +257,10 @@ bool sim_network::connected(const std::string& a, const std::string& b) const {
 
 net_stats sim_network::stats() const { return st_->stats; }
 
+void sim_network::on_break(std::function<void(const std::string&, const std::string&)> f) {
+  st_->on_break = std::move(f);
+}
+
 std::set<std::pair<std::string, std::string>> sim_network::take_broken() {
   auto out = std::move(st_->broken_pairs);
   st_->broken_pairs.clear();
@@ -349,6 +359,15 @@ void shared_store::leave(const std::string& node) {
     bump();
 }
 
+bool shared_store::fence(const std::string& node, std::uint64_t epoch) {
+  auto it = rows_.find(node);
+  if (it == rows_.end() || it->second.epoch != epoch)
+    return false;
+  rows_.erase(it);
+  bump();
+  return true;
+}
+
 bool shared_store::expire() {
   bool any = false;
   auto now = sched_.clock().now();
@@ -366,11 +385,11 @@ bool shared_store::expire() {
 }
 
 void shared_store::activated(const std::string& stream, std::shared_ptr<fence_cell> cell,
-                             caf::actor_id id) {
+                             caf::actor_id id, std::uint64_t epoch) {
   if (on_trace)
     on_trace(cell->node + "#" + std::to_string(cell->incarnation) + " activates " + stream +
              " (actor " + std::to_string(id) + ")");
-  live_[stream].push_back(activation_rec{std::move(cell), id});
+  live_[stream].push_back(activation_rec{std::move(cell), id, epoch});
 }
 
 void shared_store::terminated(const std::string& stream, caf::actor_id id) {
@@ -419,6 +438,11 @@ void shared_store::check_owner(const fence_cell& writer, const std::string& stre
     return;
   for (auto& rec : it->second) {
     if (rec.cell->incarnation == writer.incarnation || !may_write(*rec.cell))
+      continue;
+    // Started under an older epoch of its node (which fenced itself and
+    // rejoined while it was stopping): its writes carry that epoch and are
+    // refused (append's epoch check), so it is no writing owner.
+    if (rec.epoch != 0 && rec.epoch != rec.cell->epoch)
       continue;
     stats_.two_owner_violations += 1;
     if (violation_log_.size() < violation_log_max) {
@@ -519,6 +543,12 @@ struct node_proc {
   /// When its lease was last taken or renewed: past `lease - tick` without a
   /// renewal it stops serving on its own (the store expires it at `lease`).
   caf::actor_clock::time_point renewed_at;
+  /// peer_loss::fence: members whose connection broke, with the epoch its
+  /// last view gave them, not settled yet (its router holds meanwhile).
+  std::vector<std::pair<std::string, std::uint64_t>> suspects;
+  std::map<std::string, std::uint64_t> view_epochs; ///< of the last view delivered
+  bool settle_queued = false;
+  bool settling = false; ///< waiting for its router's knows_atom answer
 };
 
 class cluster_world_impl {
@@ -537,6 +567,10 @@ public:
     COURIER_ASSERT(cfg.tick.count() > 0);
     COURIER_ASSERT(cfg.tick < cfg.lease);
     net.set_faults(cfg.faults);
+    net.on_break([this](const std::string& a, const std::string& b) {
+      suspect(a, b);
+      suspect(b, a);
+    });
     for (auto& id : cfg.nodes) {
       COURIER_ASSERT(nodes.count(id) == 0);
       nodes[id].id = id;
@@ -564,10 +598,13 @@ public:
     controller = w.sys().spawn(
         [impl](caf::event_based_actor* self, milliseconds period) -> caf::behavior {
           self->delayed_send(self, period, member_tick_atom::value);
-          return {[=](member_tick_atom) {
-            impl->tick(self);
-            self->delayed_send(self, period, member_tick_atom::value);
-          }};
+          return {
+            [=](member_tick_atom) {
+              impl->tick(self);
+              self->delayed_send(self, period, member_tick_atom::value);
+            },
+            [=](settle_atom, const std::string& id) { impl->settle(self, id); },
+          };
         },
         cfg.tick);
     helper = w.make_probe();
@@ -575,6 +612,7 @@ public:
   }
 
   ~cluster_world_impl() {
+    net.on_break(nullptr);
     caf::anon_send_exit(controller, caf::exit_reason::user_shutdown);
     for (auto& kv : nodes)
       if (kv.second.up)
@@ -616,6 +654,11 @@ public:
               " stopped on its own: " + w.sys().render(reason));
       }
     });
+    if (cfg.on_peer_loss == peer_loss::fence)
+      caf::anon_send(p.router, cluster::hold_atom::value);
+    p.suspects.clear();
+    p.view_epochs.clear();
+    p.settling = false;
     p.listeners.clear();
     if (cfg.listeners)
       p.listeners = cfg.listeners(p.id, p.router);
@@ -650,7 +693,7 @@ public:
         auto handle = make(sys, ctx);
         auto stream = ctx.self.str();
         auto id = handle.id();
-        st->activated(stream, cell, id);
+        st->activated(stream, cell, id, ctx.epoch);
         handle->attach_functor([st, stream, id](const caf::error&) { st->terminated(stream, id); });
         return handle;
       };
@@ -683,6 +726,9 @@ public:
   void deliver_view(node_proc& p, milliseconds lag) {
     auto v = build_view(p);
     p.delivered = v.version;
+    p.view_epochs.clear();
+    for (auto& m : v.members)
+      p.view_epochs[m.id] = m.epoch;
     std::string desc;
     for (auto& m : v.members)
       desc += " " + m.id + "@" + std::to_string(m.epoch) + (m.draining ? "(draining)" : "") +
@@ -727,11 +773,7 @@ public:
         // As membership_actor: no renewal for (nearly) a whole lease, so it
         // may be replaced any moment: stop serving before that happens.
         if (p.cell->epoch != 0 && w.sched().clock().now() - p.renewed_at >= cfg.lease - cfg.tick) {
-          p.cell->epoch = 0;
-          p.delivered = 0;
-          stats.fenced_noticed += 1;
-          event(name(p) + " cannot renew its lease: fences itself");
-          caf::anon_send(p.router, cluster::fence_atom::value);
+          fence_self(p, " cannot renew its lease: fences itself");
         }
         continue;
       }
@@ -739,13 +781,10 @@ public:
         if (store->may_write(*p.cell)) {
           store->renew(id, cfg.lease);
           p.renewed_at = w.sched().clock().now();
-          confirm_lease(p);
+          if (p.suspects.empty()) // else its router stays held
+            confirm_lease(p);
         } else {
-          p.cell->epoch = 0; // lease lost: fenced; the next view lacks us
-          p.delivered = 0;
-          stats.fenced_noticed += 1;
-          event(name(p) + " notices it was fenced");
-          caf::anon_send(p.router, cluster::fence_atom::value);
+          fence_self(p, " notices it was fenced");
         }
       } else if (!p.left && !store->lease_valid(id)) {
         p.cell->epoch = store->join(id, cfg.lease);
@@ -766,6 +805,8 @@ public:
         }
     }
     reconnect_broken();
+    for (auto& id : cfg.nodes)
+      settle(self, id); // what an earlier attempt left (store cut off, isolated)
     check_drains(self);
     for (auto& id : cfg.nodes) {
       auto& p = nodes.at(id);
@@ -774,6 +815,165 @@ public:
           p.delivered < store->view_version())
         deliver_view(p, lag());
     }
+  }
+
+  /// Lost its lease: fenced; the next view lacks us.
+  void fence_self(node_proc& p, const std::string& why) {
+    p.cell->epoch = 0;
+    p.delivered = 0;
+    p.suspects.clear();
+    stats.fenced_noticed += 1;
+    event(name(p) + why);
+    caf::anon_send(p.router, cluster::fence_atom::value);
+  }
+
+  /// peer_loss::fence: `x`'s connection to `peer` broke (its router holds
+  /// from now on); its membership settles it as a message (seeded order).
+  void suspect(const std::string& x, const std::string& peer) {
+    if (cfg.on_peer_loss != peer_loss::fence)
+      return;
+    auto it = nodes.find(x);
+    if (it == nodes.end())
+      return;
+    auto& p = it->second;
+    if (!p.up || p.cell->epoch == 0 || stalled.count(x) > 0)
+      return; // a stalled membership reacts to nothing (its router holds)
+    auto e = p.view_epochs.find(peer);
+    if (e == p.view_epochs.end())
+      return;
+    for (auto& s : p.suspects)
+      if (s.first == peer)
+        return;
+    p.suspects.emplace_back(peer, e->second);
+    if (!p.settle_queued && controller) {
+      p.settle_queued = true;
+      caf::anon_send(controller, settle_atom::value, x);
+    }
+  }
+
+  /// As membership_actor's settle_suspects: a member replaced meanwhile is
+  /// done; one reconnect each (a live peer we may connect to: nothing
+  /// happens); cut from most others, fence nobody and keep holding; else
+  /// fence them, renew our own lease (which releases the hold) and read
+  /// the view at once.
+  void settle(caf::event_based_actor* self, const std::string& id) {
+    auto& p = nodes.at(id);
+    p.settle_queued = false;
+    if (!p.up || p.suspects.empty() || stalled.count(id) > 0 || !p.cell->store_reachable ||
+        p.settling)
+      return; // held; the lease logic decides
+    if (p.cell->epoch == 0) {
+      p.suspects.clear();
+      return;
+    }
+    if (!store->may_write(*p.cell)) {
+      stats.fenced_by_peer += 1;
+      return fence_self(p, " learns a member fenced it");
+    }
+    bool changed = false;
+    std::vector<std::pair<std::string, std::uint64_t>> unreachable;
+    for (auto& [peer, epoch] : p.suspects) {
+      auto row = store->members().find(peer);
+      if (row == store->members().end() || row->second.epoch != epoch) {
+        changed = true;
+        continue;
+      }
+      auto& q = nodes.at(peer);
+      if (q.up && q.cell->epoch == epoch && net.connected(id, peer)) {
+        stats.fence_reconnects += 1;
+        event(name(p) + " reconnects to " + peer + ": not fenced");
+        store->bump(); // the next view carries the new connection
+        changed = true;
+        continue;
+      }
+      unreachable.emplace_back(peer, epoch);
+    }
+    auto others = std::count_if(p.view_epochs.begin(), p.view_epochs.end(),
+                                [&](auto& kv) { return kv.first != id; });
+    auto cut = static_cast<std::ptrdiff_t>(unreachable.size());
+    if (cut >= 2 && 2 * cut > others) {
+      stats.isolated_holds += 1;
+      event(name(p) + " is cut from most members: fences nobody, holds");
+      p.suspects = std::move(unreachable);
+      return;
+    }
+    p.suspects = unreachable;
+    if (unreachable.empty())
+      return finish_settling(p, changed);
+    // Only members whose router knows ours (it adopted a view with a
+    // handle to us) are fenced: as membership_actor, ask the router.
+    std::vector<std::string> ids;
+    for (auto& u : unreachable)
+      ids.push_back(u.first);
+    p.settling = true;
+    auto inc = p.cell->incarnation;
+    auto epoch = p.cell->epoch;
+    self->request(p.router, std::chrono::seconds{2}, cluster::knows_atom::value, std::move(ids))
+        .then(
+            [this, self, id, inc, epoch, unreachable, changed](const std::vector<std::string>& knowing) {
+              auto& q = nodes.at(id);
+              if (q.cell->incarnation != inc)
+                return;
+              q.settling = false;
+              if (!q.up || q.cell->epoch != epoch || !q.cell->store_reachable ||
+                  stalled.count(id) > 0)
+                return;
+              if (!store->may_write(*q.cell)) {
+                stats.fenced_by_peer += 1;
+                return fence_self(q, " learns a member fenced it");
+              }
+              bool any = changed;
+              std::vector<std::string> unknown;
+              for (auto& [peer, e] : unreachable) {
+                if (std::find(knowing.begin(), knowing.end(), peer) == knowing.end()) {
+                  // It may know us and fence us: keep holding (next tick again).
+                  stats.fence_unknown += 1;
+                  event(name(q) + ": " + peer + " is not on its view: left to its lease; holds");
+                  unknown.push_back(peer);
+                  continue;
+                } else if (store->fence(peer, e)) {
+                  stats.peer_fences += 1;
+                  event(name(q) + " fences " + peer + " (epoch " + std::to_string(e) +
+                        "): its connection broke, a reconnect failed");
+                }
+                any = true;
+              }
+              for (auto& u : unreachable)
+                if (std::find(unknown.begin(), unknown.end(), u.first) == unknown.end())
+                  q.suspects.erase(std::remove_if(q.suspects.begin(), q.suspects.end(),
+                                                  [&](auto& x) { return x.first == u.first; }),
+                                   q.suspects.end());
+              if (q.suspects.size() > unknown.size()) { // broke while we asked: settle those too
+                if (!q.settle_queued) {
+                  q.settle_queued = true;
+                  self->send(self, settle_atom::value, id);
+                }
+                return;
+              }
+              if (!unknown.empty()) {
+                if (any && q.joined && q.delivered < store->view_version())
+                  deliver_view(q, milliseconds{0}); // what it fenced moves; still held
+                return;
+              }
+              finish_settling(q, any);
+            },
+            [this, id, inc](caf::error&) {
+              auto& q = nodes.at(id);
+              if (q.cell->incarnation == inc)
+                q.settling = false; // the next tick asks again
+            });
+  }
+
+  /// All settled: renew our own lease (which releases the hold) and read
+  /// the view at once.
+  void finish_settling(node_proc& p, bool changed) {
+    if (!p.suspects.empty())
+      return;
+    store->renew(p.id, cfg.lease);
+    p.renewed_at = w.sched().clock().now();
+    confirm_lease(p);
+    if (changed && p.joined && p.delivered < store->view_version())
+      deliver_view(p, milliseconds{0});
   }
 
   /// A connection that broke between two live, connected members is made

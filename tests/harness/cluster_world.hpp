@@ -36,7 +36,8 @@
 ///   entity, actor) until it terminates; at every successful write to the
 ///   store by node Y for stream "kind:key", any other node that still could
 ///   write (alive, epoch current, lease valid) and has a live activation of
-///   that entity is a two-owner violation (counted and described).
+///   that entity started under that current epoch (an older one's writes are
+///   refused) is a two-owner violation (counted and described).
 ///
 /// Deliberate simplifications: replies travel straight back to the caller
 /// (only router-to-router messages cross links); the harness bumps the view
@@ -115,6 +116,8 @@ public:
   net_stats stats() const;
   /// Unordered pairs whose connection broke since the last call.
   std::set<std::pair<std::string, std::string>> take_broken();
+  /// Called with both ends of every connection that breaks, as it breaks.
+  void on_break(std::function<void(const std::string&, const std::string&)> f);
 
 private:
   std::shared_ptr<sim_network_state> st_;
@@ -181,13 +184,19 @@ public:
   void renew(const std::string& node, std::chrono::milliseconds lease);
   void set_draining(const std::string& node);
   void leave(const std::string& node);
+  /// As storage::redis_membership::fence: removes `node`'s row if it holds
+  /// `epoch` (its writes are refused from now on) and bumps the view.
+  bool fence(const std::string& node, std::uint64_t epoch);
   /// Removes rows whose lease expired; true if any (the view was bumped).
   bool expire();
   void bump() { version_ += 1; }
 
   // The recorder.
+  /// `epoch`: the one the activation started under (entity_context::epoch;
+  /// its writes carry it, and one that is not its node's current epoch is
+  /// refused, so it is no writing owner).
   void activated(const std::string& stream, std::shared_ptr<fence_cell> cell,
-                 caf::actor_id id);
+                 caf::actor_id id, std::uint64_t epoch = 0);
   void terminated(const std::string& stream, caf::actor_id id);
   /// Live activations of `stream` (all nodes, fenced or not).
   std::size_t live_activations(const std::string& stream) const;
@@ -212,6 +221,7 @@ private:
   struct activation_rec {
     std::shared_ptr<fence_cell> cell;
     caf::actor_id id = 0;
+    std::uint64_t epoch = 0; ///< started under (0: not clustered)
   };
   struct injected {
     std::size_t left = 0;
@@ -259,6 +269,22 @@ enum class start_mode {
 using listeners_maker =
     std::function<std::vector<caf::actor>(const std::string& node, const caf::actor& router)>;
 
+/// What a node does when its connection to a member breaks.
+enum class peer_loss {
+  /// Nothing: the member stays in the view until its lease runs out (the
+  /// model before issue #14).
+  wait_for_lease,
+  /// As cluster/membership_actor (cluster/failover.hpp): both ends hold
+  /// their routers, try one reconnect (a live, connected peer: nothing
+  /// happens), else fence the member in the store and read the view at
+  /// once; the one fenced first learns it and fences itself; a node cut
+  /// from more than half of the others (and at least two) fences nobody;
+  /// a member whose router has not adopted this node's current view (it
+  /// may have no handle to it and not see the break) is left to its lease,
+  /// and the node keeps holding until it is settled (it may fence us).
+  fence,
+};
+
 /// Shape and timing of a simulated cluster.
 struct cluster_config {
   std::vector<std::string> nodes{"n1", "n2", "n3"};
@@ -273,6 +299,7 @@ struct cluster_config {
   /// instead re-sends the same view with the new handle, which the router
   /// also accepts.) false = never reconnect.
   bool reconnect = true;
+  peer_loss on_peer_loss = peer_loss::wait_for_lease;
   /// Every node's router config (node_id is set per node).
   cluster::router_config router;
   order_policy policy = order_policy::random;
@@ -292,6 +319,11 @@ struct cluster_stats {
   std::uint64_t partitions = 0;
   std::uint64_t stalls = 0;      ///< membership stalls (see cluster_world::stall)
   std::uint64_t router_failures = 0; ///< routers that stopped while their node was up
+  std::uint64_t peer_fences = 0;     ///< members fenced by a peer (peer_loss::fence)
+  std::uint64_t fence_reconnects = 0; ///< broken connections made again: nobody fenced
+  std::uint64_t fenced_by_peer = 0;  ///< nodes that learnt a peer fenced them
+  std::uint64_t isolated_holds = 0;  ///< cut from most others: fenced nobody
+  std::uint64_t fence_unknown = 0;   ///< unreachable, not on its view: left to the lease (held)
 };
 
 class cluster_world_impl;
