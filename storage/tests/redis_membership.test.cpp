@@ -31,6 +31,16 @@ member_record member(const std::string& id, std::uint16_t port = 7000) {
   return m;
 }
 
+/// n1 and n2 joined (n2 with `n2_lease`); their epochs.
+std::pair<std::uint64_t, std::uint64_t> join_two(redis_membership& table,
+                                                 std::chrono::milliseconds n2_lease = 10s) {
+  auto a = table.join(member("n1", 7000), 10s);
+  auto b = table.join(member("n2", 7100), n2_lease);
+  REQUIRE(a.ok());
+  REQUIRE(b.ok());
+  return {*a, *b};
+}
+
 membership_view view_of(redis_membership& table) {
   auto v = table.read_view();
   REQUIRE_MESSAGE(v.ok(), (v.ok() ? "" : v.err().message));
@@ -202,30 +212,27 @@ TEST_CASE("leave_removes_the_member_but_not_a_newer_incarnation") {
 TEST_CASE("fence_removes_a_member_that_holds_the_epoch_and_bumps_the_view_once") {
   COURIER_REDIS_SERVER_OR_SKIP(server);
   auto table = open_table(server);
-  auto a = table->join(member("n1", 7000), 10s);
-  auto b = table->join(member("n2", 7100), 10s);
-  REQUIRE(a.ok());
-  REQUIRE(b.ok());
+  auto [a, b] = join_two(*table);
   auto before = view_of(*table).version;
-  auto r = table->fence("n2", *b, "n1", *a);
+  auto r = table->fence("n2", b, "n1", a);
   REQUIRE_MESSAGE(r.ok(), (r.ok() ? "" : r.err().message));
   CHECK(*r == fence_outcome::fenced);
   auto v = view_of(*table);
   CHECK(v.version == before + 1);
   CHECK(ids_of(v) == std::vector<std::string>{"n1"});
   // The fenced member's renewal is refused: it must stop and rejoin.
-  auto renewed = table->renew("n2", *b, 10s, "{}");
+  auto renewed = table->renew("n2", b, 10s, "{}");
   REQUIRE(renewed.ok());
   CHECK_FALSE(*renewed);
   // Idempotent: a second survivor that saw the same broken connection.
-  auto again = table->fence("n2", *b, "n1", *a);
+  auto again = table->fence("n2", b, "n1", a);
   REQUIRE(again.ok());
   CHECK(*again == fence_outcome::gone);
   CHECK(view_of(*table).version == before + 1);
   // The rejoin takes a new epoch at once (no lease to wait out).
   auto b2 = table->join(member("n2", 7100), 10s);
   REQUIRE(b2.ok());
-  CHECK(*b2 > *b);
+  CHECK(*b2 > b);
 }
 
 TEST_CASE("fence_leaves_a_newer_incarnation_alone") {
@@ -249,12 +256,9 @@ TEST_CASE("fence_leaves_a_newer_incarnation_alone") {
 TEST_CASE("of_two_members_fencing_each_other_exactly_one_survives") {
   COURIER_REDIS_SERVER_OR_SKIP(server);
   auto table = open_table(server);
-  auto a = table->join(member("n1", 7000), 10s);
-  auto b = table->join(member("n2", 7100), 10s);
-  REQUIRE(a.ok());
-  REQUIRE(b.ok());
-  auto first = table->fence("n2", *b, "n1", *a);
-  auto second = table->fence("n1", *a, "n2", *b); // n2 was fenced a moment ago
+  auto [a, b] = join_two(*table);
+  auto first = table->fence("n2", b, "n1", a);
+  auto second = table->fence("n1", a, "n2", b); // n2 was fenced a moment ago
   REQUIRE(first.ok());
   REQUIRE(second.ok());
   CHECK(*first == fence_outcome::fenced);
@@ -265,20 +269,17 @@ TEST_CASE("of_two_members_fencing_each_other_exactly_one_survives") {
 TEST_CASE("fence_of_an_expired_member_drops_its_id_and_bad_arguments_are_refused") {
   COURIER_REDIS_SERVER_OR_SKIP(server);
   auto table = open_table(server);
-  auto a = table->join(member("n1", 7000), 10s);
-  auto b = table->join(member("n2", 7100), 100ms);
-  REQUIRE(a.ok());
-  REQUIRE(b.ok());
+  auto [a, b] = join_two(*table, 100ms);
   auto before = view_of(*table).version;
   std::this_thread::sleep_for(200ms);
-  auto r = table->fence("n2", *b, "n1", *a);
+  auto r = table->fence("n2", b, "n1", a);
   REQUIRE(r.ok());
   CHECK(*r == fence_outcome::gone);
   auto v = view_of(*table);
   CHECK(v.version == before + 1); // the expiry, noticed once
   CHECK(ids_of(v) == std::vector<std::string>{"n1"});
-  for (auto bad : {table->fence("n1", *a, "n1", *a), table->fence("n2", 0, "n1", *a),
-                   table->fence("", 1, "n1", *a)}) {
+  for (auto bad : {table->fence("n1", a, "n1", a), table->fence("n2", 0, "n1", a),
+                   table->fence("", 1, "n1", a)}) {
     REQUIRE_FALSE(bad.ok());
     CHECK(bad.err().code == core::errc::bad_request);
   }

@@ -46,40 +46,6 @@ after(async () => {
   }
 });
 
-/// Fires a GET /v1/orders/{id} at `node` every 50 ms (each with its own 5 s
-/// bound, at most 60 in flight) until one answers 200; resolves the ms from
-/// `since` to that answer.
-function measureServing(node, token, orderId, since, ms = 60000) {
-  return new Promise((res, rej) => {
-    let done = false;
-    let inFlight = 0;
-    let last = '';
-    const timer = setInterval(() => {
-      if (done) return;
-      if (Date.now() - since > ms) {
-        done = true;
-        clearInterval(timer);
-        rej(new Error(`GET order through ${node.id} did not succeed within ${ms} ms after the kill (last: ${last})`));
-        return;
-      }
-      if (inFlight >= 60) return;
-      inFlight++;
-      H.http(node, 'GET', `/v1/orders/${encodeURIComponent(orderId)}`, { token })
-        .then((r) => {
-          if (r.status === 200 && !done) {
-            done = true;
-            clearInterval(timer);
-            res({ ms: Date.now() - since, body: r.json });
-          } else {
-            last = `${r.status} ${r.text.slice(0, 120)}`;
-          }
-        })
-        .catch((e) => { last = e.message; })
-        .finally(() => { inFlight--; });
-    }, 50);
-  });
-}
-
 describe('cluster failover', () => {
   test('sigkill_owner_mid_flow_order_completes_customer_on_other_node_sees_every_status', async () => {
     await C.withDiagnostics(cluster, async () => {
@@ -176,7 +142,7 @@ describe('cluster failover', () => {
         const trackerSeenBeforeKill = tracker.all.length;
         const killAt = await cluster.kill('n1');
         console.log(`SIGKILL n1 at ${new Date(killAt).toISOString()}`);
-        const serving = measureServing(n2, custToken, orderId, killAt);
+        const serving = C.measureServing(n2, custToken, orderId, killAt);
         serving.catch(() => {}); // awaited below
 
         // Drive the rest from n3's clients while the key fails over.

@@ -39,39 +39,6 @@ after(async () => {
   if (cluster) await cluster.stop();
 });
 
-/// A GET of the order through `node` every 25 ms (each bounded by 5 s, at
-/// most 80 in flight) until one answers 200; resolves the ms since `since`.
-function measureServing(node, token, orderId, since, ms = 30000) {
-  return new Promise((res, rej) => {
-    let done = false;
-    let inFlight = 0;
-    let last = '';
-    const timer = setInterval(() => {
-      if (done) return;
-      if (Date.now() - since > ms) {
-        done = true;
-        clearInterval(timer);
-        rej(new Error(`GET ${orderId} through ${node.id} failed for ${ms} ms after the kill (last: ${last})`));
-        return;
-      }
-      if (inFlight >= 80) return;
-      inFlight++;
-      H.http(node, 'GET', `/v1/orders/${encodeURIComponent(orderId)}`, { token })
-        .then((r) => {
-          if (r.status === 200 && !done) {
-            done = true;
-            clearInterval(timer);
-            res(Date.now() - since);
-          } else {
-            last = `${r.status} ${r.text.slice(0, 120)}`;
-          }
-        })
-        .catch((e) => { last = e.message; })
-        .finally(() => { inFlight--; });
-    }, 25);
-  });
-}
-
 async function metric(node, name) {
   const r = await H.http(node, 'GET', '/metrics');
   assert.equal(r.status, 200, `/metrics of ${node.id}`);
@@ -131,7 +98,8 @@ describe('failover at default settings', () => {
         const fencesBefore = await metric(n2, 'courier_cluster_fences_total') +
           await metric(n3, 'courier_cluster_fences_total');
         const killAt = await cluster.kill('n1');
-        const ms = await measureServing(n2, token, orderId, killAt);
+        const { ms } = await C.measureServing(n2, token, orderId, killAt,
+          { timeoutMs: 30000, everyMs: 25, inFlightMax: 80 });
         times.push(ms);
         const fencesAfter = await metric(n2, 'courier_cluster_fences_total') +
           await metric(n3, 'courier_cluster_fences_total');

@@ -490,7 +490,43 @@ async function withDiagnostics(cluster, fn) {
   }
 }
 
+/// Kill -> serving: a GET /v1/orders/{id} at `node` every `everyMs` (each
+/// with its own 5 s bound, at most `inFlightMax` in flight) until one
+/// answers 200; resolves `{ ms, body }`, ms counted from `since`.
+function measureServing(node, token, orderId, since,
+  { timeoutMs = 60000, everyMs = 50, inFlightMax = 60 } = {}) {
+  return new Promise((res, rej) => {
+    let done = false;
+    let inFlight = 0;
+    let last = '';
+    const timer = setInterval(() => {
+      if (done) return;
+      if (Date.now() - since > timeoutMs) {
+        done = true;
+        clearInterval(timer);
+        rej(new Error(`GET ${orderId} through ${node.id} did not succeed within ${timeoutMs} ms after the kill (last: ${last})`));
+        return;
+      }
+      if (inFlight >= inFlightMax) return;
+      inFlight++;
+      H.http(node, 'GET', `/v1/orders/${encodeURIComponent(orderId)}`, { token })
+        .then((r) => {
+          if (r.status === 200 && !done) {
+            done = true;
+            clearInterval(timer);
+            res({ ms: Date.now() - since, body: r.json });
+          } else {
+            last = `${r.status} ${r.text.slice(0, 120)}`;
+          }
+        })
+        .catch((e) => { last = e.message; })
+        .finally(() => { inFlight--; });
+    }, everyMs);
+  });
+}
+
 module.exports = {
   REDIS_SERVER, requireRedis, freePort, Redis, Cluster, ctl, Tally, call, getOrder,
   MAIN_LINE, rank, checkPushes, checkAcks, bareErrors, withDiagnostics, RETRY_CODES,
+  measureServing,
 };
