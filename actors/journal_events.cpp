@@ -116,6 +116,8 @@ std::string encode_archived_order(const order_data& d) {
   p.set_total_minor(d.total_minor);
   p.set_placed_at_ms(d.placed_at_ms);
   p.set_status_at_ms(d.status_at_ms);
+  p.set_captured(d.captured);
+  p.set_voided(d.voided);
   return p.SerializeAsString();
 }
 
@@ -137,6 +139,8 @@ core::result<order_data> decode_archived_order(const std::string& bytes) {
   d.total_minor = p.total_minor();
   d.placed_at_ms = p.placed_at_ms();
   d.status_at_ms = p.status_at_ms();
+  d.captured = p.captured();
+  d.voided = p.voided();
   return d;
 }
 

@@ -700,6 +700,7 @@ caf::result<order_view> on_query(order_actor* self, const order_query& q) {
   if (st.has_pos && !is_terminal(d.status))
     v.eta_s = current_eta(st);
   v.placed_at_ms = d.placed_at_ms;
+  v.payment = payment_state(d);
   return v;
 }
 

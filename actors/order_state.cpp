@@ -35,6 +35,22 @@ int status_rank(order_status s) noexcept {
   }
 }
 
+const char* payment_state(const order_data& d) noexcept {
+  if (d.captured)
+    return "captured";
+  if (d.voided)
+    return "voided";
+  if (!d.auth_known)
+    return "pending";
+  switch (d.auth) {
+    case pay_outcome::approved: return "authorized";
+    case pay_outcome::declined: return "declined";
+    case pay_outcome::failed: break;
+  }
+  return "auth_failed"; // the provider did not answer: it is voided next
+
+}
+
 bool transition_allowed(order_status from, order_status to) noexcept {
   using S = order_status;
   switch (from) {
@@ -74,9 +90,14 @@ void order_state::restore_archived(order_data d) {
   COURIER_ASSERT(is_terminal(d.status));
   // Everything it owed was confirmed before it was archived: say so, so
   // pending_effects() stays empty and nothing is ever sent again.
+  // Archives written before the payment fields were kept say nothing:
+  // then everything it owed was confirmed, so a delivered order was
+  // captured and any other one voided.
   d.auth_known = true;
-  d.captured = d.status == msg::order_status::delivered;
-  d.voided = !d.captured;
+  if (!d.captured && !d.voided) {
+    d.captured = d.status == msg::order_status::delivered;
+    d.voided = !d.captured;
+  }
   d.done_mask = (1U << order_effect_count) - 1;
   data_ = std::move(d);
   COURIER_ASSERT(pending_effects().empty());

@@ -152,6 +152,13 @@ struct order_data {
 /// True for delivered, payment_failed, rejected, cancelled.
 bool is_terminal(msg::order_status s) noexcept;
 
+/// Where an order's payment stands, as GET /v1/orders/{id} shows it:
+/// "pending" (no authorization answer yet), "declined", "auth_failed" (no
+/// answer from the provider; voided next), "authorized", "captured" or
+/// "voided". Lets an outside check prove an
+/// order never ends off the main line with its payment captured.
+const char* payment_state(const order_data& d) noexcept;
+
 /// True if an order may move from `from` to `to` (ignoring who asks).
 bool transition_allowed(msg::order_status from, msg::order_status to) noexcept;
 

@@ -151,3 +151,31 @@ TEST_CASE("an_authorization_that_failed_by_timeouts_is_voided_a_declined_one_is_
   p = declined.pending_effects();
   CHECK(std::find(p.begin(), p.end(), E::void_auth) == p.end());
 }
+
+TEST_CASE("the_payment_state_follows_the_saga_and_survives_the_archive") {
+  auto st = placed();
+  CHECK(std::string(payment_state(st.data())) == "pending");
+  for (auto& ev : st.decide_payment(pay_step::authorize, pay_outcome::approved, 2000))
+    st.apply(ev);
+  CHECK(std::string(payment_state(st.data())) == "authorized");
+  st.apply(*st.decide_change(as(msg::role::customer, "c-1"), S::cancelled, 2100));
+  for (auto& ev : st.decide_payment(pay_step::void_auth, pay_outcome::approved, 2200))
+    st.apply(ev);
+  CHECK(std::string(payment_state(st.data())) == "voided");
+
+  // The archive keeps how the payment ended; older entries without it are
+  // read as "delivered = captured, anything else voided".
+  auto back = decode_archived_order(encode_archived_order(st.data()));
+  REQUIRE(back.ok());
+  CHECK(back->voided);
+  CHECK_FALSE(back->captured);
+  order_state restored;
+  restored.set_id("o-1");
+  restored.restore_archived(*back);
+  CHECK(std::string(payment_state(restored.data())) == "voided");
+
+  auto declined = placed();
+  for (auto& ev : declined.decide_payment(pay_step::authorize, pay_outcome::declined, 2000))
+    declined.apply(ev);
+  CHECK(std::string(payment_state(declined.data())) == "declined");
+}

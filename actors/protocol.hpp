@@ -186,11 +186,12 @@ struct order_view {
   std::string rider_id;          ///< empty: none assigned
   std::int64_t eta_s = none_i64;
   std::int64_t placed_at_ms = 0;
+  std::string payment; ///< payment_state() of the order
 
   template <class Inspector>
   friend typename Inspector::result_type inspect(Inspector& f, order_view& x) {
     return f(x.order_id, x.customer_id, x.store_id, x.status, x.version,
-             x.rider_id, x.eta_s, x.placed_at_ms);
+             x.rider_id, x.eta_s, x.placed_at_ms, x.payment);
   }
 };
 

@@ -67,7 +67,8 @@ public:
   void deliver_view(const actors::order_view& v) override {
     json j{{"order_id", v.order_id.str()},
            {"status", std::string{msg::to_string(v.status)}},
-           {"version", v.version}};
+           {"version", v.version},
+           {"payment", v.payment}};
     if (!v.rider_id.empty())
       j["rider_id"] = v.rider_id;
     if (v.eta_s != actors::none_i64)

@@ -220,6 +220,7 @@ describe('REST', () => {
     assert.equal(own.json.order_id, id);
     assert.ok(['placed', 'paid'].includes(own.json.status), own.text);
     assert.equal(typeof own.json.version, 'number');
+    assert.equal(own.json.payment, own.json.status === 'paid' ? 'authorized' : 'pending', own.text);
     for (const [role, who] of [['store', 's-rest'], ['admin', 'ops-1']]) {
       const g = await H.http(node, 'GET', path, { token: node.token(role, who) });
       assert.equal(g.status, 200, `${role} reads the order: ${g.text}`);

@@ -61,6 +61,7 @@ test('a_cancelled_order_is_read_from_the_archive_after_its_streams_are_dropped',
   assert.equal(got.json.order_id, order_id);
   assert.equal(got.json.status, 'cancelled');
   assert.equal(got.json.version, cancelled.version);
+  assert.equal(got.json.payment, 'voided', 'the archive keeps how the payment ended');
   const other = await H.http(node, 'GET', path, { token: node.token('customer', 'c-other') });
   assert.equal(other.status, 403, other.text);
   const snap = await cust.expect({ type: 'subscribe', order_id }, 'subscribed');
@@ -80,4 +81,5 @@ test('a_cancelled_order_is_read_from_the_archive_after_its_streams_are_dropped',
   assert.equal(after.status, 200, after.text);
   assert.equal(after.json.status, 'cancelled');
   assert.equal(after.json.version, cancelled.version);
+  assert.equal(after.json.payment, 'voided');
 });
