@@ -17,7 +17,8 @@ constexpr std::uint64_t errors_printed_per_code = 3;
 
 agent::agent(sim_context& ctx, msg::role role, std::string id)
     : ctx_(ctx), strand_(asio::make_strand(ctx.io)), id_(std::move(id)), role_(role),
-      retry_timer_(strand_), rng_(ctx.cfg.seed ^ std::hash<std::string>{}(id_)) {}
+      retry_timer_(strand_), rng_(ctx.cfg.seed ^ std::hash<std::string>{}(id_)),
+      turn_(static_cast<std::uint32_t>(std::hash<std::string>{}(id_))) {}
 
 agent::~agent() = default;
 
@@ -47,7 +48,9 @@ void agent::stop() {
 }
 
 void agent::connect() {
-  conn_ = make_conn(strand_, ctx_.target(), weak_from_this());
+  // Each attempt tries the next node's port: a client of a node that died
+  // moves on instead of waiting for that node to come back.
+  conn_ = make_conn(strand_, ctx_.target(turn_++), weak_from_this());
   conn_->start();
 }
 

@@ -74,6 +74,7 @@ private:
   rng_t rng_;
   std::uint32_t failures_ = 0; ///< consecutive attempts without a welcome
   std::uint32_t reconnects_ = 0; ///< over the whole run
+  std::uint32_t turn_ = 0;       ///< which of the node ports the next connect uses
   bool welcomed_ = false;
   bool stopped_ = false;
 };

@@ -16,7 +16,8 @@ bool at_least_accepted(msg::order_status s) {
 } // namespace
 
 customer_agent::customer_agent(sim_context& ctx, core::customer_id id)
-    : agent(ctx, msg::role::customer, id.str()), sweep_timer_(strand_) {}
+    : agent(ctx, msg::role::customer, id.str()), sweep_timer_(strand_),
+      cancel_rng_(ctx.cfg.seed ^ 0x63616e63656cULL ^ std::hash<std::string>{}(id_)) {}
 
 void customer_agent::place(order_spec spec, core::request_id request) {
   auto self = std::static_pointer_cast<customer_agent>(shared_from_this());
@@ -117,6 +118,9 @@ void customer_agent::on_placed(const msg::order_placed& p) {
   ctx_.stats.orders_placed.fetch_add(1, std::memory_order_relaxed);
   ctx_.stats.add(metric::place_to_placed, static_cast<double>(ctx_.now_us() - t.sent_us) / 1000.0);
   ctx_.orders.placed(p.order_id, t.sent_us);
+  if (ctx_.ledger)
+    ctx_.ledger->placed(p.order_id, ctx_.city.stores[t.spec.store_index].id.str(), id_,
+                        p.request_id.str());
   send(msg::subscribe{p.order_id}, "sub:" + p.order_id.str());
 }
 
@@ -146,6 +150,10 @@ void customer_agent::on_status(const core::order_id& order, msg::order_status st
     ctx_.stats.orders_accepted.fetch_add(1, std::memory_order_relaxed);
     if (status == msg::order_status::accepted)
       ctx_.stats.add(metric::place_to_accepted, static_cast<double>(now - t.sent_us) / 1000.0);
+    // Changed their mind once the store took it: the store's work and the
+    // payment are undone (the order is voided, never captured).
+    if (ctx_.cfg.cancel_rate > 0 && chance(cancel_rng_, ctx_.cfg.cancel_rate))
+      send(msg::cancel{order}, "cancel:" + order.str());
   }
   if (!is_final(status))
     return;
@@ -161,12 +169,16 @@ void customer_agent::on_server_message(msg::envelope& m) {
   if (auto* p = std::get_if<msg::order_placed>(&m.body))
     return on_placed(*p);
   if (auto* s = std::get_if<msg::subscribed>(&m.body)) {
+    if (ctx_.ledger)
+      ctx_.ledger->status(s->order_id, s->snapshot.status, s->snapshot.version, true);
     if (s->snapshot.rider_id)
       on_rider_seen(s->order_id);
     return on_status(s->order_id, s->snapshot.status, false);
   }
   if (auto* s = std::get_if<msg::order_status_msg>(&m.body)) {
     ctx_.stats.push_order_status.fetch_add(1, std::memory_order_relaxed);
+    if (ctx_.ledger)
+      ctx_.ledger->status(s->order_id, s->status, s->version, false);
     return on_status(s->order_id, s->status, true);
   }
   if (auto* r = std::get_if<msg::rider_position>(&m.body)) {

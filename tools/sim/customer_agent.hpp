@@ -51,6 +51,7 @@ private:
   std::map<core::request_id, tracked> orders_;
   std::map<core::order_id, core::request_id> by_order_;
   boost::asio::steady_timer sweep_timer_;
+  rng_t cancel_rng_; ///< for --cancel-rate
   bool sweeping_ = false;
 };
 

@@ -52,6 +52,14 @@ int main(int argc, char** argv) {
   rng_t city_rng(cfg.seed);
   boost::asio::io_context io;
   sim_context ctx(io, cfg, make_city(cfg, city_rng));
+  if (!cfg.ledger.empty()) {
+    std::string error;
+    ctx.ledger = order_ledger::open(cfg.ledger, error);
+    if (!ctx.ledger) {
+      std::cerr << "courier-sim: " << error << '\n';
+      return 2;
+    }
+  }
   auto runner = std::make_shared<sim_runner>(ctx, std::cout);
   runner->start();
 
@@ -65,6 +73,10 @@ int main(int argc, char** argv) {
   auto report = ctx.stats.report(static_cast<double>(ctx.elapsed_ms()) / 1000.0, cfg.seed,
                                  to_string(cfg.transport));
   std::cout << summary_text(report);
+  if (ctx.ledger && !ctx.ledger->flush()) {
+    std::cerr << "courier-sim: cannot write the ledger " << cfg.ledger << '\n';
+    return 1;
+  }
   if (!cfg.json_summary.empty()) {
     std::ofstream f(cfg.json_summary);
     f << summary_json(report) << '\n';

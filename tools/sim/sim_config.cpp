@@ -63,6 +63,30 @@ std::string set_orders_per_min(sim_config& c, const std::string& v) {
   return "";
 }
 
+/// `P[,P...]`: at most ports_max ports, each in [1, 65535].
+setter ports_flag(std::vector<std::uint16_t> sim_config::*field) {
+  return [=](sim_config& c, const std::string& v) -> std::string {
+    std::vector<std::uint16_t> ports;
+    std::size_t at = 0;
+    for (;;) {
+      auto comma = v.find(',', at);
+      auto item = v.substr(at, comma == std::string::npos ? std::string::npos : comma - at);
+      std::uint32_t x = 0;
+      auto [end, ec] = std::from_chars(item.data(), item.data() + item.size(), x);
+      if (item.empty() || ec != std::errc{} || end != item.data() + item.size() || x < 1 ||
+          x > 65535 || ports.size() >= ports_max)
+        return "must be a port in [1, 65535] or a comma-separated list of at most " +
+               std::to_string(ports_max);
+      ports.push_back(static_cast<std::uint16_t>(x));
+      if (comma == std::string::npos)
+        break;
+      at = comma + 1;
+    }
+    c.*field = std::move(ports);
+    return "";
+  };
+}
+
 setter text_flag(std::string sim_config::*field) {
   return [=](sim_config& c, const std::string& v) -> std::string {
     if (v.empty())
@@ -90,8 +114,8 @@ std::string read_secret_file(sim_config& c, const std::string& path) {
 const std::map<std::string, setter>& flag_table() {
   static const std::map<std::string, setter> table = {
       {"--host", text_flag(&sim_config::host)},
-      {"--http-port", int_flag(&sim_config::http_port, 1, 65535)},
-      {"--tcp-port", int_flag(&sim_config::tcp_port, 1, 65535)},
+      {"--http-port", ports_flag(&sim_config::http_ports)},
+      {"--tcp-port", ports_flag(&sim_config::tcp_ports)},
       {"--transport",
        [](sim_config& c, const std::string& v) -> std::string {
          if (v == "ws" || v == "websocket")
@@ -114,6 +138,8 @@ const std::map<std::string, setter>& flag_table() {
       {"--progress-s", int_flag(&sim_config::progress_s, 0, 3600)},
       {"--json-summary", text_flag(&sim_config::json_summary)},
       {"--reject-rate", real_flag(&sim_config::reject_rate, 0, 1)},
+      {"--store-reject-rate", real_flag(&sim_config::store_reject_rate, 0, 1)},
+      {"--cancel-rate", real_flag(&sim_config::cancel_rate, 0, 1)},
       {"--secret", text_flag(&sim_config::secret)},
       {"--secret-file", read_secret_file},
       {"--io-threads", int_flag(&sim_config::io_threads, 1, io_threads_max)},
@@ -121,6 +147,7 @@ const std::map<std::string, setter>& flag_table() {
       {"--outstanding-max", int_flag(&sim_config::outstanding_max, 1, 1'000'000)},
       {"--order-timeout-s", int_flag(&sim_config::order_timeout_s, 1, 24 * 3600)},
       {"--run-id", text_flag(&sim_config::run_id)},
+      {"--ledger", text_flag(&sim_config::ledger)},
   };
   return table;
 }
@@ -169,8 +196,10 @@ parse_outcome parse_args(const std::vector<std::string>& args) {
 std::string usage_text() {
   return "usage: courier-sim [flags]\n"
          "  --host H            node address (127.0.0.1)\n"
-         "  --http-port P       HTTP/WebSocket port, WS at /v1/ws (8080)\n"
-         "  --tcp-port P        raw TCP port (7070)\n"
+         "  --http-port P[,P..] HTTP/WebSocket port, WS at /v1/ws (8080); with a list\n"
+         "                      (one per node) a client moves to the next port\n"
+         "                      after a lost connection\n"
+         "  --tcp-port P[,P..]  raw TCP port(s) (7070)\n"
          "  --transport ws|tcp  JSON over WebSocket, or protobuf over TCP (ws)\n"
          "  --riders N          rider clients (200)\n"
          "  --stores N          stores, created via an admin client (50)\n"
@@ -185,12 +214,16 @@ std::string usage_text() {
          "  --progress-s N      progress line interval, 0 = off (5)\n"
          "  --json-summary FILE write the summary as JSON\n"
          "  --reject-rate F     probability a rider rejects an offer (0.1)\n"
+         "  --store-reject-rate F  probability a store rejects a new order (0)\n"
+         "  --cancel-rate F     probability a customer cancels an order once accepted (0)\n"
          "  --secret S | --secret-file PATH  the node's token secret (courier-demo-secret)\n"
          "  --io-threads N      io_context threads (1)\n"
          "  --reconnect-max N   consecutive reconnect attempts per client (5)\n"
          "  --outstanding-max N orders in flight before pacing sheds (2000)\n"
          "  --order-timeout-s N abandon an order not delivered after N wall s (900)\n"
-         "  --run-id S          prefix of request ids (default: from the clock)\n";
+         "  --run-id S          prefix of request ids (default: from the clock)\n"
+         "  --ledger FILE       write every order's acknowledgement, statuses shown and\n"
+         "                      new_order pushes as JSON lines (tests/chaos/)\n";
 }
 
 } // namespace courier::sim

@@ -27,8 +27,11 @@ inline constexpr double gangnam_lng = 127.0276;
 /// Everything courier-sim can be told; defaults are the flag defaults.
 struct sim_config {
   std::string host = "127.0.0.1";
-  std::uint16_t http_port = 8080;
-  std::uint16_t tcp_port = 7070;
+  /// One node's ports, or every node's (`--http-port 8081,8082,8083`): a
+  /// client starts on one (spread by its id) and moves to the next after
+  /// a lost connection, as clients behind a load balancer would.
+  std::vector<std::uint16_t> http_ports{8080};
+  std::vector<std::uint16_t> tcp_ports{7070};
   transport_kind transport = transport_kind::websocket;
   std::uint32_t riders = 200;
   std::uint32_t stores = 50;
@@ -44,12 +47,15 @@ struct sim_config {
   std::uint32_t progress_s = 5;   ///< 0 = no progress lines
   std::string json_summary;       ///< "" = none
   double reject_rate = 0.1;       ///< probability a rider rejects an offer
+  double store_reject_rate = 0;   ///< probability a store rejects a new order
+  double cancel_rate = 0;         ///< probability a customer cancels an order once accepted
   std::string secret = "courier-demo-secret";
   std::uint32_t io_threads = 1;
   std::uint32_t reconnect_max = 5;       ///< consecutive failed attempts per client
   std::uint32_t outstanding_max = 2000;  ///< orders in flight before pacing sheds
   std::uint32_t order_timeout_s = 900;   ///< wall s before an undelivered order is abandoned
   std::string run_id;             ///< prefix of request ids ("" = derived from time)
+  std::string ledger;             ///< "" = none; else the order ledger (ledger.hpp)
 };
 
 /// Limits that bound the sim whatever the flags say.
@@ -57,6 +63,7 @@ inline constexpr std::uint32_t clients_max = 50'000;
 inline constexpr std::uint32_t io_threads_max = 4;
 inline constexpr double speedup_max = 1000.0;
 inline constexpr double orders_per_min_max = 600'000.0;
+inline constexpr std::size_t ports_max = 64; ///< nodes in one --http-port/--tcp-port list
 
 /// Outcome of parsing argv: a config, a help request, or an error text.
 struct parse_outcome {

@@ -42,11 +42,12 @@ std::string sim_context::token_for(msg::role role, const std::string& id) const 
   return auth::sign_token(claims, cfg.secret);
 }
 
-conn_target sim_context::target() const {
+conn_target sim_context::target(std::uint32_t turn) const {
   conn_target t;
   t.host = cfg.host;
   t.transport = cfg.transport;
-  t.port = cfg.transport == transport_kind::tcp ? cfg.tcp_port : cfg.http_port;
+  const auto& ports = cfg.transport == transport_kind::tcp ? cfg.tcp_ports : cfg.http_ports;
+  t.port = ports[turn % ports.size()];
   return t;
 }
 

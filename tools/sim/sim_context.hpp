@@ -7,6 +7,7 @@
 #include "messages/domain.hpp"
 #include "tools/sim/city.hpp"
 #include "tools/sim/client_conn.hpp"
+#include "tools/sim/ledger.hpp"
 #include "tools/sim/order_book.hpp"
 #include "tools/sim/sim_clock.hpp"
 #include "tools/sim/sim_config.hpp"
@@ -34,6 +35,8 @@ struct sim_context {
   std::atomic<std::uint32_t> outstanding{0};
   /// Set once stopping: clients stop reconnecting.
   std::atomic<bool> stopping{false};
+  /// The order ledger (--ledger), or null.
+  std::unique_ptr<order_ledger> ledger;
 
   /// Steady clock, microseconds (for latencies).
   static std::int64_t now_us() noexcept;
@@ -45,8 +48,9 @@ struct sim_context {
   sim_ms sim_now() const noexcept { return clock.to_sim(elapsed_ms()); }
   /// A fresh token for `role`/`id`, signed with cfg.secret.
   std::string token_for(msg::role role, const std::string& id) const;
-  /// Where and how clients connect.
-  conn_target target() const;
+  /// Where and how clients connect on their `turn`-th attempt: the ports
+  /// in turn (one node after another).
+  conn_target target(std::uint32_t turn = 0) const;
 };
 
 } // namespace courier::sim

@@ -3,6 +3,12 @@
 namespace courier::sim {
 
 namespace {
+store_params params_from(const sim_config& cfg) {
+  store_params p;
+  p.reject_rate = cfg.store_reject_rate;
+  return p;
+}
+
 /// The order id after the "<kind>:" prefix of a ref, or "" if none.
 std::string order_of(const std::string& ref) {
   auto colon = ref.find(':');
@@ -11,7 +17,7 @@ std::string order_of(const std::string& ref) {
 } // namespace
 
 store_agent::store_agent(sim_context& ctx, const store_site& site, std::uint64_t seed)
-    : agent(ctx, msg::role::store, site.id.str()), model_(store_params{}, seed),
+    : agent(ctx, msg::role::store, site.id.str()), model_(params_from(ctx.cfg), seed),
       timer_(strand_) {}
 
 void store_agent::on_stop() {
@@ -20,12 +26,22 @@ void store_agent::on_stop() {
 
 void store_agent::on_new_order(const msg::new_order& n) {
   ctx_.stats.new_orders.fetch_add(1, std::memory_order_relaxed);
-  if (!model_.on_new_order(n.order_id, ctx_.sim_now())) {
-    // Kitchen full (or a duplicate push): say no rather than queue forever.
-    send(msg::reject_order{n.order_id, "busy"}, "reject:" + n.order_id.str());
-    return;
+  if (ctx_.ledger)
+    ctx_.ledger->new_order(n.order_id, id_);
+  switch (model_.on_new_order(n.order_id, ctx_.sim_now())) {
+    case new_order_outcome::scheduled:
+      arm_timer();
+      return;
+    case new_order_outcome::known:
+      return; // a snapshot or a re-sent push: the kitchen has it
+    case new_order_outcome::full:
+      // Say no rather than queue forever.
+      send(msg::reject_order{n.order_id, "busy"}, "reject:" + n.order_id.str());
+      return;
+    case new_order_outcome::declined:
+      send(msg::reject_order{n.order_id, "out of stock"}, "reject:" + n.order_id.str());
+      return;
   }
-  arm_timer();
 }
 
 void store_agent::arm_timer() {

@@ -13,9 +13,15 @@ store_model::store_model(store_params params, std::uint64_t seed)
   COURIER_ASSERT(params.orders_max > 0);
 }
 
-bool store_model::on_new_order(core::order_id order, sim_ms now) {
-  if (open_.size() >= params_.orders_max || open_.count(order) != 0)
-    return false;
+new_order_outcome store_model::on_new_order(core::order_id order, sim_ms now) {
+  if (open_.count(order) != 0 || handled_.count(order) != 0)
+    return new_order_outcome::known;
+  if (open_.size() >= params_.orders_max)
+    return new_order_outcome::full;
+  if (params_.reject_rate > 0 && chance(rng_, params_.reject_rate)) {
+    handled(order);
+    return new_order_outcome::declined;
+  }
   auto delay = std::uniform_int_distribution<sim_ms>(params_.accept_delay_min_ms,
                                                      params_.accept_delay_max_ms)(rng_);
   auto prep = std::uniform_int_distribution<std::uint32_t>(params_.prep_minutes_min,
@@ -24,7 +30,17 @@ bool store_model::on_new_order(core::order_id order, sim_ms now) {
   pending p{store_action{store_action_kind::accept, std::move(order), prep}, 0};
   timeline_.emplace(now + delay, std::move(p));
   COURIER_ASSERT(open_.size() <= params_.orders_max);
-  return true;
+  return new_order_outcome::scheduled;
+}
+
+void store_model::handled(const core::order_id& order) {
+  if (!handled_.insert(order).second)
+    return;
+  handled_order_.push_back(order);
+  if (handled_order_.size() > store_handled_max) {
+    handled_.erase(handled_order_.front());
+    handled_order_.pop_front();
+  }
 }
 
 std::vector<store_action> store_model::take_due(sim_ms now) {
@@ -52,6 +68,7 @@ std::vector<store_action> store_model::take_due(sim_ms now) {
       break;
     case store_action_kind::ready:
       open_.erase(p.action.order_id);
+      handled(p.action.order_id);
       break;
     }
     out.push_back(std::move(p.action));
@@ -66,7 +83,8 @@ std::optional<sim_ms> store_model::next_due() const {
 }
 
 void store_model::forget(const core::order_id& order) {
-  open_.erase(order);
+  if (open_.erase(order) != 0)
+    handled(order);
   // Timeline entries of a forgotten order are skipped in take_due; drop
   // them now too so the timeline stays within orders_max entries.
   for (auto it = timeline_.begin(); it != timeline_.end();) {

@@ -10,6 +10,7 @@
 #include "tools/sim/sim_clock.hpp"
 
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <optional>
 #include <unordered_set>
@@ -25,6 +26,7 @@ struct store_params {
   std::uint32_t prep_minutes_min = 5; ///< announced in accept_order
   std::uint32_t prep_minutes_max = 15;
   std::size_t orders_max = 256;       ///< open orders per store
+  double reject_rate = 0;             ///< probability the store says no to a new order
 };
 
 /// What a store does next.
@@ -37,14 +39,25 @@ struct store_action {
   std::uint32_t prep_minutes = 0; ///< set for accept
 };
 
+/// What a store does with a `new_order` push.
+enum class new_order_outcome : std::uint8_t {
+  scheduled, ///< new to the kitchen: accept is due after the accept delay
+  known,     ///< open or handled lately (a snapshot after a reconnect repeats it): nothing to do
+  full,      ///< orders_max open orders: the store says no
+  declined,  ///< the store says no by choice (store_params::reject_rate)
+};
+
+/// Order ids a store remembers after it handled them, so a re-sent
+/// `new_order` is not cooked twice (or rejected as if the kitchen were full).
+inline constexpr std::size_t store_handled_max = 1024;
+
 /// A store's kitchen: a timeline of due actions, bounded by orders_max.
 class store_model {
 public:
   store_model(store_params params, std::uint64_t seed);
 
-  /// A new order arrived at `now`. False (and nothing scheduled) when the
-  /// store already has orders_max open orders or knows this order.
-  bool on_new_order(core::order_id order, sim_ms now);
+  /// A new_order for `order` arrived at `now`.
+  new_order_outcome on_new_order(core::order_id order, sim_ms now);
 
   /// Removes and returns everything due at `now`, in time order; each
   /// action schedules the next (accept -> cooking -> ready -> done).
@@ -69,6 +82,12 @@ private:
   rng_t rng_;
   std::multimap<sim_ms, pending> timeline_;
   std::unordered_set<core::order_id> open_;
+  /// Orders that left open_ (ready or forgotten), oldest first, at most
+  /// store_handled_max.
+  std::deque<core::order_id> handled_order_;
+  std::unordered_set<core::order_id> handled_;
+
+  void handled(const core::order_id& order);
 };
 
 } // namespace courier::sim

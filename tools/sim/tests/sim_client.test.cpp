@@ -16,8 +16,8 @@ namespace {
 sim_report run_city(const testing::fake_node& node, transport_kind transport,
                     std::string secret, std::uint32_t duration_s) {
   sim_config cfg;
-  cfg.http_port = node.ws_port();
-  cfg.tcp_port = node.tcp_port();
+  cfg.http_ports = {node.ws_port()};
+  cfg.tcp_ports = {node.tcp_port()};
   cfg.transport = transport;
   cfg.riders = 8;
   cfg.stores = 2;

@@ -30,8 +30,19 @@ TEST_CASE("parse_args_reads_every_flag_and_defaults_the_rest") {
   CHECK(r.config->hotspot_share == doctest::Approx(0.7));
   CHECK(r.config->json_summary == "/tmp/x.json");
   CHECK(r.config->stores == 50);
-  CHECK(r.config->http_port == 8080);
+  CHECK(r.config->http_ports == std::vector<std::uint16_t>{8080});
   CHECK(r.config->secret == "courier-demo-secret");
+}
+
+TEST_CASE("parse_args_takes_one_port_or_one_per_node") {
+  auto r = parse_args({"--http-port", "8081,8082,8083", "--tcp-port=7071", "--ledger", "/tmp/l"});
+  REQUIRE(r.config);
+  CHECK(r.config->http_ports == std::vector<std::uint16_t>{8081, 8082, 8083});
+  CHECK(r.config->tcp_ports == std::vector<std::uint16_t>{7071});
+  CHECK(r.config->ledger == "/tmp/l");
+  for (const char* bad : {"", "0", "8081,", ",8081", "8081,,8082", "70000", "80a"})
+    CHECK_MESSAGE(parse_args({"--http-port", bad}).error.find("--http-port") != std::string::npos,
+                  bad);
 }
 
 TEST_CASE("parse_args_rejects_bad_values_with_the_flag_named") {
@@ -182,8 +193,8 @@ TEST_CASE("store_accepts_then_cooks_then_is_ready_after_prep_minutes") {
   p.cooking_delay_ms = 60'000;
   store_model s(p, /*seed=*/1);
   CHECK_FALSE(s.next_due());
-  REQUIRE(s.on_new_order(core::order_id{"o-1"}, 0));
-  CHECK_FALSE(s.on_new_order(core::order_id{"o-1"}, 0)); // duplicate push
+  REQUIRE(s.on_new_order(core::order_id{"o-1"}, 0) == new_order_outcome::scheduled);
+  CHECK(s.on_new_order(core::order_id{"o-1"}, 0) == new_order_outcome::known); // duplicate push
   CHECK(*s.next_due() == 10'000);
   CHECK(s.take_due(9'999).empty());
   auto a = s.take_due(10'000);
@@ -200,20 +211,42 @@ TEST_CASE("store_accepts_then_cooks_then_is_ready_after_prep_minutes") {
   CHECK(r[0].kind == store_action_kind::ready);
   CHECK(s.open_orders() == 0);
   CHECK_FALSE(s.next_due());
+  // A snapshot after a reconnect re-sends new_order for an order it has
+  // cooked: it is not cooked again.
+  CHECK(s.on_new_order(core::order_id{"o-1"}, 2'000'000) == new_order_outcome::known);
+  CHECK_FALSE(s.next_due());
+}
+
+TEST_CASE("a_store_with_a_reject_rate_declines_about_that_share_once_per_order") {
+  store_params p;
+  p.reject_rate = 0.25;
+  p.orders_max = 100000;
+  store_model s(p, /*seed=*/3);
+  int declined = 0;
+  for (int i = 0; i < 4000; ++i) {
+    core::order_id id{"o-" + std::to_string(i)};
+    if (s.on_new_order(id, 0) == new_order_outcome::declined) {
+      ++declined;
+      CHECK(s.on_new_order(id, 0) == new_order_outcome::known); // a re-send is not re-decided
+    }
+  }
+  CHECK(declined > 850);
+  CHECK(declined < 1150);
 }
 
 TEST_CASE("store_bounds_open_orders_and_forgets_failed_ones") {
   store_params p;
   p.orders_max = 2;
   store_model s(p, /*seed=*/2);
-  CHECK(s.on_new_order(core::order_id{"o-1"}, 0));
-  CHECK(s.on_new_order(core::order_id{"o-2"}, 0));
-  CHECK_FALSE(s.on_new_order(core::order_id{"o-3"}, 0));
+  CHECK(s.on_new_order(core::order_id{"o-1"}, 0) == new_order_outcome::scheduled);
+  CHECK(s.on_new_order(core::order_id{"o-2"}, 0) == new_order_outcome::scheduled);
+  CHECK(s.on_new_order(core::order_id{"o-3"}, 0) == new_order_outcome::full);
   s.forget(core::order_id{"o-1"});
   CHECK(s.open_orders() == 1);
   auto due = s.take_due(10'000'000); // everything, in order, for o-2 only
   REQUIRE(due.size() == 3);
   for (const auto& a : due)
     CHECK(a.order_id.str() == "o-2");
-  CHECK(s.on_new_order(core::order_id{"o-3"}, 0));
+  CHECK(s.on_new_order(core::order_id{"o-3"}, 0) == new_order_outcome::scheduled);
+  CHECK(s.on_new_order(core::order_id{"o-1"}, 0) == new_order_outcome::known); // forgotten, not new
 }

@@ -21,7 +21,7 @@ sim_ms busy_time_ms(const city_plan& city, const order_spec& o, double start_m,
                     std::uint64_t seed) {
   const auto& store_at = city.stores[o.store_index].at;
   store_model store(store_params{}, seed);
-  REQUIRE(store.on_new_order(core::order_id{"o"}, 0));
+  REQUIRE(store.on_new_order(core::order_id{"o"}, 0) == new_order_outcome::scheduled);
   sim_ms accepted = *store.next_due();
   auto acts = store.take_due(accepted);
   REQUIRE(acts.size() == 1);
