@@ -178,18 +178,22 @@ class Cluster {
   node(id) { return this.nodes.get(id); }
 
   /// Starts one node with `id`; resolves when its ready line names the
-  /// cluster port and the id.
-  async startNode(id, extra = []) {
-    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `courier-e2e-${id}-`));
+  /// cluster port and the id. `httpPort`/`tcpPort`/`dataDir`: a restart
+  /// where the last incarnation was (see restart()).
+  async startNode(id, extra = [], { httpPort = 0, tcpPort = 0, dataDir } = {}) {
+    const fresh = !dataDir;
+    dataDir = dataDir || fs.mkdtempSync(path.join(os.tmpdir(), `courier-e2e-${id}-`));
     const n = await H.CourierNode.start(this.args, {
       readyMs: 40000,
       dataDir,
+      httpPort,
+      tcpPort,
       extra: ['--cluster', this.url, '--node-id', id, '--cluster-port', '0',
         '--lease-ms', String(this.opts.leaseMs),
         ...(this.opts.drainTimeoutS ? ['--drain-timeout-s', String(this.opts.drainTimeoutS)] : []),
         ...this.opts.extra, ...extra],
     }).catch((e) => {
-      fs.rmSync(dataDir, { recursive: true, force: true });
+      if (fresh) fs.rmSync(dataDir, { recursive: true, force: true });
       throw e;
     });
     if (n.nodeId !== id || !(n.clusterPort > 0)) {
@@ -207,6 +211,13 @@ class Cluster {
     n.child.kill('SIGKILL');
     await H.withTimeout(n.exit, 10000, `${id} gone after SIGKILL`);
     return at;
+  }
+
+  /// Starts `id` again after it died: same ports (its clients come back to
+  /// them) and the same data dir, as a supervisor restarting it would.
+  async restart(id, extra = []) {
+    const old = this.node(id);
+    return this.startNode(id, extra, { httpPort: old.http, tcpPort: old.tcp, dataDir: old.dataDir });
   }
 
   /// `courier-ctl cluster status --json`, parsed.
