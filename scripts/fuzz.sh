@@ -16,18 +16,18 @@ cd "$(dirname "$0")/.."
 root=$(pwd)
 
 all_targets=(json_message proto_envelope tcp_frames ws_frames http_request rest_request
-             token journal_recovery node_config)
+             token journal_recovery history_segment node_config)
 # Longest input per target, in bytes: a frame's bound for frames, a bit
 # more than a token's for tokens, an HTTP request with a body, ...
 declare -A max_len=(
   [json_message]=65536 [proto_envelope]=65536 [tcp_frames]=65536 [ws_frames]=65536
   [http_request]=32768 [rest_request]=16384 [token]=4096 [journal_recovery]=65536
-  [node_config]=16384)
+  [history_segment]=65536 [node_config]=16384)
 
 # Extra flags per target: recovery reports every torn tail it cuts on
 # stderr (the target's stderr is closed; libFuzzer and sanitizer reports
 # still print).
-declare -A extra=([journal_recovery]=-close_fd_mask=2)
+declare -A extra=([journal_recovery]=-close_fd_mask=2 [history_segment]=-close_fd_mask=2)
 
 limit=(-max_total_time=60)
 no_build=0
