@@ -80,6 +80,12 @@ struct domain_config {
   std::chrono::milliseconds payment_latency{std::chrono::milliseconds{20}};
   std::uint32_t payment_retries_max = 5;
   std::chrono::milliseconds payment_retry_backoff{std::chrono::milliseconds{200}};
+  /// A payment entity with no call in flight asks its router to passivate
+  /// it this long after its last call settled: an order's payment is idle
+  /// from its authorization until the order ends (capture or void), and a
+  /// live one costs ~2.6 KB (bench/README.md "Memory per live entity").
+  /// 0: it stays until the router's idle timeout or activation limit.
+  std::chrono::milliseconds payment_idle{std::chrono::seconds{5}};
   // pushes and timers
   std::chrono::milliseconds region_stats_interval{std::chrono::seconds{1}};
   std::uint32_t reminder_shards = 16;

@@ -351,3 +351,69 @@ TEST_CASE("a_void_that_gives_up_is_reported_once_never_silent") {
   CHECK(told[0].second);
   CHECK(count_ops(d.ledger(id), payment_op::void_auth, payment_outcome::approved) == 0);
 }
+
+TEST_CASE("a_settled_payment_passivates_and_answers_the_capture_from_its_journal") {
+  // Issue #11 (memory): a payment entity is idle from the authorization to
+  // the order's end; it asks to be passivated after payment_idle.
+  domain_world d{harness::pick_seed("order.payment_idle")};
+  d.upsert_store("s-1", gangnam, 3000);
+  auto id = place_paid(d);
+  CHECK(d.live(kind::payment) == 1);
+  d.w.advance(std::chrono::milliseconds{d.svc->cfg.payment_idle} + 1s);
+  CHECK(d.live(kind::payment) == 0);
+  CHECK(d.router_stats().passivations_total >= 1);
+
+  REQUIRE(d.act(id, msg::role::store, "s-1", order_action::accept).match_elements<msg::ok_reply>());
+  REQUIRE(*assign(d, id, "r-1").version == 4);
+  for (auto a : {order_action::cooking, order_action::ready})
+    REQUIRE(d.act(id, msg::role::store, "s-1", a).match_elements<msg::ok_reply>());
+  for (auto a : {order_action::picked_up, order_action::delivering})
+    REQUIRE(d.act(id, msg::role::rider, "r-1", a).match_elements<msg::ok_reply>());
+  move_rider(d, id, "r-1", {37.5020, 127.0310});
+  REQUIRE(d.act(id, msg::role::rider, "r-1", order_action::delivered).match_elements<msg::ok_reply>());
+  d.w.advance(1s);
+  auto l = d.ledger(id); // activates it again: the ledger is read from the journal
+  CHECK(count_ops(l, payment_op::authorize, payment_outcome::approved) == 1);
+  CHECK(count_ops(l, payment_op::capture, payment_outcome::approved) == 1);
+  CHECK(d.view(id).status == order_status::delivered);
+}
+
+namespace {
+/// Answers the first `slow` attempts of every call with a transient error
+/// after 100 ms, then approves: a call that takes a few seconds.
+class slow_calls final : public payment_provider {
+public:
+  explicit slow_calls(std::uint32_t slow) : slow_(slow) {}
+  provider_decision decide(const provider_call& call) override {
+    if (call.attempt < slow_)
+      return {provider_answer::transient, std::chrono::milliseconds{100}};
+    return {provider_answer::approved, std::chrono::milliseconds{5}};
+  }
+
+private:
+  std::uint32_t slow_;
+};
+} // namespace
+
+TEST_CASE("a_payment_told_to_passivate_mid_call_settles_the_call_first") {
+  // The router's idle scan (300 ms here) reaches the payment while its
+  // authorization retries (backoff 200 + 400 + 800 + 1600 ms): it keeps
+  // running until the call ends, so the order hears at once instead of
+  // after re-requesting it.
+  cluster::router_config rcfg;
+  rcfg.idle_timeout = 300ms;
+  rcfg.idle_scan_interval = 100ms;
+  domain_world d{harness::pick_seed("order.payment_mid_call"), {}, harness::order_policy::random,
+                 rcfg};
+  d.svc->payments = std::make_shared<slow_calls>(4);
+  d.upsert_store("s-1", gangnam, 3000);
+  auto m = d.place("c-1", "q-1", "s-1");
+  REQUIRE(m.match_elements<msg::order_placed>());
+  auto id = m.get_as<msg::order_placed>(0).order_id;
+  d.w.advance(2s);
+  CHECK(d.live(kind::payment) == 1); // told to stop long ago, still calling
+  d.w.advance(2s);
+  CHECK(d.live(kind::payment) == 0); // settled, then stopped
+  CHECK(d.view(id).status == order_status::paid);
+  CHECK(count_ops(d.ledger(id), payment_op::authorize, payment_outcome::approved) == 1);
+}

@@ -74,10 +74,12 @@ struct domain_world {
   std::shared_ptr<fake_log> log = std::make_shared<fake_log>();
   caf::actor router;
   harness::probe p;
+  cluster::router_config router_cfg;
 
   explicit domain_world(std::uint64_t seed, domain_config cfg = {},
-                        harness::order_policy policy = harness::order_policy::random)
-      : w(seed, policy) {
+                        harness::order_policy policy = harness::order_policy::random,
+                        cluster::router_config rcfg = {})
+      : w(seed, policy), router_cfg(std::move(rcfg)) {
     svc->cfg = cfg;
     svc->clock = &w.clock();
     svc->seed = seed;
@@ -91,7 +93,23 @@ struct domain_world {
     auto f = make_domain_factories(svc);
     for (auto k : {kind::dispatch, kind::rider, kind::region})
       f[k] = fake_factory(log);
-    router = w.spawn_router(f);
+    router = w.spawn_router(f, router_cfg);
+  }
+
+  /// The router's statistics (live entities by kind, passivations).
+  cluster::router_stats router_stats() {
+    p.clear();
+    caf::send_as(p.handle, router, cluster::stats_atom::value);
+    w.run();
+    auto s = p.next<cluster::router_stats>();
+    REQUIRE(s.has_value());
+    return *s;
+  }
+
+  std::size_t live(const std::string& kind) {
+    auto s = router_stats();
+    auto it = s.live_by_kind.find(kind);
+    return it == s.live_by_kind.end() ? 0 : it->second;
   }
 
   /// Crash the node, restart it and wake every reminder shard.

@@ -5,6 +5,7 @@
 #include "core/assert.hpp"
 
 #include <algorithm>
+#include <functional>
 #include <map>
 
 namespace courier::actors {
@@ -14,6 +15,8 @@ namespace {
 using p_answer_atom = caf::atom_constant<caf::atom("p.answer")>;
 /// entity -> itself: try an op again (attempt n).
 using p_retry_atom = caf::atom_constant<caf::atom("p.retry")>;
+/// entity -> itself: payment_idle passed since settle number n.
+using p_idle_atom = caf::atom_constant<caf::atom("p.idle")>;
 
 struct op_entry {
   payment_op_record rec;
@@ -30,6 +33,12 @@ struct payment_state {
   /// handler were ~0.6 KB per live payment, bench/entities).
   cluster::entity_context ctx;
   std::shared_ptr<const domain_services> svc;
+  /// Calls settled so far: an idle check from an earlier settle is stale.
+  std::uint64_t settles = 0;
+  /// Set once told to passivate while a call was in flight: stops the
+  /// activation when the last call settles (the router holds new requests
+  /// meanwhile), so no call is left for the next activation to resume.
+  std::function<void()> stop;
   static inline const char* name = "courier.payment";
 };
 
@@ -88,10 +97,34 @@ void apply(payment_state& st, const payment_event& ev) {
   COURIER_ASSERT(!(approved(st, payment_op::capture) && approved(st, payment_op::void_auth)));
 }
 
+/// True while a call is unfinished (requested, not yet journaled as done).
+bool busy(const payment_state& st) {
+  return std::any_of(st.ops.begin(), st.ops.end(),
+                     [](const auto& kv) { return !kv.second.rec.finished; });
+}
+
+/// After a call settled: stop if told to passivate meanwhile, else check
+/// again in payment_idle whether anything happened since.
+void settled(payment_actor* self) {
+  auto& st = self->state;
+  if (busy(st))
+    return;
+  if (st.stop) {
+    auto stop = std::move(st.stop);
+    st.stop = nullptr;
+    stop();
+    return;
+  }
+  st.settles += 1;
+  if (st.svc->cfg.payment_idle.count() > 0)
+    self->delayed_send(self, st.svc->cfg.payment_idle, p_idle_atom::value, st.settles);
+}
+
 void report(payment_actor* self, const cluster::entity_context& ctx, const op_entry& e) {
   COURIER_ASSERT(e.rec.finished);
   cluster::tell(self, ctx.router, e.reply_to,
                 payment_result{e.rec.op_id, e.rec.op, e.rec.outcome});
+  settled(self);
 }
 
 void call_provider(payment_actor* self, const domain_services& svc,
@@ -247,7 +280,19 @@ caf::behavior payment_behavior(payment_actor* self, cluster::entity_context ctx,
       call_provider(self, *self->state.svc, op_id);
     },
     [self](payment_ledger_query) { return ledger_of(self->state); },
-    cluster::passivation_handler_from_state(self, [] {}),
+    [self](p_idle_atom, std::uint64_t settle) {
+      auto& st = self->state;
+      if (settle == st.settles && !busy(st) && !st.stop)
+        cluster::request_passivation(self, st.ctx);
+    },
+    cluster::passivation_handler_from_state(
+        self, [] {},
+        [self](std::function<void()> stop) {
+          auto& st = self->state;
+          if (!busy(st))
+            return stop();
+          st.stop = std::move(stop); // the last call to settle stops it
+        }),
   };
 }
 

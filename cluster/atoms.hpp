@@ -13,6 +13,9 @@ using route_atom = caf::atom_constant<caf::atom("c.route")>;
 using passivate_atom = caf::atom_constant<caf::atom("c.passiv")>;
 /// entity -> router: I have stopped; `(passivated, entity_ref)`.
 using passivated_atom = caf::atom_constant<caf::atom("c.passived")>;
+/// entity -> router: nothing to do here, passivate me; `(idle, entity_ref)`.
+/// Honoured only from the entity's current activation.
+using idle_atom = caf::atom_constant<caf::atom("c.idle")>;
 /// router: periodic idle scan.
 using idle_tick_atom = caf::atom_constant<caf::atom("c.idletick")>;
 /// router: statistics query -> router_stats.

@@ -130,6 +130,14 @@ void save_snapshot(Self* self, const entity_context& ctx, storage::version_t ver
       .then([](caf::unit_t) {}, [](caf::error&) {});
 }
 
+/// Asks the router to passivate this activation (it has nothing to do and
+/// is cheaper to recover than to keep). The router answers with
+/// passivate_atom, after whatever it already routed here.
+template <class Self>
+void request_passivation(Self* self, const entity_context& ctx) {
+  self->send(ctx.router, idle_atom::value, ctx.self);
+}
+
 /// The handler every entity adds to its behavior: on passivate, confirm to
 /// the router (which then may activate a successor) and stop.
 template <class Self>

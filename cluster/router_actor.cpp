@@ -672,6 +672,16 @@ caf::behavior router_behavior(router_actor* self, router_config cfg,
       self->state.stats.passivations_total += 1;
       finished(self, ref);
     },
+    [=](idle_atom, const entity_ref& ref) {
+      // Only the current activation may ask: an older one's late request
+      // must not stop its successor.
+      auto& s = self->state;
+      auto it = s.live.find(ref);
+      if (it == s.live.end() || it->second.passivating ||
+          it->second.handle.address() != self->current_sender())
+        return;
+      passivate(self, ref);
+    },
     [=](idle_tick_atom) {
       scan_idle(self);
       self->delayed_send(self, self->state.cfg.idle_scan_interval,

@@ -12,6 +12,7 @@
 /// `activations_max`) and idle ones passivate after `idle_timeout`.
 ///
 /// Other messages: `(stats_atom) -> router_stats`; `(passivated_atom, ref)`
+/// and `(idle_atom, ref)` (passivate me, from the current activation only)
 /// from entities.
 ///
 /// Cluster mode (`node_id` set): the router learns the members from

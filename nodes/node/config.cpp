@@ -78,6 +78,7 @@ std::map<std::string, setter> make_setters() {
   num("payment-decline-rate", 0, 1, [](node_config& c, double v) { c.domain.payment_decline_rate = v; });
   num("payment-timeout-rate", 0, 1, [](node_config& c, double v) { c.domain.payment_timeout_rate = v; });
   num("payment-transient-rate", 0, 1, [](node_config& c, double v) { c.domain.payment_transient_rate = v; });
+  num("payment-idle-s", 0, 86'400, [](node_config& c, double v) { c.domain.payment_idle = milliseconds(static_cast<long>(v * 1000)); });
   num("region-split-riders", 2, 1e7, [](node_config& c, double v) { c.domain.region_split_riders = static_cast<std::uint32_t>(v); });
   num("region-merge-riders", 1, 1e7, [](node_config& c, double v) { c.domain.region_merge_riders = static_cast<std::uint32_t>(v); });
   num("cluster-port", 0, 65535, [](node_config& c, double v) { c.cluster_port = static_cast<std::uint16_t>(v); });
@@ -402,7 +403,8 @@ cluster mode (without --cluster: one node on the embedded store):
 domain tunables:
   --offer-timeout-s S (15), --delay-alert-min M (30), --dispatch-radius-m M (3000),
   --store-radius-m M (3000), --payment-decline-rate F, --payment-timeout-rate F,
-  --payment-transient-rate F, --region-split-riders N (400), --region-merge-riders N (200)
+  --payment-transient-rate F, --payment-idle-s S (5: a settled payment entity passivates
+  after S idle seconds; 0 = off), --region-split-riders N (400), --region-merge-riders N (200)
 )";
 }
 
