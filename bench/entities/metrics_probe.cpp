@@ -65,7 +65,11 @@ std::optional<node_gauges> read_node_gauges(std::uint16_t port, const std::strin
   auto pas = gauge(*page, "courier_entity_passivations_total");
   if (!live || !act || !pas)
     return std::nullopt;
-  return node_gauges{*live, *act, *pas};
+  auto of_kind = [&](const char* kind) {
+    return gauge(*page, std::string("courier_entities_live_by_kind{kind=\"") + kind + "\"}")
+        .value_or(0);
+  };
+  return node_gauges{*live, *act, *pas, of_kind("order"), of_kind("rider"), of_kind("payment")};
 }
 
 } // namespace courier::bench

@@ -15,6 +15,9 @@ struct node_gauges {
   std::uint64_t live = 0;                ///< courier_entities_live
   std::uint64_t activations_total = 0;   ///< courier_entity_activations_total
   std::uint64_t passivations_total = 0;  ///< courier_entity_passivations_total
+  /// courier_entities_live_by_kind{kind="..."} for the kinds the bench
+  /// makes (0 when the node has none live).
+  std::uint64_t orders_live = 0, riders_live = 0, payments_live = 0;
 };
 
 /// GET http://127.0.0.1:`port`/metrics with `token` as the bearer; nullopt
