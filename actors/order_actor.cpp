@@ -679,7 +679,7 @@ caf::result<msg::order_snapshot> on_subscribe(order_actor* self, const subscribe
     return snapshot_of(st); // final: nothing will ever be pushed
   if (!st.subs.add(cmd.gateway))
     return err(core::errc::overloaded, "too many subscribers");
-  self->monitor(cmd.gateway);
+  cluster::watch_gateway(self, st.ctx, cmd.gateway);
   return snapshot_of(st);
 }
 
@@ -736,7 +736,6 @@ caf::behavior order_behavior(order_actor* self, cluster::entity_context ctx,
     if (archive_due(self->state, now(self)))
       archive(self, self->state.ctx, [](const caf::error&) {});
   });
-  self->set_down_handler([self](caf::down_msg& dm) { self->state.subs.remove(dm.source); });
   // Answers to fire-and-forget notices (store, region, delays) come back
   // as plain messages; an error there must not stop the order.
   self->set_error_handler([](caf::error&) {});
@@ -750,10 +749,12 @@ caf::behavior order_behavior(order_actor* self, cluster::entity_context ctx,
     [self, ctx_of](const reminder_fired& f) { return on_reminder(self, ctx_of(), f); },
     [self](const subscribe_cmd& cmd) { return on_subscribe(self, cmd); },
     [self](const unsubscribe_cmd& cmd) {
-      // Drop the monitor too: it is on the node-wide gateway actor.
       if (self->state.subs.remove(cmd.gateway.address()))
-        self->demonitor(cmd.gateway.address());
+        cluster::unwatch_gateway(self, self->state.ctx, cmd.gateway.address());
       return msg::ok_reply{};
+    },
+    [self](cluster::gateway_down_atom, const caf::actor_addr& gw) {
+      self->state.subs.remove(gw);
     },
     [self](const order_query& q) { return on_query(self, q); },
     [self, ctx_of](o_tick_atom) { on_tick(self, ctx_of()); },

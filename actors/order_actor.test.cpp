@@ -417,3 +417,54 @@ TEST_CASE("a_payment_told_to_passivate_mid_call_settles_the_call_first") {
   CHECK(d.view(id).status == order_status::paid);
   CHECK(count_ops(d.ledger(id), payment_op::authorize, payment_outcome::approved) == 1);
 }
+
+TEST_CASE("the_router_watches_subscriber_gateways_for_entities_and_tells_them_when_one_goes") {
+  // Issue #11: entities no longer monitor the node-wide gateway (CAF's
+  // demonitor walks every monitor on it). The router watches each gateway
+  // once; an unsubscribe, a passivation and the gateway's death all drop
+  // the entity's entry.
+  domain_world d{harness::pick_seed("order.gateway_watch")};
+  d.upsert_store("s-1", gangnam, 3000);
+  auto id = place_paid(d);
+  auto gw1 = d.w.make_probe();
+  auto gw2 = d.w.make_probe();
+  REQUIRE(d.subscribe(id, gw1, customer_c1).match_elements<msg::order_snapshot>());
+  REQUIRE(d.subscribe(id, gw2, customer_c1).match_elements<msg::order_snapshot>());
+  auto s = d.router_stats();
+  CHECK(s.gateways_watched == 2);
+  CHECK(s.gateway_watches == 2);
+
+  REQUIRE(d.ask(order_ref(id), unsubscribe_cmd{gw2.handle}).match_elements<msg::ok_reply>());
+  s = d.router_stats();
+  CHECK(s.gateways_watched == 1);
+  CHECK(s.gateway_watches == 1);
+
+  // gw1 dies: the order stops pushing to it, the router forgets it.
+  caf::anon_send_exit(gw1.handle, caf::exit_reason::kill);
+  d.w.run();
+  s = d.router_stats();
+  CHECK(s.gateways_watched == 0);
+  CHECK(s.gateway_watches == 0);
+  auto gw3 = d.w.make_probe();
+  REQUIRE(d.subscribe(id, gw3, customer_c1).match_elements<msg::order_snapshot>());
+  REQUIRE(d.act(id, msg::role::store, "s-1", order_action::accept).match_elements<msg::ok_reply>());
+  CHECK(status_pushes(gw3).size() == 1);
+  CHECK(d.router_stats().gateway_watches == 1);
+}
+
+TEST_CASE("a_passivated_subscriber_leaves_no_gateway_watch_behind") {
+  cluster::router_config rcfg;
+  rcfg.idle_timeout = 300ms;
+  rcfg.idle_scan_interval = 100ms;
+  domain_world d{harness::pick_seed("order.gateway_watch_passivated"), {},
+                 harness::order_policy::random, rcfg};
+  d.upsert_store("s-1", gangnam, 3000);
+  auto id = place_paid(d);
+  auto gw = d.w.make_probe();
+  REQUIRE(d.subscribe(id, gw, customer_c1).match_elements<msg::order_snapshot>());
+  CHECK(d.router_stats().gateway_watches >= 1);
+  d.w.advance(3s); // everything idle passivates
+  CHECK(d.live(kind::order) == 0);
+  CHECK(d.router_stats().gateway_watches == 0);
+  CHECK(d.router_stats().gateways_watched == 0);
+}

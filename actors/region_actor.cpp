@@ -873,7 +873,7 @@ caf::result<msg::region_stats> on_subscribe(region_actor* self, subscribe_cmd& c
       st.subscribers.end()) {
     if (st.subscribers.size() >= cfg_of(self).subscribers_max)
       return fail(core::errc::overloaded, "too many subscribers");
-    self->monitor(cmd.gateway);
+    cluster::watch_gateway(self, st.ctx, cmd.gateway);
     st.subscribers.push_back(cmd.gateway);
   }
   if (st.split)
@@ -956,7 +956,6 @@ caf::behavior region_behavior(region_actor* self, cluster::entity_context ctx,
     if (self->state.valid && self->state.res < geo::res_max)
       resume_split(self);
   });
-  self->set_down_handler([=](caf::down_msg& m) { drop_subscriber(self, m.source); });
   self->set_error_handler([](caf::scheduled_actor*, caf::error&) {});
   self->set_default_handler(caf::drop);
   return {
@@ -967,9 +966,14 @@ caf::behavior region_behavior(region_actor* self, cluster::entity_context ctx,
     [=](region_stats_query&) { return on_stats(self); },
     [=](subscribe_cmd& cmd) { return on_subscribe(self, cmd); },
     [=](unsubscribe_cmd& cmd) {
+      auto& subs = self->state.subscribers;
+      auto before = subs.size();
       drop_subscriber(self, cmd.gateway.address());
+      if (subs.size() != before)
+        cluster::unwatch_gateway(self, self->state.ctx, cmd.gateway.address());
       return msg::ok_reply{};
     },
+    [=](cluster::gateway_down_atom, const caf::actor_addr& gw) { drop_subscriber(self, gw); },
     [=](radius_trigger_cmd& cmd) { return on_radius(self, cmd); },
     [=](region_radius_query&) { return region_radius{self->state.radius.held_min()}; },
     [=](region_handover_req& req) { return on_handover(self, req); },

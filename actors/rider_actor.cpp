@@ -463,7 +463,7 @@ caf::result<msg::ok_reply> on_subscribe(rider_actor* self, subscribe_cmd& cmd) {
   if (!known && st.gateways.size() >= st.svc->cfg.subscribers_max)
     return fail(core::errc::overloaded, "too many subscribers");
   if (!known) {
-    self->monitor(cmd.gateway);
+    cluster::watch_gateway(self, st.ctx, cmd.gateway);
     st.gateways.push_back(cmd.gateway);
   }
   // A (re)connecting rider is owed the offer it still holds: it was pushed
@@ -555,7 +555,6 @@ caf::behavior rider_behavior(rider_actor* self, cluster::entity_context ctx,
     // each journal fewer events must not grow it forever.
     st.since_snapshot = rec.events.size();
   });
-  self->set_down_handler([=](caf::down_msg& m) { drop_gateway(self, m.source); });
   // Replies to one-way tells (an ok, or an error such as a conflict for a
   // stale reject) come back as ordinary messages: they need no handling,
   // and CAF's default would stop the actor on an error.
@@ -586,13 +585,11 @@ caf::behavior rider_behavior(rider_actor* self, cluster::entity_context ctx,
     [=](region_route& m) { on_route(self, m); },
     [=](subscribe_cmd& cmd) { return on_subscribe(self, cmd); },
     [=](unsubscribe_cmd& cmd) {
-      // The monitor taken at subscribe is attached to the node-wide gateway
-      // actor: left in place, every reconnect of every rider would add one
-      // there for good (issue #11).
       if (drop_gateway(self, cmd.gateway.address()))
-        self->demonitor(cmd.gateway.address());
+        cluster::unwatch_gateway(self, self->state.ctx, cmd.gateway.address());
       return msg::ok_reply{};
     },
+    [=](cluster::gateway_down_atom, const caf::actor_addr& gw) { drop_gateway(self, gw); },
     cluster::passivation_handler_from_state(
         self,
         [self] {

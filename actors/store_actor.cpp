@@ -433,7 +433,7 @@ caf::result<store_snapshot> on_subscribe(store_actor* self, const cluster::entit
     return err(core::errc::bad_request, "no gateway");
   if (!self->state.subscribers.add(cmd.gateway))
     return err(core::errc::overloaded, "too many subscribers");
-  self->monitor(cmd.gateway);
+  cluster::watch_gateway(self, ctx, cmd.gateway);
   // A gateway subscribing again may have lost its subscription with a
   // broken connection while an order was paid and decided: its sessions
   // get those too (new_order, then the final order_status; they dedupe).
@@ -464,8 +464,6 @@ caf::behavior store_behavior(store_actor* self, cluster::entity_context ctx,
   cluster::recover(self, ctx, [=](storage::recovered_stream& rec) {
     recover_into(self->state, rec, res);
   });
-  self->set_down_handler(
-      [=](caf::down_msg& dm) { self->state.subscribers.remove(dm.source); });
   // Answers to fire-and-forget messages must not stop the entity.
   self->set_error_handler([](caf::error&) {});
   auto served = [self](auto result) {
@@ -480,10 +478,12 @@ caf::behavior store_behavior(store_actor* self, cluster::entity_context ctx,
       return served(on_subscribe(self, ctx, res, *services->clock, cmd));
     },
     [=](const unsubscribe_cmd& cmd) {
-      // Drop the monitor too: it is on the node-wide gateway actor.
       if (self->state.subscribers.remove(cmd.gateway.address()))
-        self->demonitor(cmd.gateway.address());
+        cluster::unwatch_gateway(self, ctx, cmd.gateway.address());
       return msg::ok_reply{};
+    },
+    [=](cluster::gateway_down_atom, const caf::actor_addr& gw) {
+      self->state.subscribers.remove(gw);
     },
     [=](const store_sync& sync) { return served(on_sync(self, ctx, res, sync)); },
     [=](cluster::moved_atom) { on_moved(self, ctx, res); },

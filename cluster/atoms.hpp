@@ -16,6 +16,14 @@ using passivated_atom = caf::atom_constant<caf::atom("c.passived")>;
 /// entity -> router: nothing to do here, passivate me; `(idle, entity_ref)`.
 /// Honoured only from the entity's current activation.
 using idle_atom = caf::atom_constant<caf::atom("c.idle")>;
+/// entity -> router: watch this gateway for me; `(watch_gateway, ref, gateway)`.
+/// The router monitors each gateway once and, when it goes down, tells
+/// every activation that asked with `(gateway_down, gateway_addr)`.
+using watch_gateway_atom = caf::atom_constant<caf::atom("c.gwwatch")>;
+/// entity -> router: stop watching; `(unwatch_gateway, ref, gateway_addr)`.
+using unwatch_gateway_atom = caf::atom_constant<caf::atom("c.gwunwat")>;
+/// router -> entity: a gateway it pushes to is gone; `(gateway_down, addr)`.
+using gateway_down_atom = caf::atom_constant<caf::atom("c.gwdown")>;
 /// router: periodic idle scan.
 using idle_tick_atom = caf::atom_constant<caf::atom("c.idletick")>;
 /// router: statistics query -> router_stats.

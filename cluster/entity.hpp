@@ -138,6 +138,21 @@ void request_passivation(Self* self, const entity_context& ctx) {
   self->send(ctx.router, idle_atom::value, ctx.self);
 }
 
+/// The entity pushes to gateway `gw` (a subscriber): its router watches the
+/// gateway and sends `(gateway_down_atom, addr)` when it goes down. Instead
+/// of the entity monitoring it: see router_state::gateway_holders. Repeats
+/// are harmless.
+template <class Self>
+void watch_gateway(Self* self, const entity_context& ctx, const caf::actor& gw) {
+  self->send(ctx.router, watch_gateway_atom::value, ctx.self, gw);
+}
+
+/// The entity no longer pushes to the gateway at `gw` (unsubscribed).
+template <class Self>
+void unwatch_gateway(Self* self, const entity_context& ctx, const caf::actor_addr& gw) {
+  self->send(ctx.router, unwatch_gateway_atom::value, ctx.self, gw);
+}
+
 /// The handler every entity adds to its behavior: on passivate, confirm to
 /// the router (which then may activate a successor) and stop.
 template <class Self>

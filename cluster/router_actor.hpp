@@ -12,8 +12,9 @@
 /// `activations_max`) and idle ones passivate after `idle_timeout`.
 ///
 /// Other messages: `(stats_atom) -> router_stats`; `(passivated_atom, ref)`
-/// and `(idle_atom, ref)` (passivate me, from the current activation only)
-/// from entities.
+/// and `(idle_atom, ref)` (passivate me, from the current activation only),
+/// `(watch_gateway_atom, ref, gateway)` / `(unwatch_gateway_atom, ref, addr)`
+/// (tell me with `(gateway_down_atom, addr)` when it goes down) from entities.
 ///
 /// Cluster mode (`node_id` set): the router learns the members from
 /// `(view_atom, cluster_view)` messages (cluster_view.hpp) and delivers a
@@ -101,6 +102,8 @@ struct router_stats {
   std::uint64_t view_version = 0;       ///< the view it routes by (0: none)
   std::uint64_t handed_off_version = 0; ///< the last view it handed off
   std::uint64_t lease_waits_total = 0;  ///< messages parked past the lease deadline
+  std::uint64_t gateways_watched = 0;   ///< distinct gateways activations push to
+  std::uint64_t gateway_watches = 0;    ///< (activation, gateway) pairs
   /// Activations now, by entity kind (bounded: the registered kinds).
   std::map<std::string, std::uint64_t> live_by_kind;
 
@@ -109,7 +112,7 @@ struct router_stats {
     return f(x.live, x.activations_total, x.passivations_total, x.routed_total,
              x.buffered_total, x.rejected_total, x.crashed_total, x.forwarded_total,
              x.handoffs_total, x.view_version, x.handed_off_version, x.lease_waits_total,
-             x.live_by_kind);
+             x.gateways_watched, x.gateway_watches, x.live_by_kind);
   }
 };
 

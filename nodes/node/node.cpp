@@ -238,6 +238,9 @@ void actor_metrics(std::ostringstream& os, const cluster::router_stats& r,
     os << "# TYPE " << name << ' ' << type << '\n' << name << ' ' << v << '\n';
   };
   line("courier_entities_live", "gauge", r.live);
+  // Subscriptions held by live entities, by gateway (router_state::gateway_holders).
+  line("courier_router_gateways_watched", "gauge", r.gateways_watched);
+  line("courier_router_gateway_watches", "gauge", r.gateway_watches);
   os << "# TYPE courier_entities_live_by_kind gauge\n";
   for (auto& [kind, n] : r.live_by_kind)
     os << "courier_entities_live_by_kind{kind=\"" << kind << "\"} " << n << '\n';

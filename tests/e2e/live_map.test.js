@@ -259,5 +259,5 @@ test('live_map_reconnects_after_node_restart', async () => {
   await waitPage(() => window.courierMap.riders().some((x) => x.rider_id === 'r-after-restart'),
     10000, 'the rider of the restarted node is shown');
   const errs = problems.filter((p) => !/WebSocket|ERR_CONNECTION_REFUSED|net::/.test(p));
-  assert.deepEqual(errs, [], 'no page errors besides the expected connection failures');
+  assert.deepEqual(errs, [], `no page errors besides the expected connection failures: ${JSON.stringify(errs)}`);
 });
