@@ -77,7 +77,7 @@ mib() { awk -v b="$1" 'BEGIN { printf "%.1f", b / 1048576 }'; }
 # p99 NAME: the sim's p99 for NAME over its latest progress interval.
 p99() { grep -o "$1=[0-9.e+-]*" <<< "$last_progress" | tail -1 | cut -d= -f2 || true; }
 
-printf 't_s\tplaced\tdelivered\tfailed\trss_mib\tfds\tdisk_mib\tjournal_mib\tstreams\tentities\thistory_mib\tp99_placed_ms\tp99_pos_ms\tp99_status_ms\n' | tee "$out"
+printf 't_s\tplaced\tdelivered\tfailed\trss_mib\tfds\tdisk_mib\tjournal_mib\tstreams\tentities\thistory_mib\tp99_placed_ms\tp99_pos_ms\tp99_status_ms\ttombstones\tarchive_index_mib\trss_anon_mib\trss_file_mib\n' | tee "$out"
 start=$(date +%s)
 while kill -0 "$sim_pid" 2>/dev/null; do
   sleep "$sample_s"
@@ -88,14 +88,18 @@ while kill -0 "$sim_pid" 2>/dev/null; do
   delivered=$(grep -o 'delivered=[0-9]*' <<< "$last_progress" | cut -d= -f2 || true)
   failed=$(grep -o 'failed=[0-9]*' <<< "$last_progress" | head -1 | cut -d= -f2 || true)
   rss_kib=$(awk '/^VmRSS:/ { print $2 }' "/proc/$node_pid/status")
+  rss_anon_kib=$(awk '/^RssAnon:/ { print $2 }' "/proc/$node_pid/status")
+  rss_file_kib=$(awk '/^RssFile:/ { print $2 }' "/proc/$node_pid/status")
   fds=$(ls "/proc/$node_pid/fd" | wc -l)
   disk=$(du -sb "$work/data" | cut -f1)
-  printf '%d\t%s\t%s\t%s\t%.1f\t%d\t%.1f\t%.1f\t%s\t%s\t%.1f\t%s\t%s\t%s\n' \
+  printf '%d\t%s\t%s\t%s\t%.1f\t%d\t%.1f\t%.1f\t%s\t%s\t%.1f\t%s\t%s\t%s\t%s\t%.1f\t%.1f\t%.1f\n' \
     $(( $(date +%s) - start )) "${placed:-0}" "${delivered:-0}" "${failed:-0}" \
     "$(mib $((rss_kib * 1024)))" "$fds" "$(mib "$disk")" \
     "$(mib "$(metric courier_journal_bytes)")" "$(metric courier_journal_streams)" \
     "$(metric courier_entities_live)" "$(mib "$(metric courier_history_bytes)")" \
-    "$(p99 place_to_placed)" "$(p99 position_to_push)" "$(p99 status_to_push)" | tee -a "$out"
+    "$(p99 place_to_placed)" "$(p99 position_to_push)" "$(p99 status_to_push)" \
+    "$(metric courier_journal_tombstones)" "$(mib "$(metric courier_archive_index_bytes)")" \
+    "$(mib $((rss_anon_kib * 1024)))" "$(mib $((rss_file_kib * 1024)))" | tee -a "$out"
   if [ "${placed:-0}" -ge "$orders" ]; then
     kill -INT "$sim_pid" 2>/dev/null || true
     break
