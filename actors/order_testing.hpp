@@ -98,10 +98,7 @@ struct domain_world {
 
   /// The router's statistics (live entities by kind, passivations).
   cluster::router_stats router_stats() {
-    p.clear();
-    caf::send_as(p.handle, router, cluster::stats_atom::value);
-    w.run();
-    auto s = p.next<cluster::router_stats>();
+    auto s = w.router_stats(p, router);
     REQUIRE(s.has_value());
     return *s;
   }

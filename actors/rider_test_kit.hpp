@@ -236,10 +236,7 @@ struct rig {
 
   /// The router's counters.
   cluster::router_stats router_stats() {
-    p.clear();
-    caf::send_as(p.handle, router, cluster::stats_atom::value);
-    w.run();
-    auto s = p.next<cluster::router_stats>();
+    auto s = w.router_stats(p, router);
     REQUIRE(s.has_value());
     return *s;
   }

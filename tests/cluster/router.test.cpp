@@ -40,10 +40,7 @@ std::vector<std::string> values_of(harness::world& w, harness::probe& p,
 
 cluster::router_stats stats_of(harness::world& w, harness::probe& p,
                                const caf::actor& router) {
-  p.clear();
-  caf::send_as(p.handle, router, cluster::stats_atom::value);
-  w.run();
-  auto s = p.next<cluster::router_stats>();
+  auto s = w.router_stats(p, router);
   REQUIRE(s.has_value());
   return *s;
 }

@@ -1,6 +1,7 @@
 #include "tests/harness/harness.hpp"
 #include "tests/harness/seeds.hpp"
 
+#include "cluster/atoms.hpp"
 #include "cluster/journal_actor.hpp"
 #include "cluster/registry.hpp"
 #include "core/assert.hpp"
@@ -179,6 +180,13 @@ void world::crash() {
   run();
   start_journal();
   run();
+}
+
+std::optional<cluster::router_stats> world::router_stats(probe& p, const caf::actor& router) {
+  p.clear();
+  caf::send_as(p.handle, router, cluster::stats_atom::value);
+  run();
+  return p.next<cluster::router_stats>();
 }
 
 probe world::make_probe() {

@@ -145,6 +145,10 @@ public:
   /// A probe: an actor that records every message it receives.
   probe make_probe();
 
+  /// Asks `router` for its statistics as `p` (cleared first) and runs;
+  /// nullopt if it did not answer.
+  std::optional<cluster::router_stats> router_stats(probe& p, const caf::actor& router);
+
 private:
   void start_journal();
 
