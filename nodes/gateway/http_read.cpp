@@ -25,6 +25,10 @@ http_read_outcome classify_http_read(const boost::beast::error_code& ec) {
   return http_read_outcome::closed;
 }
 
+bool body_is_chunked(const request_parser& parser) {
+  return parser.is_header_done() && parser.chunked();
+}
+
 namespace {
 std::string path_of(std::string_view target) {
   return std::string{target.substr(0, target.find('?'))};

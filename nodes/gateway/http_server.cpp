@@ -277,9 +277,22 @@ private:
     parser_.emplace();
     limit_request_parser(*parser_, ctx_.cfg);
     stream_.expires_after(ms(ctx_.cfg.handshake_timeout_ms));
+    http::async_read_header(stream_, buf_, *parser_,
+                            [self = shared_from_this()](const error_code& ec, std::size_t) {
+                              self->on_header(ec);
+                            });
+  }
+
+  void on_header(const error_code& ec) {
+    if (done_)
+      return;
+    if (ec)
+      return on_request(ec); // the same answers as a whole read's errors
+    if (body_is_chunked(*parser_))
+      return fail(411, "chunked request bodies are not accepted: send Content-Length");
     http::async_read(stream_, buf_, *parser_,
-                     [self = shared_from_this()](const error_code& ec, std::size_t) {
-                       self->on_request(ec);
+                     [self = shared_from_this()](const error_code& e, std::size_t) {
+                       self->on_request(e);
                      });
   }
 

@@ -39,6 +39,14 @@ enum class http_read_outcome {
 /// Classifies the error code of a finished read.
 http_read_outcome classify_http_read(const boost::beast::error_code& ec);
 
+/// After the header (read_header): true if the body comes chunked, which
+/// the gateway answers 411 and closes. Beast re-parses a chunk header from
+/// its start on every read that leaves it incomplete, so a long chunk
+/// extension sent a byte at a time costs time quadratic in its length (the
+/// http_request fuzz target timed out on one); our bodies are small JSON
+/// and every client sends Content-Length.
+bool body_is_chunked(const request_parser& parser);
+
 /// True if `req` is a WebSocket upgrade request for ws_path.
 bool is_ws_upgrade(const beast_request& req);
 
