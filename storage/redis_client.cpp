@@ -43,6 +43,10 @@ errc code_of_error_reply(std::string_view text) {
     return errc::not_found;
   if (starts_with(text, "OVERLOADED") || starts_with(text, "OOM"))
     return errc::overloaded;
+  if (starts_with(text, "NOAUTH") || starts_with(text, "WRONGPASS"))
+    return errc::unauthorized;
+  if (starts_with(text, "NOPERM"))
+    return errc::forbidden;
   for (std::string_view busy : {"LOADING", "BUSY", "MASTERDOWN", "READONLY", "TRYAGAIN"})
     if (starts_with(text, busy))
       return errc::unavailable;
@@ -274,8 +278,13 @@ redis_client::connect(const redis_url& url, std::chrono::milliseconds timeout) {
   if (auto ok = client->reconnect(); !ok)
     return ok.err();
   // A listening socket is not yet a server that answers (it may be loading).
-  if (auto pong = client->command({"PING"}); !pong)
+  if (auto pong = client->command({"PING"}); !pong) {
+    if (pong.err().code == errc::unauthorized && url.password.empty())
+      return make_error(errc::unauthorized, "Redis at " + client->where() +
+                                                " wants a password and none was given: " +
+                                                pong.err().message);
     return pong.err();
+  }
   return client;
 }
 
@@ -306,7 +315,22 @@ core::result<core::unit_t> redis_client::open(const redis_endpoint& at) {
                                              ": " + why);
   }
   ctx_ = ctx;
-  return core::unit;
+  if (url_.password.empty())
+    return core::unit;
+  std::vector<std::string> auth{"AUTH"};
+  if (!url_.user.empty())
+    auth.push_back(url_.user);
+  auth.push_back(url_.password);
+  auto ok = command_once(auth);
+  if (ok)
+    return core::unit;
+  close();
+  const std::string who = url_.user.empty() ? "the default user" : "user '" + url_.user + "'";
+  if (ok.err().code == errc::unauthorized)
+    return make_error(errc::unauthorized, "Redis at " + at.str() +
+                                              " refused the credentials of " + who + ": " +
+                                              ok.err().message);
+  return ok.err();
 }
 
 core::result<core::unit_t> redis_client::discover_master() {

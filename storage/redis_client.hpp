@@ -56,6 +56,12 @@ struct redis_url {
   /// Durable journal/lease writes; parse_redis_url sets 1 replica for
   /// sentinel URLs, 0 for plain ones (a flag may override).
   redis_wait wait;
+  /// Credentials for the Redis server (never for sentinels): every
+  /// connection sends `AUTH [user] password` before its first command when
+  /// `password` is set. Empty `user`: Redis's `default` user (requirepass).
+  /// Never part of the URL text (they come from files; str() leaves them out).
+  std::string user;
+  std::string password;
 
   bool via_sentinel() const { return !sentinels.empty(); }
   std::string str() const;
@@ -76,8 +82,10 @@ struct redis_reply {
 /// One connection to Redis; see the file comment.
 class redis_client {
 public:
-  /// Connects (with `timeout` for connect and for every command) and checks
-  /// that the server answers PING. In sentinel mode it first asks the
+  /// Connects (with `timeout` for connect and for every command),
+  /// authenticates when the URL carries a password, and checks that the
+  /// server answers PING (a server that wants a password we lack:
+  /// unauthorized, saying so). In sentinel mode it first asks the
   /// sentinels, in order, for the master's address and checks with ROLE that
   /// the server there is a master (see reconnect()).
   static core::result<std::unique_ptr<redis_client>>
@@ -90,6 +98,7 @@ public:
   /// value whose message is the reply's text; the code comes from its first
   /// word: "CONFLICT" -> conflict, "FENCED" -> unavailable, "BADREQUEST" ->
   /// bad_request, "NOTFOUND" -> not_found, "OVERLOADED"/"OOM" -> overloaded,
+  /// "NOAUTH"/"WRONGPASS" -> unauthorized, "NOPERM" -> forbidden,
   /// Redis's transient states (LOADING, BUSY, MASTERDOWN, READONLY, TRYAGAIN)
   /// -> unavailable, internal otherwise. A broken connection or a timeout is
   /// unavailable (the command may or may not have run) and the next call
@@ -127,7 +136,8 @@ private:
   redis_client(redis_url url, std::chrono::milliseconds timeout);
   core::result<core::unit_t> reconnect();
   void close();
-  /// Opens ctx_ to `at` and configures it (timeouts, keepalive).
+  /// Opens ctx_ to `at`, configures it (timeouts, keepalive) and sends AUTH
+  /// when the URL has a password.
   core::result<core::unit_t> open(const redis_endpoint& at);
   /// Sentinel mode: asks the sentinels for the master and opens ctx_ to it,
   /// checking ROLE; a bounded number of rounds with backoff.

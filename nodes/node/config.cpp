@@ -115,6 +115,20 @@ std::map<std::string, setter> make_setters() {
   };
   num("redis-wait-replicas", 0, storage::redis_wait_replicas_max, [](node_config& c, double v) { c.redis_wait_replicas = static_cast<std::uint32_t>(v); });
   num("redis-wait-timeout-ms", 1, static_cast<double>(storage::redis_wait_timeout_max.count()), [](node_config& c, double v) { c.redis_wait_timeout = milliseconds(static_cast<long>(v)); });
+  s["redis-user"] = [](node_config& c, const std::string& v) -> core::result<core::unit_t> {
+    if (v.empty() || v.size() > 128 || v.find_first_of(" \t\r\n") != std::string::npos)
+      return bad("redis-user", "1-128 characters without spaces");
+    c.redis_user = v;
+    return core::unit;
+  };
+  s["redis-password-file"] = [](node_config& c,
+                                const std::string& path) -> core::result<core::unit_t> {
+    auto password = auth::read_secret_file(path);
+    if (!password)
+      return bad("redis-password-file", password.err().message);
+    c.redis_password = std::move(*password);
+    return core::unit;
+  };
   s["node-id"] = [](node_config& c, const std::string& v) -> core::result<core::unit_t> {
     if (v.empty() || v.size() > 64 || v.find_first_of(" \t\n:,") != std::string::npos)
       return bad("node-id", "1-64 characters without spaces, ':' or ','");
@@ -333,6 +347,10 @@ core::result<node_config> parse_node_config(const std::vector<std::string>& args
     return core::error{errc::bad_request, "--node-id needs --cluster"};
   if (!c.clustered() && c.redis_wait_replicas)
     return core::error{errc::bad_request, "--redis-wait-replicas needs --cluster"};
+  if (!c.clustered() && !c.redis_password.empty())
+    return core::error{errc::bad_request, "--redis-password-file needs --cluster"};
+  if (!c.redis_user.empty() && c.redis_password.empty())
+    return core::error{errc::bad_request, "--redis-user needs --redis-password-file"};
   if (auto ok = check_cluster_transport(c); !ok)
     return ok.err();
   return c;
@@ -388,6 +406,9 @@ cluster mode (without --cluster: one node on the embedded store):
                          redis-sentinel://, 0 with redis://)
   --redis-wait-timeout-ms MS  how long a WAIT may block (500); fewer replicas by then
                          fail the commit (unavailable), nothing is acknowledged
+  --redis-password-file PATH  the Redis password (first line of PATH): every connection
+                         to the Redis server says AUTH first (requirepass, or an ACL user's)
+  --redis-user U         the Redis ACL user the password belongs to (default: `default`)
   --node-id ID           this node's id (required with --cluster)
   --cluster-port P       CAF middleman port for other nodes (0 = any free port)
   --cluster-host H       address other nodes reach this one at (default 127.0.0.1)
@@ -415,6 +436,8 @@ core::result<storage::redis_url> node_config::cluster_redis() const {
   if (redis_wait_replicas)
     url->wait.replicas = *redis_wait_replicas;
   url->wait.timeout = redis_wait_timeout;
+  url->user = redis_user;
+  url->password = redis_password;
   return url;
 }
 

@@ -118,6 +118,10 @@ struct node_config {
   /// (WAIT); unset: 1 with redis-sentinel://, 0 with redis://.
   std::optional<std::uint32_t> redis_wait_replicas;
   std::chrono::milliseconds redis_wait_timeout{500}; ///< how long a WAIT may block
+  /// Redis credentials (issue #14): a node that Redis does not let in cannot
+  /// join the membership or touch the journal. Empty password: no AUTH.
+  std::string redis_user;
+  std::string redis_password;
   bool clustered() const { return !cluster_url.empty(); }
   /// The cluster's Redis: cluster_url parsed, with the WAIT settings.
   core::result<storage::redis_url> cluster_redis() const;

@@ -199,3 +199,34 @@ TEST_CASE("loopback_addresses_are_recognised") {
   CHECK_FALSE(is_loopback_address(""));
   CHECK_FALSE(is_loopback_address("localhost.example.org"));
 }
+
+TEST_CASE("redis_credentials_come_from_a_file_and_need_the_cluster") {
+  const std::string file = "/tmp/courier-config-test-redis-password";
+  {
+    std::ofstream f(file);
+    f << "s3cret pass\n";
+  }
+  auto c = parse_node_config(cluster_args({"--redis-password-file", file, "--redis-user", "courier"}));
+  REQUIRE(c.ok());
+  auto url = c->cluster_redis();
+  REQUIRE(url.ok());
+  CHECK(url->password == "s3cret pass");
+  CHECK(url->user == "courier");
+  CHECK(url->str().find("s3cret") == std::string::npos);
+  auto def = parse_node_config(cluster_args({"--redis-password-file", file}));
+  REQUIRE(def.ok());
+  CHECK(def->cluster_redis()->user.empty());
+
+  auto user_only = parse_node_config(cluster_args({"--redis-user", "courier"}));
+  REQUIRE_FALSE(user_only.ok());
+  CHECK(user_only.err().message.find("--redis-password-file") != std::string::npos);
+  auto single = parse_node_config({"--secret=s", "--redis-password-file", file});
+  REQUIRE_FALSE(single.ok());
+  CHECK(single.err().message.find("needs --cluster") != std::string::npos);
+  auto missing = parse_node_config(cluster_args({"--redis-password-file", "/nonexistent/pw"}));
+  REQUIRE_FALSE(missing.ok());
+  CHECK(missing.err().message.find("redis-password-file") != std::string::npos);
+  CHECK_FALSE(parse_node_config(cluster_args({"--redis-user", "a b", "--redis-password-file",
+                                              file})).ok());
+  std::remove(file.c_str());
+}

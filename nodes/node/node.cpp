@@ -410,7 +410,7 @@ core::result<std::unique_ptr<storage::journal_backend>> node::impl::open_journal
 /// Redis keys with the retention as their TTL in cluster mode.
 core::result<std::shared_ptr<storage::archive_backend>> node::impl::open_archive() {
   if (cfg.clustered()) {
-    auto url = storage::parse_redis_url(cfg.cluster_url);
+    auto url = cfg.cluster_redis();
     if (!url)
       return url.err();
     auto archive = storage::redis_archive::open(*url, cfg.archive_retention);

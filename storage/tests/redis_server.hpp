@@ -49,13 +49,18 @@ public:
 
   /// A running server; not_found when there is no redis-server binary,
   /// unavailable when it did not come up.
+  /// With `password`, the server requires it (requirepass) and url() and
+  /// client() carry it.
   static core::result<std::unique_ptr<redis_server>>
-  start(std::vector<std::string> extra = {}) {
+  start(std::vector<std::string> extra = {}, const std::string& password = "") {
     if (::access(binary().c_str(), X_OK) != 0)
       return core::make_error(core::errc::not_found, binary() + " is not installed");
+    if (!password.empty())
+      extra.insert(extra.end(), {"--requirepass", password});
     std::string why;
     for (int attempt = 0; attempt < start_attempts; ++attempt) {
       std::unique_ptr<redis_server> server(new redis_server());
+      server->url_.password = password;
       if (server->launch(extra, why))
         return server;
     }

@@ -5,6 +5,7 @@
 
 #include "cluster/placement.hpp"
 #include "core/limits.hpp"
+#include "nodes/auth/token.hpp"
 #include "storage/redis_membership.hpp"
 
 #include <nlohmann/json.hpp>
@@ -32,6 +33,8 @@ struct cluster_args {
   std::vector<std::string> positional;
   std::string cluster = cluster_url_default;
   std::optional<std::string> wait_s;
+  std::optional<std::string> redis_user;
+  std::optional<std::string> redis_password_file;
   bool json = false;
   bool help = false;
 };
@@ -49,7 +52,10 @@ void cluster_usage(std::ostream& os) {
         "          its entities off and left the view; prints 'drained NODE'\n"
         "  --cluster URL: redis://HOST:PORT or redis-sentinel://H1:P1,H2:P2,.../NAME\n"
         "          (the master NAME those sentinels monitor); default "
-     << cluster_url_default << "\n";
+     << cluster_url_default
+     << "\n"
+        "  --redis-password-file PATH, --redis-user U: the Redis password (first line\n"
+        "          of PATH) and its ACL user, as the nodes are given them\n";
 }
 
 /// Parses flags (`--flag value` or `--flag=value`) and positional words;
@@ -75,7 +81,11 @@ std::string parse(const args_t& args, cluster_args& out) {
       value = flag.substr(eq + 1);
       flag.resize(eq);
     }
-    if (flag != "--cluster" && flag != "--wait-s")
+    std::optional<std::string>* once = flag == "--wait-s"                ? &out.wait_s
+                                       : flag == "--redis-user"          ? &out.redis_user
+                                       : flag == "--redis-password-file" ? &out.redis_password_file
+                                                                          : nullptr;
+    if (flag != "--cluster" && once == nullptr)
       return "unknown argument '" + flag + "'";
     if (!value) {
       if (i + 1 >= args.size())
@@ -88,22 +98,33 @@ std::string parse(const args_t& args, cluster_args& out) {
       cluster_given = true;
       out.cluster = *value;
     } else {
-      if (out.wait_s)
-        return "--wait-s given twice";
-      out.wait_s = *value;
+      if (*once)
+        return flag + " given twice";
+      *once = *value;
     }
   }
+  if (out.redis_user && !out.redis_password_file)
+    return "--redis-user needs --redis-password-file";
   return "";
 }
 
 /// Connects to the membership table; prints the error otherwise.
-std::unique_ptr<storage::redis_membership> open_table(const std::string& url_text,
+std::unique_ptr<storage::redis_membership> open_table(const cluster_args& a,
                                                       const std::string& who,
                                                       std::ostream& err) {
-  auto url = storage::parse_redis_url(url_text);
+  auto url = storage::parse_redis_url(a.cluster);
   if (!url) {
     err << who << ": " << url.err().message << "\n";
     return nullptr;
+  }
+  if (a.redis_password_file) {
+    auto password = auth::read_secret_file(*a.redis_password_file);
+    if (!password) {
+      err << who << ": --redis-password-file: " << password.err().message << "\n";
+      return nullptr;
+    }
+    url->password = std::move(*password);
+    url->user = a.redis_user.value_or("");
   }
   auto table = storage::redis_membership::connect(*url, redis_timeout);
   if (!table) {
@@ -114,9 +135,9 @@ std::unique_ptr<storage::redis_membership> open_table(const std::string& url_tex
 }
 
 /// Connects and reads the view; prints the error otherwise.
-std::optional<storage::membership_view> read_view(const std::string& url_text,
+std::optional<storage::membership_view> read_view(const cluster_args& a,
                                                   const std::string& who, std::ostream& err) {
-  auto table = open_table(url_text, who, err);
+  auto table = open_table(a, who, err);
   if (!table)
     return std::nullopt;
   auto v = table->read_view();
@@ -192,7 +213,7 @@ int run_status(const cluster_args& a, std::ostream& out, std::ostream& err) {
     cluster_usage(err);
     return 2;
   }
-  auto v = read_view(a.cluster, who, err);
+  auto v = read_view(a, who, err);
   if (!v)
     return 1;
   if (a.json)
@@ -215,7 +236,7 @@ int run_owner(const cluster_args& a, std::ostream& out, std::ostream& err) {
         << core::limits::id_chars_max << " characters)\n";
     return 2;
   }
-  auto v = read_view(a.cluster, who, err);
+  auto v = read_view(a, who, err);
   if (!v)
     return 1;
   // The routers' rule (cluster_view.cpp placement_ids): draining members
@@ -333,7 +354,7 @@ int run_drain_command(const args_t& args, std::istream&, std::ostream& out, std:
     return 2;
   }
   const std::string node = a.positional[0];
-  auto table = open_table(a.cluster, who, err);
+  auto table = open_table(a, who, err);
   if (!table)
     return 1;
   auto marked = table->set_draining(node);

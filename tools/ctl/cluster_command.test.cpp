@@ -198,3 +198,35 @@ TEST_CASE("cluster_commands_report_an_unreachable_redis_and_bad_usage") {
   CHECK(help.code == 0);
   CHECK(help.out.find("cluster owner KIND KEY") != std::string::npos);
 }
+
+TEST_CASE("cluster_commands_pass_the_redis_password_from_a_file") {
+  auto started = testing::redis_server::start({}, "ctl-pass");
+  if (testing::redis_server::skip(started))
+    return;
+  REQUIRE_MESSAGE(started.ok(), (started.ok() ? "" : started.err().message));
+  auto& server = **started;
+  auto table = open_table(server);
+  join(*table, "n1", 7000);
+  const std::string url = " --cluster " + server.url().str();
+
+  auto without = run_ctl("cluster status" + url);
+  CHECK(without.code == 1);
+  CHECK_MESSAGE(without.err.find("wants a password") != std::string::npos, without.err);
+
+  testing::temp_dir dir;
+  const std::string file = dir.file("redis-password");
+  std::ofstream(file) << "ctl-pass\n";
+  auto with = run_ctl("cluster status --json --redis-password-file " + file + url);
+  REQUIRE_MESSAGE(with.code == 0, with.err);
+  CHECK(with.out.find("\"n1\"") != std::string::npos);
+
+  std::ofstream(dir.file("wrong")) << "not-it\n";
+  auto wrong = run_ctl("cluster owner order o-1 --redis-password-file " + dir.file("wrong") + url);
+  CHECK(wrong.code == 1);
+  CHECK_MESSAGE(wrong.err.find("refused the credentials") != std::string::npos, wrong.err);
+  CHECK(wrong.err.find("not-it") == std::string::npos);
+
+  auto user_only = run_ctl("cluster status --redis-user courier" + url);
+  CHECK(user_only.code == 2);
+  CHECK(user_only.err.find("--redis-user needs --redis-password-file") != std::string::npos);
+}

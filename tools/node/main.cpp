@@ -50,6 +50,9 @@ int main(int argc, char** argv) {
   auto ports = n.start();
   if (!ports) {
     std::cerr << "courier-node: " << ports.err().message << '\n';
+    if (clustered && ports.err().code == courier::core::errc::unauthorized)
+      std::cerr << "courier-node: the cluster's Redis wants credentials: give "
+                   "--redis-password-file (and --redis-user for an ACL user)\n";
     return 1;
   }
   std::printf("courier-node: data dir %s\n", data_dir.c_str());

@@ -68,14 +68,15 @@ function redisCommand(port, words, ms = 2000) {
 }
 
 /// A redis-server child on 127.0.0.1 with AOF on and no RDB snapshots, in a
-/// temp dir that stop() removes.
+/// temp dir that stop() removes. `password`: the server requires it
+/// (requirepass); `passwordFile` then names a file holding it.
 class Redis {
-  static async start({ readyMs = 15000, tries = 3 } = {}) {
+  static async start({ readyMs = 15000, tries = 3, password = '' } = {}) {
     let lastErr;
     for (let i = 0; i < tries; i++) {
       const port = await freePort();
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'courier-e2e-redis-'));
-      const r = new Redis(port, dir);
+      const r = new Redis(port, dir, password);
       try {
         await r.waitReady(readyMs);
         return r;
@@ -87,12 +88,19 @@ class Redis {
     throw lastErr;
   }
 
-  constructor(port, dir) {
+  constructor(port, dir, password = '') {
     this.port = port;
     this.dir = dir;
     this.log = '';
+    this.passwordFile = null;
+    const auth = [];
+    if (password) {
+      this.passwordFile = path.join(dir, 'redis-password');
+      fs.writeFileSync(this.passwordFile, `${password}\n`, { mode: 0o600 });
+      auth.push('--requirepass', password);
+    }
     this.child = spawn(REDIS_SERVER, ['--port', String(port), '--bind', '127.0.0.1', '--save', '',
-      '--appendonly', 'yes', '--dir', dir, '--daemonize', 'no'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      '--appendonly', 'yes', '--dir', dir, '--daemonize', 'no', ...auth], { stdio: ['ignore', 'pipe', 'pipe'] });
     const keep = (d) => { this.log = (this.log + d.toString()).slice(-20000); };
     this.child.stdout.on('data', keep);
     this.child.stderr.on('data', keep);
@@ -109,7 +117,8 @@ class Redis {
     while (Date.now() - t0 < ms) {
       if (!this.alive) throw new Error(`redis-server exited early on port ${this.port}: ${this.logTail()}`);
       try {
-        if ((await redisCommand(this.port, ['PING'])).startsWith('+PONG')) return;
+        // A server that wants a password answers -NOAUTH: it is up.
+        if (/^(\+PONG|-NOAUTH)/.test(await redisCommand(this.port, ['PING']))) return;
       } catch (_) { /* not listening yet */ }
       await H.sleep(100);
     }
@@ -152,8 +161,10 @@ function ctl(args, argv, ms = 15000) {
 class Cluster {
   /// Starts redis and `nodes` nodes (ids n1..nN).
   /// `together`: all at once (their first views disagree), else in turn.
-  static async start(args, { nodes = 3, leaseMs = 2000, extra = [], drainTimeoutS = 15, together = false } = {}) {
-    const redis = await Redis.start();
+  /// `redisPassword`: Redis requires it; nodes and courier-ctl get it by file.
+  static async start(args, { nodes = 3, leaseMs = 2000, extra = [], drainTimeoutS = 15, together = false,
+    redisPassword = '' } = {}) {
+    const redis = await Redis.start({ password: redisPassword });
     const c = new Cluster(args, redis, { leaseMs, extra, drainTimeoutS });
     try {
       const ids = Array.from({ length: nodes }, (_, i) => `n${i + 1}`);
@@ -176,6 +187,11 @@ class Cluster {
 
   get url() { return this.redis.url; }
   node(id) { return this.nodes.get(id); }
+  /// --cluster URL, and the password file when Redis wants one.
+  get redisFlags() {
+    return ['--cluster', this.url,
+      ...(this.redis.passwordFile ? ['--redis-password-file', this.redis.passwordFile] : [])];
+  }
 
   /// Starts one node with `id`; resolves when its ready line names the
   /// cluster port and the id. `httpPort`/`tcpPort`/`dataDir`: a restart
@@ -188,7 +204,7 @@ class Cluster {
       dataDir,
       httpPort,
       tcpPort,
-      extra: ['--cluster', this.url, '--node-id', id, '--cluster-port', '0',
+      extra: [...this.redisFlags, '--node-id', id, '--cluster-port', '0',
         '--lease-ms', String(this.opts.leaseMs),
         ...(this.opts.drainTimeoutS ? ['--drain-timeout-s', String(this.opts.drainTimeoutS)] : []),
         ...this.opts.extra, ...extra],
@@ -222,7 +238,7 @@ class Cluster {
 
   /// `courier-ctl cluster status --json`, parsed.
   async status() {
-    const r = await ctl(this.args, ['cluster', 'status', '--cluster', this.url, '--json']);
+    const r = await ctl(this.args, ['cluster', 'status', ...this.redisFlags, '--json']);
     if (r.code !== 0) throw new Error(`cluster status exited ${r.code}: ${r.stderr || r.stdout}`);
     try {
       return JSON.parse(r.stdout);
@@ -249,7 +265,7 @@ class Cluster {
 
   /// The owner node id of `kind:key` (`courier-ctl cluster owner`).
   async owner(kind, key) {
-    const r = await ctl(this.args, ['cluster', 'owner', kind, key, '--cluster', this.url]);
+    const r = await ctl(this.args, ['cluster', 'owner', kind, key, ...this.redisFlags]);
     if (r.code !== 0) throw new Error(`cluster owner ${kind} ${key} exited ${r.code}: ${r.stderr || r.stdout}`);
     return r.stdout.trim();
   }
@@ -257,7 +273,7 @@ class Cluster {
   /// `courier-ctl drain ID`: resolves {code, stdout, stderr, ms}.
   async drain(id, ms = 90000) {
     const t0 = Date.now();
-    const r = await ctl(this.args, ['drain', id, '--cluster', this.url], ms);
+    const r = await ctl(this.args, ['drain', id, ...this.redisFlags], ms);
     return { ...r, ms: Date.now() - t0 };
   }
 
