@@ -123,6 +123,12 @@ struct domain_services {
   /// Told when a reminder stops firing a timer its target never confirmed
   /// (reminder_fire_attempts_max tries; optional, like the above).
   std::function<void(const std::string& target, const std::string& tag)> observe_reminder_given_up;
+  /// Told a reminder shard's load whenever it changes in bulk (after each
+  /// landed batch, each tick, recovery; 0/0 when the shard stops here):
+  /// its timers (at most reminders_per_shard_max) and the fire tries it has
+  /// scheduled (at most one per timer). Optional.
+  std::function<void(const std::string& shard, std::size_t timers, std::size_t wakes)>
+      observe_reminder_load;
 };
 
 /// Factories for every entity kind of the domain.

@@ -30,10 +30,26 @@ cluster::entity_ref reminder_ref_for(const cluster::entity_ref& target,
 
 namespace {
 
-/// entity -> itself: the timer of (target, tag) due at due_ms.
-using r_fire_atom = caf::atom_constant<caf::atom("r.fire")>;
+/// entity -> itself: the tick armed for `at_ms` (domain clock); it runs
+/// every wake due by then.
+using r_tick_atom = caf::atom_constant<caf::atom("r.tick")>;
 
 using timer_key = std::pair<cluster::entity_ref, std::string>;
+
+/// When a timer's fire is tried next (its due time, or a retry's).
+struct wake {
+  core::time_ms due_ms = 0; ///< the due time the fire is for
+  core::time_ms at_ms = 0;  ///< when to try it
+};
+
+/// Wakes in time order; the key points into reminder_state::wakes (stable
+/// std::map nodes), compared by value so the order is the same every run.
+struct wake_order_less {
+  bool operator()(const std::pair<core::time_ms, const timer_key*>& a,
+                  const std::pair<core::time_ms, const timer_key*>& b) const {
+    return a.first != b.first ? a.first < b.first : *a.second < *b.second;
+  }
+};
 
 /// A write accepted but not yet journaled, or a request waiting for one.
 struct queued_write {
@@ -54,6 +70,16 @@ struct reminder_state {
   std::map<timer_key, std::uint32_t> tries;
   /// Fires awaiting their target's answer (bounded: reminder_fires_in_flight_max).
   std::set<std::pair<timer_key, core::time_ms>> firing;
+  /// The next fire try of each timer that has one (at most one per timer,
+  /// so at most the timers), and the same in time order. A shard keeps its
+  /// own schedule and arms one tick for the earliest, instead of one CAF
+  /// delayed message per timer: CAF 0.17 cannot cancel a delayed message,
+  /// so a cancelled 30-minute delay alert held ~0.5 KB in the clock for 30
+  /// minutes (issue #13's soak: RSS grew with every order).
+  std::map<timer_key, wake> wakes;
+  std::set<std::pair<core::time_ms, const timer_key*>, wake_order_less> wake_order;
+  /// Ticks armed and not yet run (bounded: reminder_ticks_in_flight_max).
+  std::multiset<core::time_ms> ticks;
   /// Accepted writes in arrival order, the ones in flight first
   /// (bounded: reminder_writes_queued_max).
   std::deque<queued_write> queue;
@@ -83,6 +109,15 @@ std::size_t bytes_of(const timer_key& key) {
   return key.first.kind.size() + key.first.key.size() + key.second.size() + framing_bytes;
 }
 
+/// Forgets `key`'s next fire try, if it has one.
+void drop_wake(reminder_state& st, const timer_key& key) {
+  auto it = st.wakes.find(key);
+  if (it == st.wakes.end())
+    return;
+  st.wake_order.erase({it->second.at_ms, &it->first});
+  st.wakes.erase(it);
+}
+
 void apply(reminder_state& st, const reminder_event& ev) {
   auto key = key_of(ev);
   auto it = st.timers.find(key);
@@ -100,6 +135,7 @@ void apply(reminder_state& st, const reminder_event& ev) {
   } else if (it != st.timers.end()) {
     st.timer_bytes -= bytes_of(key);
     st.timers.erase(it);
+    drop_wake(st, key);
   }
 }
 
@@ -141,10 +177,41 @@ std::chrono::milliseconds until(const domain_services& svc, core::time_ms due_ms
   return std::chrono::milliseconds{std::max<core::time_ms>(0, due_ms - svc.clock->now_ms())};
 }
 
-/// Fires the timer of `key` due at `due_ms` after `delay`.
+/// Reports the shard's load to the node (domain_services::observe_reminder_load).
+void report_load(const reminder_state& st, bool stopping = false) {
+  if (st.svc->observe_reminder_load)
+    st.svc->observe_reminder_load(st.ctx.self.key, stopping ? 0 : st.timers.size(),
+                                  stopping ? 0 : st.wakes.size());
+}
+
+/// Arms a tick for the earliest wake unless one at or before it is armed.
+/// Ticks pile up only when ever earlier wakes arrive; beyond
+/// reminder_ticks_in_flight_max the earliest armed tick runs the new wake
+/// (late by at most the gap).
+void arm_tick(reminder_actor* self) {
+  auto& st = self->state;
+  if (st.wake_order.empty())
+    return;
+  const auto at = st.wake_order.begin()->first;
+  if (!st.ticks.empty() && *st.ticks.begin() <= at)
+    return;
+  if (st.ticks.size() >= reminder_ticks_in_flight_max)
+    return;
+  st.ticks.insert(at);
+  self->delayed_send(self, until(*st.svc, at), r_tick_atom::value, at);
+}
+
+/// Fires the timer of `key` due at `due_ms` after `delay` (replacing the
+/// timer's earlier fire try: only the latest due time can fire).
 void arm_in(reminder_actor* self, const timer_key& key, core::time_ms due_ms,
             std::chrono::milliseconds delay) {
-  self->delayed_send(self, delay, r_fire_atom::value, key.first, key.second, due_ms);
+  auto& st = self->state;
+  drop_wake(st, key);
+  const auto at = st.svc->clock->now_ms() + delay.count();
+  auto [it, added] = st.wakes.emplace(key, wake{due_ms, at});
+  COURIER_ASSERT(added);
+  st.wake_order.insert({at, &it->first});
+  arm_tick(self);
 }
 
 void arm(reminder_actor* self, const timer_key& key, core::time_ms due_ms) {
@@ -181,8 +248,10 @@ void written(reminder_actor* self, core::result<storage::version_t> r) {
   auto& st = self->state;
   if (!r) {
     fail_queue(self, r.err());
-    if (r.err().code == core::errc::conflict) // another activation writes: step down
+    if (r.err().code == core::errc::conflict) { // another activation writes: step down
+      report_load(st, true);
       return self->quit(cluster::to_caf_error(r.err()));
+    }
   } else {
     st.version = *r;
     for (std::size_t i = 0; i < st.in_flight; ++i) {
@@ -212,6 +281,7 @@ void written(reminder_actor* self, core::result<storage::version_t> r) {
       st.queue.pop_front();
     }
     maybe_snapshot(self);
+    report_load(st);
   }
   write_next(self);
 }
@@ -328,10 +398,10 @@ void fire_answered(reminder_actor* self, const timer_key& key, core::time_ms due
   enqueue(self, key, event_of(reminder_event::kind::set, key, again, tries), std::nullopt);
 }
 
-void on_fire(reminder_actor* self, const cluster::entity_ref& target, const std::string& tag,
-             core::time_ms due_ms) {
+void on_fire(reminder_actor* self, const timer_key& key, core::time_ms due_ms) {
   auto& st = self->state;
-  timer_key key{target, tag};
+  const auto& target = key.first;
+  const auto& tag = key.second;
   if (due_after_queue(st, key) != due_ms)
     return; // cancelled or moved since it was armed
   if (due_ms > st.svc->clock->now_ms())
@@ -348,6 +418,27 @@ void on_fire(reminder_actor* self, const cluster::entity_ref& target, const std:
             [self, key, due_ms](caf::error&) { fire_answered(self, key, due_ms, false); });
 }
 
+/// The tick armed for `at_ms`: tries every wake due by now (in time order),
+/// then arms the next tick.
+void on_tick(reminder_actor* self, core::time_ms at_ms) {
+  auto& st = self->state;
+  if (auto it = st.ticks.find(at_ms); it != st.ticks.end())
+    st.ticks.erase(it);
+  const auto now = st.svc->clock->now_ms();
+  std::vector<std::pair<timer_key, core::time_ms>> due;
+  while (!st.wake_order.empty() && st.wake_order.begin()->first <= now) {
+    auto it = st.wakes.find(*st.wake_order.begin()->second);
+    COURIER_ASSERT(it != st.wakes.end());
+    due.emplace_back(it->first, it->second.due_ms);
+    drop_wake(st, it->first);
+  }
+  for (auto& [key, due_ms] : due)
+    on_fire(self, key, due_ms);
+  arm_tick(self);
+  if (!due.empty())
+    report_load(st);
+}
+
 /// Has the router wake this shard at its next due time, confirms
 /// passivation and stops.
 void passivate_now(reminder_actor* self) {
@@ -360,6 +451,7 @@ void passivate_now(reminder_actor* self) {
                        st.ctx.self, caf::make_message(reminder_wake{}));
   }
   self->send(st.ctx.router, cluster::passivated_atom::value, st.ctx.self);
+  report_load(st, true);
   self->quit();
 }
 
@@ -383,6 +475,7 @@ caf::behavior reminder_behavior(reminder_actor* self, cluster::entity_context ct
     self->state.since_snapshot = rec.events.size();
     for (auto& kv : self->state.timers)
       arm(self, kv.first, kv.second);
+    report_load(self->state);
   });
   // Answers to fire-and-forget messages must not stop the entity.
   self->set_error_handler([](caf::error&) {});
@@ -390,8 +483,7 @@ caf::behavior reminder_behavior(reminder_actor* self, cluster::entity_context ct
     [self](const reminder_set& req) { return on_set(self, req); },
     [self](const reminder_cancel& req) { return on_cancel(self, req); },
     [](reminder_wake) { return msg::ok_reply{}; },
-    [self](r_fire_atom, const cluster::entity_ref& target, const std::string& tag,
-           core::time_ms due_ms) { on_fire(self, target, tag, due_ms); },
+    [self](r_tick_atom, core::time_ms at_ms) { on_tick(self, at_ms); },
     // The router holds new messages meanwhile: what is queued lands first.
     [self](cluster::passivate_atom) {
       if (self->state.queue.empty())

@@ -69,6 +69,10 @@ inline constexpr std::chrono::seconds reminder_refire_after_max{60};
 /// minutes at the defaults).
 inline constexpr std::uint32_t reminder_fire_attempts_max = 16;
 
+/// Ticks (the shard's own wake-ups) armed at once. A shard arms one tick
+/// for its earliest fire; another only for an earlier one.
+inline constexpr std::size_t reminder_ticks_in_flight_max = 16;
+
 /// Writes one shard accepts ahead of the journal; beyond it a set/cancel is
 /// `overloaded` (the caller's outbox retries).
 inline constexpr std::size_t reminder_writes_queued_max = 8'192;

@@ -200,3 +200,51 @@ TEST_CASE("a_fire_stays_pending_until_its_target_answers_and_is_tried_again") {
   d.w.advance(1h);
   CHECK(d.log->of<reminder_fired>(target(2)).size() == reminder_fire_attempts_max);
 }
+
+TEST_CASE("a_cancelled_timer_leaves_nothing_scheduled") {
+  // Issue #13's soak: every order's 30-minute delay alert is cancelled when
+  // the order finishes. With one CAF delayed message per timer the clock
+  // kept each for 30 minutes (CAF 0.17 cannot cancel one): RSS grew with
+  // every order. The shard's own schedule drops a timer with its cancel.
+  domain_world d{harness::pick_seed("reminder.cancel_frees")};
+  std::size_t timers = 0, wakes = 0;
+  d.svc->observe_reminder_load = [&](const std::string& s, std::size_t t, std::size_t w) {
+    CHECK(s == shard.key);
+    timers = t;
+    wakes = w;
+  };
+  d.ask(shard, reminder_wake{});
+  constexpr int n = 500;
+  d.p.clear();
+  for (int i = 0; i < n; ++i)
+    d.send(d.p, shard, reminder_set{target(i), "delay", in(d, 30min)});
+  d.w.run();
+  CHECK(drain_replies(d.p) == std::pair{n, 0});
+  CHECK(timers == n);
+  CHECK(wakes == n);
+  for (int i = 0; i < n; ++i)
+    d.send(d.p, shard, reminder_cancel{target(i), "delay"});
+  d.w.run();
+  CHECK(drain_replies(d.p) == std::pair{n, 0});
+  CHECK(timers == 0);
+  CHECK(wakes == 0);
+  d.w.advance(31min);
+  CHECK(fired_count(d, n) == 0);
+}
+
+TEST_CASE("an_earlier_timer_set_after_later_ones_fires_on_time_and_each_fires_once") {
+  domain_world d{harness::pick_seed("reminder.earlier")};
+  d.ask(shard, reminder_wake{});
+  d.p.clear();
+  // Due 60, 50, ..., 10 s: each new one is earlier than every armed tick.
+  for (int i = 0; i < 6; ++i)
+    d.send(d.p, shard, reminder_set{target(i), "t", in(d, std::chrono::seconds{60 - 10 * i})});
+  d.w.run();
+  CHECK(drain_replies(d.p) == std::pair{6, 0});
+  for (int k = 1; k <= 6; ++k) {
+    d.w.advance(10s);
+    CHECK_MESSAGE(fired_count(d, 6) == static_cast<std::size_t>(k), "after ", 10 * k, " s");
+  }
+  d.w.advance(5min);
+  CHECK(fired_count(d, 6) == 6);
+}

@@ -9,6 +9,7 @@
 #include "core/histogram.hpp"
 #include "messages/client.hpp"
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <cstdint>
@@ -88,6 +89,35 @@ public:
     return reminders_given_up_.load(std::memory_order_relaxed);
   }
 
+  /// Reminder shards this node reports on (shard keys 0..N-1; the domain
+  /// runs 16).
+  static constexpr std::size_t reminder_shards_max = 256;
+  /// A reminder shard's load here (domain_services::observe_reminder_load);
+  /// true when its timers just crossed `warn_at` upwards (log it once).
+  bool reminder_load(std::size_t shard, std::uint64_t timers, std::uint64_t wakes,
+                     std::uint64_t warn_at) noexcept {
+    if (shard >= reminder_shards_max)
+      return false;
+    reminder_wakes_[shard].store(wakes, std::memory_order_relaxed);
+    auto before = reminder_timers_[shard].exchange(timers, std::memory_order_relaxed);
+    return before < warn_at && timers >= warn_at;
+  }
+  /// Timers and scheduled fire tries over the shards here, and the fullest
+  /// shard's timers.
+  struct reminder_totals {
+    std::uint64_t timers = 0, wakes = 0, fullest = 0;
+  };
+  reminder_totals reminders() const noexcept {
+    reminder_totals t;
+    for (std::size_t i = 0; i < reminder_shards_max; ++i) {
+      auto n = reminder_timers_[i].load(std::memory_order_relaxed);
+      t.timers += n;
+      t.wakes += reminder_wakes_[i].load(std::memory_order_relaxed);
+      t.fullest = std::max(t.fullest, n);
+    }
+    return t;
+  }
+
 private:
   template <std::size_t N>
   static void bump(std::array<std::atomic<std::uint64_t>, N>& a, std::size_t i,
@@ -105,6 +135,8 @@ private:
   core::histogram<core::depth_buckets> mailbox_;
   std::array<std::atomic<std::uint64_t>, 2> given_up_{}; ///< [capture, void]
   std::atomic<std::uint64_t> reminders_given_up_{0};
+  std::array<std::atomic<std::uint64_t>, reminder_shards_max> reminder_timers_{};
+  std::array<std::atomic<std::uint64_t>, reminder_shards_max> reminder_wakes_{};
 };
 
 } // namespace courier::node

@@ -35,6 +35,8 @@
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <mutex>
 #include <optional>
@@ -210,6 +212,19 @@ void message_metrics(std::ostringstream& os, const node_metrics& m) {
      << "courier_payments_given_up_total{op=\"void\"} " << m.payments_given_up(true) << '\n';
   os << "# TYPE courier_reminders_given_up_total counter\n"
      << "courier_reminders_given_up_total " << m.reminders_given_up() << '\n';
+  // Durable timers of the reminder shards running here (issue #13): a
+  // finished order holds its archive timer for --order-retention-min, so
+  // the fullest shard nears its limit when the retention window outgrows
+  // the cluster (docs/operations.md).
+  const auto r = m.reminders();
+  os << "# TYPE courier_reminder_timers gauge\n"
+     << "courier_reminder_timers " << r.timers << '\n'
+     << "# TYPE courier_reminder_wakes gauge\n"
+     << "courier_reminder_wakes " << r.wakes << '\n'
+     << "# TYPE courier_reminder_timers_fullest_shard gauge\n"
+     << "courier_reminder_timers_fullest_shard " << r.fullest << '\n'
+     << "# TYPE courier_limit_reminder_timers_per_shard gauge\n"
+     << "courier_limit_reminder_timers_per_shard " << actors::reminders_per_shard_max << '\n';
 }
 
 /// Failover on broken connections (issue #14, cluster/failover.hpp).
@@ -470,6 +485,17 @@ core::result<core::unit_t> node::impl::start_actors() {
     std::fprintf(stderr,
                  "courier-node: warning: timer %s of %s was never confirmed after %u fires\n",
                  tag.c_str(), target.c_str(), actors::reminder_fire_attempts_max);
+  };
+  services->observe_reminder_load = [m = metrics](const std::string& shard, std::size_t timers,
+                                                  std::size_t wakes) {
+    // Warn at 80% of a shard's timers, once per crossing.
+    constexpr std::uint64_t warn_at = actors::reminders_per_shard_max / 5 * 4;
+    unsigned long index = std::strtoul(shard.c_str(), nullptr, 10);
+    if (m->reminder_load(index, timers, wakes, warn_at))
+      std::fprintf(stderr,
+                   "courier-node: warning: reminder shard %s holds %zu of its %zu timers: "
+                   "lower --order-retention-min or add nodes (docs/operations.md)\n",
+                   shard.c_str(), timers, actors::reminders_per_shard_max);
   };
   cluster::router_config rc;
   rc.activations_max = cfg.activations_max;
