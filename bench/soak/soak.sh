@@ -59,7 +59,7 @@ secret=soak-secret
   --data-dir "$work/data" --log-level warning --payment-decline-rate "$decline" \
   ${NODE_FLAGS---order-retention-min 2 --idle-passivation-s 60} > "$work/node.log" 2>&1 &
 node_pid=$!
-for _ in $(seq 1 200); do grep -q 'ready http=' "$work/node.log" && break; sleep 0.1; done
+for _ in $(seq 1 200); do grep -qs 'ready http=' "$work/node.log" && break; sleep 0.1; done
 grep -q 'ready http=' "$work/node.log" || { echo "soak: the node did not start"; cat "$work/node.log"; exit 2; }
 http=$(grep -o 'ready http=[0-9]*' "$work/node.log" | cut -d= -f2)
 tcp=$(grep -o 'tcp=[0-9]*' "$work/node.log" | head -1 | cut -d= -f2)
