@@ -175,7 +175,13 @@ void send_offer(dispatch_actor* self) {
       .then(
           [=](offer_reply& r) {
             if (!r.offered)
-              move_on(self, id, false);
+              return move_on(self, id, false);
+            // The local expiry only for an offer the rider holds: a refused
+            // offer's delayed message would sit in CAF's clock until the
+            // expiry anyway (CAF 0.17 cannot cancel one; bench/README.md).
+            auto& d = self->state.d;
+            if (d.phase() == dispatch_phase::offering && d.offer().offer_id == id)
+              arm_offer_timer(self, d.offer(), false);
           },
           [=](caf::error&) { move_on(self, id, true); });
 }
@@ -191,7 +197,10 @@ void make_offer(dispatch_actor* self, const dispatch_candidate& c) {
       schedule_round(self); // the journal failed: try again later
       return;
     }
-    arm_offer_timer(self, self->state.d.offer(), true);
+    // Durable expiry first (a crash or passivation meanwhile still expires
+    // the offer); the local one once the rider holds it (send_offer).
+    const auto& o = self->state.d.offer();
+    set_reminder(self, "offer:" + o.offer_id, o.expires_ms);
     send_offer(self);
   });
 }
@@ -542,8 +551,7 @@ void resume(dispatch_actor* self, bool recovered) {
       if (now_ms(self) >= d.offer().expires_ms) {
         expire(self, d.offer().offer_id);
       } else if (recovered) {
-        arm_offer_timer(self, d.offer(), false);
-        send_offer(self);
+        send_offer(self); // arms the local expiry once the rider holds it
       }
       break;
     case dispatch_phase::accepted:
