@@ -31,11 +31,7 @@ bool says(const core::error& e, const std::string& text) {
 } // namespace
 
 TEST_CASE("a_server_with_requirepass_lets_in_only_the_password") {
-  auto started = testing::redis_server::start({}, password);
-  if (testing::redis_server::skip(started))
-    return;
-  REQUIRE_MESSAGE(started.ok(), (started.ok() ? "" : started.err().message));
-  auto& server = **started;
+  COURIER_REDIS_SERVER_OR_SKIP_WITH(server, {}, password);
 
   auto none = redis_client::connect(as(server, "", ""), 2s);
   REQUIRE_FALSE(none.ok());
@@ -62,11 +58,7 @@ TEST_CASE("a_server_with_requirepass_lets_in_only_the_password") {
 }
 
 TEST_CASE("a_cut_connection_authenticates_again_when_it_reconnects") {
-  auto started = testing::redis_server::start({}, password);
-  if (testing::redis_server::skip(started))
-    return;
-  REQUIRE_MESSAGE(started.ok(), (started.ok() ? "" : started.err().message));
-  auto& server = **started;
+  COURIER_REDIS_SERVER_OR_SKIP_WITH(server, {}, password);
   auto client = server.client();
   REQUIRE(client->command({"SET", "k", "v"}).ok());
   // Another connection cuts every client but itself.
@@ -84,14 +76,11 @@ TEST_CASE("a_cut_connection_authenticates_again_when_it_reconnects") {
 TEST_CASE("an_acl_user_needs_its_own_password_and_its_permissions") {
   // `courier` may do anything; `watcher` may only PING: a membership join
   // is refused as forbidden, not silently lost.
-  auto started = testing::redis_server::start(
+  COURIER_REDIS_SERVER_OR_SKIP_WITH(
+      server,
       {"--user", "courier", "on", ">pw-courier", "~*", "&*", "+@all", "--user", "watcher", "on",
        ">pw-watcher", "+ping"},
       password);
-  if (testing::redis_server::skip(started))
-    return;
-  REQUIRE_MESSAGE(started.ok(), (started.ok() ? "" : started.err().message));
-  auto& server = **started;
 
   auto user = redis_client::connect(as(server, "courier", "pw-courier"), 2s);
   REQUIRE_MESSAGE(user.ok(), (user.ok() ? "" : user.err().message));

@@ -252,7 +252,11 @@ private:
 /// In a doctest test case: starts a redis_server bound to `name` (a
 /// reference), or prints why and returns when redis-server is not installed.
 #define COURIER_REDIS_SERVER_OR_SKIP(name)                                                    \
-  auto name##_started = ::courier::storage::testing::redis_server::start();                  \
+  COURIER_REDIS_SERVER_OR_SKIP_WITH(name, std::vector<std::string>{})
+
+/// The same with redis_server::start's arguments (extra flags, a password).
+#define COURIER_REDIS_SERVER_OR_SKIP_WITH(name, ...)                                          \
+  auto name##_started = ::courier::storage::testing::redis_server::start(__VA_ARGS__);       \
   if (::courier::storage::testing::redis_server::skip(name##_started))                       \
     return;                                                                                  \
   REQUIRE_MESSAGE(name##_started.ok(),                                                       \

@@ -200,11 +200,7 @@ TEST_CASE("cluster_commands_report_an_unreachable_redis_and_bad_usage") {
 }
 
 TEST_CASE("cluster_commands_pass_the_redis_password_from_a_file") {
-  auto started = testing::redis_server::start({}, "ctl-pass");
-  if (testing::redis_server::skip(started))
-    return;
-  REQUIRE_MESSAGE(started.ok(), (started.ok() ? "" : started.err().message));
-  auto& server = **started;
+  COURIER_REDIS_SERVER_OR_SKIP_WITH(server, {}, "ctl-pass");
   auto table = open_table(server);
   join(*table, "n1", 7000);
   const std::string url = " --cluster " + server.url().str();
