@@ -33,7 +33,9 @@
 /// Timers survive crashes and passivation: each offer expiry, round retry
 /// and a watchdog are reminders (reminder_set to the target's reminder
 /// shard, tags "offer:<id>", "round:<n>", "watch") as well as local
-/// delayed messages (precise and cheap while the activation lives). On
+/// delayed messages (precise and cheap while the activation lives; an
+/// offer's only once its rider holds it, since CAF cannot cancel a delayed
+/// message and a refused offer's would linger until the expiry). On
 /// recovery an offer whose expiry passed expires at once; otherwise it is
 /// asked again (offer_request is idempotent at the rider) and re-armed; an
 /// accepted offer re-asks the order; an assignment re-tells the rider.
